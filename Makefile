@@ -1,0 +1,45 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CLI_DIR := tests/heroku-cli
+HEROKU_CLI := $(CLI_DIR)/node_modules/.bin/heroku
+
+.PHONY: install node demo test lint typecheck unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The official Heroku CLI, pinned by the lock file, used by the tests (and the demo) as a reference client.
+node: $(HEROKU_CLI)
+
+$(HEROKU_CLI): $(CLI_DIR)/package.json $(CLI_DIR)/package-lock.json
+	cd $(CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy herokustack
+
+unit: install
+	$(BIN)/pytest -q
+
+test: install node lint typecheck
+	$(BIN)/pytest -q -n 2
+
+demo: install
+	bash scripts/demo.sh
+
+bench: install
+	$(BIN)/python bench/plan_apply.py
+
+clean:
+	rm -rf $(VENV) $(CLI_DIR)/node_modules .herokustack
