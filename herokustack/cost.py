@@ -1,0 +1,464 @@
+"""Monthly cost of stack files and of live apps, in integer US cents.
+
+A `PriceBook` answers "how much per month" for a dyno size or an add-on plan. Its prices come,
+highest precedence first, from a price file (`--prices FILE`), from the live add-on catalog
+(`GET /addon-services/{service}/plans`, fetched at most once per service per run), and from the
+built-in table below. `cost_of` prices a declared stack file and `cost_of_state` a live app, so
+the "before" and "after" of a plan come from the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+from rich.table import Table
+
+from herokustack.errors import HerokustackError
+from herokustack.stackfile import StackFile
+
+# Built-in monthly prices in US cents (the maximum for a dyno running the whole month).
+# Source: Heroku's published pricing, https://www.heroku.com/pricing and
+# https://devcenter.heroku.com/articles/usage-and-billing (dynos);
+# https://elements.heroku.com/addons/<service> (add-on plans). Compiled 2026-11-25.
+# Prices change: the live catalog (`--live`) and a price file (`--prices`) override this table.
+#
+# Eco is not priced per dyno: it is one $5/month subscription per account that gives 1000 dyno
+# hours shared by every eco dyno of the account. We count each eco dyno at $0 and add the
+# subscription once per run (see `ECO_PLAN_CENTS` and `total_cents`), whatever the number of eco
+# dynos or apps; the 1000-hour cap is not modelled (eco dynos sleep when idle).
+ECO_PLAN_CENTS = 500
+DYNO_CENTS: dict[str, int] = {
+    "eco": 0,  # covered by the account-wide eco subscription, counted once
+    "basic": 700,
+    "standard-1x": 2500,
+    "standard-2x": 5000,
+    "performance-m": 25000,
+    "performance-l": 50000,
+    "performance-l-ram": 50000,
+    "performance-xl": 75000,
+    "performance-2xl": 150000,
+}
+ADDON_CENTS: dict[str, int] = {
+    "heroku-postgresql:essential-0": 500,
+    "heroku-postgresql:essential-1": 900,
+    "heroku-postgresql:essential-2": 2000,
+    "heroku-postgresql:standard-0": 5000,
+    "heroku-postgresql:standard-2": 20000,
+    "heroku-postgresql:premium-0": 20000,
+    "heroku-redis:mini": 300,
+    "heroku-redis:premium-0": 1500,
+    "papertrail:choklad": 0,
+    "papertrail:fixa": 700,
+}
+
+Source = Literal["built-in", "file", "catalog"]
+CatalogFetch = Callable[[str], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Price:
+    cents: int
+    source: Source
+
+
+@dataclass
+class PriceBook:
+    """Monthly prices for dyno sizes and add-on plans; catalog answers are cached for the run."""
+
+    dynos: dict[str, Price]
+    addons: dict[str, Price]
+    # Add-on plans priced by a price file: an explicit price beats the catalog.
+    overrides: frozenset[str] = frozenset()
+    fetch: CatalogFetch | None = None
+    _fetched: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def builtin(cls) -> PriceBook:
+        return cls(
+            dynos={k: Price(v, "built-in") for k, v in DYNO_CENTS.items()},
+            addons={k: Price(v, "built-in") for k, v in ADDON_CENTS.items()},
+        )
+
+    def with_file(self, path: Path) -> PriceBook:
+        """This book with the prices of a TOML or JSON price file on top (see `load_price_file`)."""
+        dynos, addons = load_price_file(path)
+        return PriceBook(
+            dynos={**self.dynos, **{k: Price(v, "file") for k, v in dynos.items()}},
+            addons={**self.addons, **{k: Price(v, "file") for k, v in addons.items()}},
+            overrides=self.overrides | addons.keys(),
+            fetch=self.fetch,
+        )
+
+    def with_catalog(self, fetch: CatalogFetch) -> PriceBook:
+        """This book, asking `fetch(service)` for add-on plan prices (once per service)."""
+        return PriceBook(self.dynos, self.addons, self.overrides, fetch)
+
+    def dyno(self, size: str) -> Price | None:
+        return self.dynos.get(normalize_size(size))
+
+    def addon(self, plan: str) -> Price | None:
+        if self.fetch is not None and plan not in self.overrides:
+            live = self._catalog(plan.split(":", 1)[0]).get(plan)
+            if live is not None:
+                return Price(live, "catalog")
+        return self.addons.get(plan)
+
+    def _catalog(self, service: str) -> dict[str, int]:
+        if service not in self._fetched:
+            assert self.fetch is not None
+            self._fetched[service] = catalog_prices(service, self.fetch(service))
+        return self._fetched[service]
+
+
+def normalize_size(size: str) -> str:
+    """Heroku spells sizes "Standard-1X" in responses and "standard-1x" in requests."""
+    return size.strip().lower()
+
+
+def catalog_prices(service: str, plans: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """`{"service:plan": cents}` for the monthly, non-contract plans of one catalog answer."""
+    prices: dict[str, int] = {}
+    for plan in plans:
+        name, price = plan.get("name"), plan.get("price")
+        if not isinstance(name, str) or not isinstance(price, Mapping):
+            continue
+        cents = price.get("cents")
+        # Contract plans are billed outside Heroku, and a non-monthly unit is not a monthly price.
+        if price.get("contract") or price.get("unit", "month") != "month":
+            continue
+        if isinstance(cents, int) and not isinstance(cents, bool) and cents >= 0:
+            prices[name if ":" in name else f"{service}:{name}"] = cents
+    return prices
+
+
+# --- price files ----------------------------------------------------------------------------
+
+
+def load_price_file(path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Read `{dynos = {size = cents}, addons = {"service:plan" = cents}}` from TOML or JSON.
+
+    Any problem raises a `HerokustackError` of one line naming the file and the key.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HerokustackError(f"{path}: cannot read price file: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise HerokustackError(f"{path}: not valid {_kind(path)}: {exc}") from None
+    if not isinstance(data, dict):
+        raise HerokustackError(f"{path}: expected a table with keys `dynos` and/or `addons`")
+    unknown = sorted(set(data) - {"dynos", "addons", "source"})
+    if unknown:
+        raise HerokustackError(f"{path}: {unknown[0]}: unknown key (expected dynos, addons)")
+    dynos = _cents_table(path, "dynos", data.get("dynos", {}))
+    addons = _cents_table(path, "addons", data.get("addons", {}))
+    for plan in addons:
+        service, _, name = plan.partition(":")
+        if not service or not name:
+            raise HerokustackError(f"{path}: addons.{plan}: expected a `service:plan` name")
+    return {normalize_size(k): v for k, v in dynos.items()}, addons
+
+
+def _kind(path: Path) -> str:
+    return "JSON" if path.suffix.lower() == ".json" else "TOML"
+
+
+def _cents_table(path: Path, key: str, table: object) -> dict[str, int]:
+    if not isinstance(table, dict):
+        raise HerokustackError(f"{path}: {key}: expected a table of name = monthly cents")
+    for name, cents in table.items():
+        if isinstance(cents, bool) or not isinstance(cents, int) or cents < 0:
+            raise HerokustackError(
+                f"{path}: {key}.{name}: expected a whole number of US cents per month ≥ 0,"
+                f" got {cents!r}"
+            )
+    return dict(table)
+
+
+# --- costing --------------------------------------------------------------------------------
+
+Kind = Literal["dyno", "addon"]
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One priced thing: a process type (quantity × size) or an add-on."""
+
+    kind: Kind
+    name: str  # process type ("web") or add-on key ("database")
+    plan: str  # dyno size ("performance-l") or add-on plan ("heroku-postgresql:standard-0")
+    quantity: int
+    unit_cents: int | None  # None: no known price
+    source: Source | None
+
+    @property
+    def cents(self) -> int:
+        return self.quantity * self.unit_cents if self.unit_cents is not None else 0
+
+
+@dataclass(frozen=True)
+class AppCost:
+    app: str
+    items: tuple[LineItem, ...]
+
+    @property
+    def cents(self) -> int:
+        """Known monthly cost of this app (items without a price count as 0: see `unpriced`)."""
+        return sum(item.cents for item in self.items)
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        return tuple(item.plan for item in self.items if item.unit_cents is None)
+
+    @property
+    def uses_eco(self) -> bool:
+        return any(i.kind == "dyno" and i.plan == "eco" and i.quantity > 0 for i in self.items)
+
+
+def cost_of(spec: StackFile, prices: PriceBook) -> AppCost:
+    """Monthly cost of what a stack file declares."""
+    return cost_of_state(
+        spec.app.name,
+        [(ptype, p.quantity, p.size) for ptype, p in spec.formation.items()],
+        {key: addon.plan for key, addon in spec.addons.items()},
+        prices,
+    )
+
+
+def cost_of_state(
+    app: str,
+    formation: Iterable[tuple[str, int, str]],
+    addons: Mapping[str, str] | Iterable[str],
+    prices: PriceBook,
+) -> AppCost:
+    """Monthly cost of an app given as plain data.
+
+    `formation` holds `(process type, quantity, size)`; `addons` maps a name to a plan
+    ("service:plan"), or is a plain list of plans (then each plan names itself).
+    """
+    items = [_dyno_item(t, q, s, prices) for t, q, s in sorted(formation)]
+    named = addons.items() if isinstance(addons, Mapping) else ((p, p) for p in addons)
+    items += [_addon_item(name, plan, prices) for name, plan in sorted(named)]
+    return AppCost(app, tuple(items))
+
+
+def _dyno_item(ptype: str, quantity: int, size: str, prices: PriceBook) -> LineItem:
+    price = prices.dyno(size)
+    return LineItem(
+        "dyno",
+        ptype,
+        normalize_size(size),
+        quantity,
+        price.cents if price else None,
+        price.source if price else None,
+    )
+
+
+def _addon_item(name: str, plan: str, prices: PriceBook) -> LineItem:
+    price = prices.addon(plan)
+    return LineItem(
+        "addon", name, plan, 1, price.cents if price else None, price.source if price else None
+    )
+
+
+def eco_plan_cents(costs: Iterable[AppCost]) -> int:
+    """The account-wide eco subscription: $5 once if any app runs eco dynos, else 0."""
+    return ECO_PLAN_CENTS if any(c.uses_eco for c in costs) else 0
+
+
+def total_cents(costs: Iterable[AppCost]) -> int:
+    """Monthly cost of several apps together, the eco subscription counted once."""
+    costs = list(costs)
+    return sum(c.cents for c in costs) + eco_plan_cents(costs)
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def format_usd(cents: int) -> str:
+    """12345 -> "$123.45"; 200000 -> "$2,000.00"; -500 -> "-$5.00"."""
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(cents), 100)
+    return f"{sign}${dollars:,}.{rest:02d}"
+
+
+def format_monthly(cents: int) -> str:
+    """26000 -> "$260.00/mo"."""
+    return f"{format_usd(cents)}/mo"
+
+
+def format_delta(cents: int) -> str:
+    """5000 -> "+$50.00"; -5000 -> "-$50.00"; 0 -> "$0.00"."""
+    return f"+{format_usd(cents)}" if cents > 0 else format_usd(cents)
+
+
+def format_change(before_cents: int, after_cents: int) -> str:
+    """ "$260.00/mo → $310.00/mo (+$50.00)"."""
+    delta = format_delta(after_cents - before_cents)
+    return f"{format_monthly(before_cents)} → {format_monthly(after_cents)} ({delta})"
+
+
+# --- the live add-on catalog over HTTP ------------------------------------------------------
+
+DEFAULT_API_URL = "https://api.heroku.com"
+
+
+def http_catalog(
+    api_url: str, api_key: str | None, session: requests.Session | None = None
+) -> CatalogFetch:
+    """A `fetch(service)` that asks `GET {api_url}/addon-services/{service}/plans`.
+
+    An unknown service (404) has no plans; any other failure is one clear error line.
+    """
+    http = session or requests.Session()
+    headers = {"Accept": "application/vnd.heroku+json; version=3"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    base = api_url.rstrip("/")
+
+    def fetch(service: str) -> list[dict[str, Any]]:
+        url = f"{base}/addon-services/{quote(service, safe='')}/plans"
+        plans: list[dict[str, Any]] = []
+        page_headers = dict(headers)
+        while True:
+            response = _get(http, url, page_headers, service)
+            if response.status_code == 404:
+                return []
+            if response.status_code not in (200, 206):
+                raise HerokustackError(
+                    f"add-on catalog: GET {url} answered HTTP {response.status_code}"
+                )
+            plans += _json_list(response, url)
+            next_range = response.headers.get("Next-Range")
+            if response.status_code != 206 or not next_range:
+                return plans
+            page_headers["Range"] = next_range
+
+    return fetch
+
+
+def _get(
+    http: requests.Session, url: str, headers: dict[str, str], service: str
+) -> requests.Response:
+    try:
+        return http.get(url, headers=headers, timeout=15)
+    except requests.RequestException as exc:
+        # The exception text can echo request details; name only the URL and the error type.
+        raise HerokustackError(
+            f"add-on catalog: cannot reach {url} for {service}: {type(exc).__name__}"
+        ) from None
+
+
+def _json_list(response: requests.Response, url: str) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, list):
+        raise HerokustackError(f"add-on catalog: GET {url} did not answer a JSON list of plans")
+    return [plan for plan in body if isinstance(plan, dict)]
+
+
+# --- reports for `herokustack cost` ---------------------------------------------------------
+
+
+def _price_cell(item: LineItem) -> str:
+    return "unknown" if item.unit_cents is None else format_usd(item.unit_cents)
+
+
+def _monthly_cell(item: LineItem) -> str:
+    return "unknown" if item.unit_cents is None else format_usd(item.cents)
+
+
+def _what(item: LineItem) -> str:
+    return f"{item.name} (dyno)" if item.kind == "dyno" else f"{item.name} (add-on)"
+
+
+def cost_json(costs: list[AppCost]) -> dict[str, Any]:
+    """The JSON document of `herokustack cost --format json` (all amounts in US cents)."""
+    return {
+        "currency": "USD",
+        "period": "month",
+        "apps": [
+            {
+                "app": c.app,
+                "cents": c.cents,
+                "items": [
+                    {
+                        "kind": i.kind,
+                        "name": i.name,
+                        "plan": i.plan,
+                        "quantity": i.quantity,
+                        "unit_cents": i.unit_cents,
+                        "cents": i.cents if i.unit_cents is not None else None,
+                        "source": i.source,
+                    }
+                    for i in c.items
+                ],
+                "unpriced": list(c.unpriced),
+            }
+            for c in costs
+        ],
+        "eco_plan_cents": eco_plan_cents(costs),
+        "total_cents": total_cents(costs),
+    }
+
+
+def cost_markdown(costs: list[AppCost]) -> str:
+    """A GitHub-flavoured Markdown table, one row per process type and add-on."""
+    lines = [
+        "| App | Item | Plan | Qty | Unit price | Monthly |",
+        "|---|---|---|--:|--:|--:|",
+    ]
+    for c in costs:
+        for i in c.items:
+            row = [c.app, _what(i), f"`{i.plan}`", str(i.quantity), _price_cell(i)]
+            lines.append("| " + " | ".join([*row, _monthly_cell(i)]) + " |")
+        lines.append(f"| **{c.app}** | **subtotal** | | | | **{format_monthly(c.cents)}** |")
+    if eco_plan_cents(costs):
+        eco = format_monthly(ECO_PLAN_CENTS)
+        lines.append(f"| (account) | eco dyno plan, shared | | | | {eco} |")
+    lines.append(f"| **Total** | | | | | **{format_monthly(total_cents(costs))}** |")
+    notes = cost_notes(costs)
+    return "\n".join(lines + (["", *notes] if notes else [])) + "\n"
+
+
+def cost_table(costs: list[AppCost]) -> Table:
+    """A rich table for the terminal, one row per process type and add-on."""
+    table = Table(title="Monthly cost (USD)", title_justify="left")
+    for header in ("App", "Item", "Plan", "Qty", "Unit price", "Monthly"):
+        table.add_column(header, justify="right" if header in _NUMERIC else "left")
+    for c in costs:
+        for i in c.items:
+            row = (c.app, _what(i), i.plan, str(i.quantity), _price_cell(i), _monthly_cell(i))
+            table.add_row(*row)
+        table.add_row(c.app, "subtotal", "", "", "", format_monthly(c.cents), style="bold")
+        table.add_section()
+    if eco_plan_cents(costs):
+        eco = format_monthly(ECO_PLAN_CENTS)
+        table.add_row("(account)", "eco dyno plan, shared", "", "", "", eco)
+    table.add_row("Total", "", "", "", "", format_monthly(total_cents(costs)), style="bold")
+    return table
+
+
+_NUMERIC = frozenset({"Qty", "Unit price", "Monthly"})
+
+
+def cost_notes(costs: list[AppCost]) -> list[str]:
+    """Plain-text notes for under the table: what the totals leave out."""
+    missing = sorted({p for c in costs for p in c.unpriced})
+    if not missing:
+        return []
+    return [
+        f"No price known for {', '.join(missing)}: counted as $0.00."
+        " Add it to a price file (--prices) or use --live."
+    ]

@@ -1,0 +1,262 @@
+"""The cost model: prices, price files, the catalog cache, and USD formatting."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from herokustack.cost import (
+    ADDON_CENTS,
+    DYNO_CENTS,
+    ECO_PLAN_CENTS,
+    PriceBook,
+    catalog_prices,
+    cost_of,
+    cost_of_state,
+    format_change,
+    format_delta,
+    format_monthly,
+    format_usd,
+    total_cents,
+)
+from herokustack.errors import HerokustackError
+from herokustack.stackfile import StackFile
+
+
+def stack(name: str, formation: dict[str, Any], addons: dict[str, Any]) -> StackFile:
+    return StackFile.model_validate(
+        {
+            "app": {"name": name, "environment": "production"},
+            "formation": formation,
+            "addons": addons,
+        }
+    )
+
+
+SHOP = stack(
+    "shop",
+    {
+        "web": {"quantity": 2, "size": "performance-l"},
+        "worker": {"quantity": 3, "size": "standard-2x"},
+    },
+    {
+        "database": {"plan": "heroku-postgresql:standard-0"},
+        "cache": {"plan": "heroku-redis:premium-0"},
+    },
+)
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+def test_usd_formats() -> None:
+    assert format_usd(26000) == "$260.00"
+    assert format_usd(200000) == "$2,000.00"
+    assert format_usd(5) == "$0.05"
+    assert format_monthly(26000) == "$260.00/mo"
+    assert format_delta(5000) == "+$50.00"
+    assert format_delta(-5000) == "-$50.00"
+    assert format_delta(0) == "$0.00"
+    assert format_change(26000, 31000) == "$260.00/mo → $310.00/mo (+$50.00)"
+
+
+@settings(max_examples=60)
+@given(st.integers(min_value=-(10**9), max_value=10**9))
+def test_usd_round_trips_to_the_cent(cents: int) -> None:
+    text = format_delta(cents)
+    match = re.fullmatch(r"([+-]?)\$([\d,]+)\.(\d\d)", text)
+    assert match, text
+    sign, dollars, rest = match.groups()
+    value = int(dollars.replace(",", "")) * 100 + int(rest)
+    assert (-value if sign == "-" else value) == cents
+    assert (sign == "+") == (cents > 0)
+
+
+# --- declared stacks ------------------------------------------------------------------------
+
+
+def test_stack_cost_is_quantity_times_size_plus_addon_plans() -> None:
+    cost = cost_of(SHOP, PriceBook.builtin())
+    expected = (
+        2 * DYNO_CENTS["performance-l"]
+        + 3 * DYNO_CENTS["standard-2x"]
+        + ADDON_CENTS["heroku-postgresql:standard-0"]
+        + ADDON_CENTS["heroku-redis:premium-0"]
+    )
+    assert cost.cents == expected
+    assert cost.unpriced == ()
+    web = next(i for i in cost.items if i.name == "web")
+    assert (web.kind, web.plan, web.quantity, web.cents) == ("dyno", "performance-l", 2, 100000)
+
+
+def test_scaling_web_from_2_to_6_performance_l_adds_2000_dollars() -> None:
+    prices = PriceBook.builtin()
+    before = cost_of_state("shop", [("web", 2, "performance-l")], {}, prices)
+    after = cost_of_state("shop", [("web", 6, "Performance-L")], {}, prices)
+    assert format_change(before.cents, after.cents) == ("$1,000.00/mo → $3,000.00/mo (+$2,000.00)")
+
+
+def test_unknown_plan_and_size_are_listed_not_guessed() -> None:
+    spec = stack(
+        "odd",
+        {"web": {"quantity": 1, "size": "quantum-9x"}},
+        {"search": {"plan": "bonsai:sandbox-99"}},
+    )
+    cost = cost_of(spec, PriceBook.builtin())
+    assert cost.cents == 0
+    assert set(cost.unpriced) == {"quantum-9x", "bonsai:sandbox-99"}
+
+
+def test_eco_subscription_counts_once_for_all_apps() -> None:
+    eco = [stack(f"hobby-{n}", {"web": {"quantity": 2, "size": "eco"}}, {}) for n in range(3)]
+    costs = [cost_of(s, PriceBook.builtin()) for s in eco]
+    assert [c.cents for c in costs] == [0, 0, 0]
+    assert total_cents(costs) == ECO_PLAN_CENTS
+    shop = cost_of(SHOP, PriceBook.builtin())
+    assert total_cents([shop]) == shop.cents  # no eco dynos: no subscription
+
+
+sizes = st.sampled_from([*DYNO_CENTS, "Standard-1X", "nope-1x"])
+plans = st.sampled_from([*ADDON_CENTS, "nope:plan"])
+
+
+@settings(max_examples=50)
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+        st.tuples(st.integers(0, 50), sizes),
+        max_size=4,
+    ),
+    st.dictionaries(st.from_regex(r"[a-z]{1,8}", fullmatch=True), plans, max_size=4),
+)
+def test_declared_and_live_state_cost_the_same(
+    formation: dict[str, tuple[int, str]], addons: dict[str, str]
+) -> None:
+    prices = PriceBook.builtin()
+    spec = stack(
+        "app",
+        {t: {"quantity": q, "size": s} for t, (q, s) in formation.items()},
+        {k: {"plan": p} for k, p in addons.items()},
+    )
+    live = cost_of_state("app", [(t, q, s) for t, (q, s) in formation.items()], addons, prices)
+    assert cost_of(spec, prices) == live
+    known = sum(q * DYNO_CENTS.get(s.lower(), 0) for q, s in formation.values())
+    assert live.cents == known + sum(ADDON_CENTS.get(p, 0) for p in addons.values())
+
+
+# --- price files ----------------------------------------------------------------------------
+
+
+def test_price_file_overrides_the_builtin_table(tmp_path: Path) -> None:
+    toml = tmp_path / "prices.toml"
+    toml.write_text(
+        '[dynos]\n"Performance-L" = 45000\n\n[addons]\n"heroku-redis:premium-0" = 1000\n'
+    )
+    json_file = tmp_path / "prices.json"
+    json_file.write_text(
+        '{"dynos": {"performance-l": 45000}, "addons": {"heroku-redis:premium-0": 1000}}'
+    )
+    for path in (toml, json_file):
+        cost = cost_of(SHOP, PriceBook.builtin().with_file(path))
+        expected = (
+            2 * 45000
+            + 3 * DYNO_CENTS["standard-2x"]
+            + ADDON_CENTS["heroku-postgresql:standard-0"]
+            + 1000
+        )
+        assert cost.cents == expected
+        web = next(i for i in cost.items if i.name == "web")
+        assert web.source == "file"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("p.toml", "[dynos]\nbasic = 7.5\n", "p.toml: dynos.basic: expected a whole number"),
+        ("p.toml", "[dynos]\nbasic = -1\n", "p.toml: dynos.basic: expected a whole number"),
+        ("p.toml", "[addons]\npapertrail = 700\n", "p.toml: addons.papertrail: expected a `ser"),
+        ("p.toml", "dynos = 3\n", "p.toml: dynos: expected a table"),
+        ("p.toml", "[dynoz]\nbasic = 700\n", "p.toml: dynoz: unknown key"),
+        ("p.toml", "[dynos\n", "p.toml: not valid TOML"),
+        ("p.json", '{"dynos": {"basic": "7"}}', "p.json: dynos.basic: expected a whole number"),
+        ("p.json", "[1, 2]", "p.json: expected a table"),
+        ("p.json", "{", "p.json: not valid JSON"),
+    ],
+)
+def test_bad_price_file_is_one_clear_line(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(HerokustackError) as info:
+        PriceBook.builtin().with_file(path)
+    assert str(info.value).startswith(f"{tmp_path / message}")
+    assert "\n" not in str(info.value)
+
+
+def test_missing_price_file_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(HerokustackError, match=r"nope\.toml: cannot read price file"):
+        PriceBook.builtin().with_file(tmp_path / "nope.toml")
+
+
+# --- the add-on catalog ---------------------------------------------------------------------
+
+
+class CountingCatalog:
+    def __init__(self, plans: dict[str, list[dict[str, Any]]]) -> None:
+        self.plans = plans
+        self.calls: list[str] = []
+
+    def __call__(self, service: str) -> list[dict[str, Any]]:
+        self.calls.append(service)
+        return self.plans.get(service, [])
+
+
+def plan(name: str, cents: int, unit: str = "month", contract: bool = False) -> dict[str, Any]:
+    return {"name": name, "price": {"cents": cents, "unit": unit, "contract": contract}}
+
+
+def test_catalog_price_wins_and_each_service_is_asked_once() -> None:
+    catalog = CountingCatalog(
+        {
+            "heroku-postgresql": [plan("heroku-postgresql:standard-0", 5500)],
+            "heroku-redis": [plan("premium-0", 1600)],  # short names are the service's own
+        }
+    )
+    prices = PriceBook.builtin().with_catalog(catalog)
+    costs = [cost_of(SHOP, prices) for _ in range(5)]
+    assert sorted(catalog.calls) == ["heroku-postgresql", "heroku-redis"]
+    dynos = 2 * DYNO_CENTS["performance-l"] + 3 * DYNO_CENTS["standard-2x"]
+    assert {c.cents for c in costs} == {dynos + 5500 + 1600}
+    assert {i.source for i in costs[0].items if i.kind == "addon"} == {"catalog"}
+
+
+def test_catalog_missing_plan_falls_back_to_the_table_and_file_beats_catalog(
+    tmp_path: Path,
+) -> None:
+    catalog = CountingCatalog({"heroku-postgresql": [plan("heroku-postgresql:standard-0", 5500)]})
+    prices_file = tmp_path / "prices.toml"
+    prices_file.write_text('[addons]\n"heroku-postgresql:standard-0" = 4000\n')
+    prices = PriceBook.builtin().with_file(prices_file).with_catalog(catalog)
+    cost = cost_of(SHOP, prices)
+    addons = {i.plan: (i.cents, i.source) for i in cost.items if i.kind == "addon"}
+    assert addons == {
+        "heroku-postgresql:standard-0": (4000, "file"),
+        "heroku-redis:premium-0": (ADDON_CENTS["heroku-redis:premium-0"], "built-in"),
+    }
+
+
+def test_catalog_ignores_contract_and_non_monthly_prices() -> None:
+    answer = [
+        plan("s:monthly", 700),
+        plan("s:hourly", 2, unit="hour"),
+        plan("s:contract", 0, contract=True),
+        {"name": "s:no-price"},
+        {"name": "s:bad", "price": {"cents": "7", "unit": "month"}},
+    ]
+    assert catalog_prices("s", answer) == {"s:monthly": 700}
