@@ -13,6 +13,7 @@ import json
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -299,6 +300,18 @@ def format_monthly(cents: int) -> str:
 def format_delta(cents: int) -> str:
     """5000 -> "+$50.00"; -5000 -> "-$50.00"; 0 -> "$0.00"."""
     return f"+{format_usd(cents)}" if cents > 0 else format_usd(cents)
+
+
+def parse_usd(text: str) -> int:
+    """Cents from "100" or "$1,250.5": for thresholds like `--cost-warn-above 100` (USD/month)."""
+    cleaned = text.strip().removeprefix("$").replace(",", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise HerokustackError(f"{text!r}: expected an amount in US dollars, e.g. 100 or 99.50")
+    return int(value * 100)
 
 
 def format_change(before_cents: int, after_cents: int) -> str:

@@ -22,6 +22,7 @@ from herokustack.cost import (
     format_delta,
     format_monthly,
     format_usd,
+    parse_usd,
     total_cents,
 )
 from herokustack.errors import HerokustackError
@@ -75,6 +76,20 @@ def test_usd_round_trips_to_the_cent(cents: int) -> None:
     value = int(dollars.replace(",", "")) * 100 + int(rest)
     assert (-value if sign == "-" else value) == cents
     assert (sign == "+") == (cents > 0)
+
+
+def test_parse_usd_threshold() -> None:
+    assert parse_usd("100") == 100 * 100
+    assert parse_usd("$1,250.5") == 1250 * 100 + 50
+    for bad in ("-1", "abc", "1.001", "nan", ""):
+        with pytest.raises(HerokustackError, match="expected an amount in US dollars"):
+            parse_usd(bad)
+
+
+@settings(max_examples=40)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_parse_usd_reads_what_format_usd_writes(cents: int) -> None:
+    assert parse_usd(format_usd(cents)) == cents
 
 
 # --- declared stacks ------------------------------------------------------------------------
