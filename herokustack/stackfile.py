@@ -3,20 +3,102 @@
 This module holds the pydantic models (the shape of a stack file) and the loader
 (TOML -> merged `extends` chain -> validated model, with every problem reported as
 `file: key.path: message`).
+
+Rules that need more than one field (eco dynos at most 1, one dyno tier per app, backups
+only on Postgres, unique attachment names, config vars owned by add-ons) raise a
+`stack_rules` error carrying every problem with its own key path, so the loader can
+report them all at once, each on its own line.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import functools
+import json
+import os
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import tomli
+import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from herokustack.errors import StackFileError
 
 Environment = Literal["production", "staging", "review", "development"]
 Region = Literal["us", "eu"]
 
 # Postgres and Redis hold data: their add-ons are protected from destruction by default.
 DATA_SERVICES = frozenset({"heroku-postgresql", "heroku-redis"})
+
+# Heroku stacks and their state as `GET /stacks` reports it ("retired" ones refuse new apps).
+# Validation only checks the form `heroku-NN`; judging the state is the job of `check` (HS003).
+STACKS: dict[str, str] = {"heroku-20": "retired", "heroku-22": "public", "heroku-24": "public"}
+CURRENT_STACK = "heroku-24"
+
+DYNO_SIZES = (
+    "eco",
+    "basic",
+    "standard-1x",
+    "standard-2x",
+    "performance-m",
+    "performance-l",
+    "performance-l-ram",
+    "performance-xl",
+    "performance-2xl",
+)
+# Heroku runs at most one dyno per process type on these sizes.
+SINGLE_DYNO_SIZES = frozenset({"eco", "basic"})
+
+# Config vars an add-on sets on its app, as suffixes of the attachment name: Heroku prefixes
+# every add-on config var with the attachment name (DATABASE -> DATABASE_URL; a papertrail
+# attached as LOGS sets LOGS_API_TOKEN). Users cannot set these themselves. Keep in step with
+# the emulator's catalog (herokustack/emulator/catalog.py).
+ADDON_CONFIG_VARS: dict[str, tuple[str, ...]] = {
+    "heroku-postgresql": ("URL",),
+    "heroku-redis": ("URL",),
+    "papertrail": ("API_TOKEN",),
+    "sentry": ("DSN",),
+    "scout": ("KEY", "MONITOR"),
+}
+
+# The attachment name Heroku picks when `as` is omitted; other services use their name
+# upper-cased with dashes as underscores (papertrail -> PAPERTRAIL).
+DEFAULT_ATTACHMENTS = {"heroku-postgresql": "DATABASE", "heroku-redis": "REDIS"}
+
+APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,29}$"
+STACK_PATTERN = r"^heroku-[0-9]{2}$"
+PLAN_PATTERN = r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9.-]*$"
+ATTACHMENT_PATTERN = r"^[A-Z][A-Z0-9_]*$"
+CONFIG_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PROCESS_TYPE_PATTERN = r"^[a-z][a-z0-9_-]*$"
+BACKUP_AT_PATTERN = r"^([01][0-9]|2[0-3]):00$"
+
+ConfigVarName = Annotated[str, StringConstraints(pattern=CONFIG_VAR_PATTERN)]
+ProcessType = Annotated[str, StringConstraints(pattern=PROCESS_TYPE_PATTERN)]
+LocalName = Annotated[str, StringConstraints(pattern=PROCESS_TYPE_PATTERN)]
+
+
+def _invalid(reason: str) -> PydanticCustomError:
+    """A value error; the loader shows `reason` followed by the value it got."""
+    return PydanticCustomError("invalid", reason, {"reason": reason})
 
 
 class Strict(BaseModel):
@@ -26,30 +108,96 @@ class Strict(BaseModel):
 class FromEnv(Strict):
     """A config value read from the environment when planning: a secret, never printed or stored."""
 
-    from_env: str
-    optional: bool = False
+    from_env: str = Field(
+        pattern=CONFIG_VAR_PATTERN, description="Name of the environment variable to read."
+    )
+    optional: bool = Field(
+        default=False, description="When the variable is not set, leave the config var out."
+    )
 
 
 ConfigValue = str | FromEnv
 
 
+def _config_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "@str"
+    if isinstance(value, dict | FromEnv):
+        return "@env"
+    return None
+
+
+# The tags ("@str", "@env") appear in error locations; the loader drops them.
+_ConfigField = Annotated[
+    Annotated[str, Tag("@str")] | Annotated[FromEnv, Tag("@env")],
+    Discriminator(
+        _config_kind,
+        custom_error_type="config_value",
+        custom_error_message="must be a string or a from_env table",
+    ),
+]
+
+
 class Backups(Strict):
     """A daily scheduled Postgres backup at `at` ("HH:00", hour 0-23) in `timezone` (IANA)."""
 
-    at: str
-    timezone: str = "UTC"
+    at: str = Field(
+        description='Hour of the daily backup, "HH:00" (Heroku schedules whole hours).',
+        json_schema_extra={"pattern": BACKUP_AT_PATTERN},
+    )
+    timezone: str = Field(default="UTC", description='IANA time zone, e.g. "Europe/Paris".')
 
     @property
     def hour(self) -> int:
         return int(self.at.split(":", 1)[0])
 
+    @field_validator("at")
+    @classmethod
+    def _check_at(cls, value: str) -> str:
+        match = re.fullmatch(r"([0-9]{2}):([0-9]{2})", value)
+        if not match or int(match[1]) > 23:
+            raise _invalid('must be an hour "HH:00" between "00:00" and "23:00"')
+        if match[2] != "00":
+            raise _invalid("must be on the hour (Heroku schedules backups at whole hours, HH:00)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        if value not in _time_zones():
+            raise _invalid('must be an IANA time zone like "UTC" or "Europe/Paris"')
+        return value
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
 
 class AddonSpec(Strict):
-    plan: str  # "service:plan"
-    as_: str | None = Field(default=None, alias="as")  # attachment name, e.g. DATABASE
-    backups: Backups | None = None
-    protect: bool | None = None  # None: protected when the service holds data
-    config: dict[str, str] = Field(default_factory=dict)
+    """An add-on attached to the app. The key of its table is a local name used by herokustack."""
+
+    plan: str = Field(
+        pattern=PLAN_PATTERN, description='Add-on plan "service:plan", e.g. "heroku-redis:mini".'
+    )
+    as_: str | None = Field(
+        default=None,
+        alias="as",
+        pattern=ATTACHMENT_PATTERN,
+        description="Attachment name; its config vars are prefixed with it (DATABASE -> "
+        "DATABASE_URL). Default: DATABASE for heroku-postgresql, REDIS for heroku-redis, "
+        "else the service name upper-cased.",
+    )
+    backups: Backups | None = Field(
+        default=None, description="Daily backup schedule (heroku-postgresql only)."
+    )
+    protect: bool | None = Field(
+        default=None,
+        description="Never destroy this add-on. Default: true for Postgres and Redis.",
+    )
+    config: dict[str, str] = Field(
+        default_factory=dict, description="Provisioning options passed to the add-on provider."
+    )
 
     @property
     def service(self) -> str:
@@ -63,38 +211,192 @@ class AddonSpec(Strict):
     def protected(self) -> bool:
         return self.is_data if self.protect is None else self.protect
 
+    @model_validator(mode="after")
+    def _backups_on_postgres(self) -> AddonSpec:
+        if self.backups is not None and self.service != "heroku-postgresql":
+            msg = f"backups are only for heroku-postgresql add-ons, not {self.service}"
+            raise _rules([(("backups",), msg)])
+        return self
+
 
 class ProcessSpec(Strict):
-    quantity: int
-    size: str = "standard-1x"
+    """How many dynos of one process type run, and on which size."""
+
+    quantity: int = Field(ge=0, le=100, description="Number of dynos, 0 to 100.")
+    size: str = Field(
+        default="standard-1x",
+        description="Dyno size, e.g. standard-1x (upper case is accepted and stored lower).",
+        json_schema_extra={"enum": list(DYNO_SIZES)},
+    )
+
+    @field_validator("size")
+    @classmethod
+    def _check_size(cls, value: str) -> str:
+        if value.lower() not in DYNO_SIZES:
+            raise _invalid("must be a dyno size: " + ", ".join(DYNO_SIZES))
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _single_dyno_sizes(self) -> ProcessSpec:
+        if self.size in SINGLE_DYNO_SIZES and self.quantity > 1:
+            msg = f"{self.size} dynos run at most 1 per process type, got {self.quantity}"
+            raise _rules([(("quantity",), msg)])
+        return self
+
+    @property
+    def tier(self) -> str:
+        return self.size if self.size in SINGLE_DYNO_SIZES else "professional"
 
 
 class AppSpec(Strict):
-    name: str
-    environment: Environment
-    region: Region = "us"
-    stack: str = "heroku-24"
-    maintenance: bool = False
-    prune_config: bool = False
+    """The Heroku app itself."""
+
+    name: str = Field(pattern=APP_NAME_PATTERN, description="Heroku app name.")
+    environment: Environment = Field(description="Which environment this app is.")
+    region: Region = Field(default="us", description="Heroku region; cannot change later.")
+    stack: str = Field(
+        default=CURRENT_STACK,
+        pattern=STACK_PATTERN,
+        description="Heroku stack (build image), e.g. heroku-24.",
+    )
+    maintenance: bool = Field(default=False, description="Maintenance mode on or off.")
+    prune_config: bool = Field(
+        default=False,
+        description="Unset config vars that are on Heroku but not in this file.",
+    )
 
 
 class Suppression(Strict):
-    id: str
-    reason: str
+    """Silences one `herokustack check` rule for this app, with the reason why."""
+
+    id: str = Field(pattern=r"^[A-Z]+[0-9]+$", description='Rule ID, e.g. "HS006".')
+    reason: str = Field(min_length=1, description="Why the rule does not apply here.")
 
 
 class ChecksSpec(Strict):
-    ignore: list[Suppression] = Field(default_factory=list)
+    """Settings for `herokustack check`."""
+
+    ignore: list[Suppression] = Field(default_factory=list, description="Suppressed rules.")
 
 
 class StackFile(Strict):
     """A whole stack file after `extends` has been merged."""
 
-    app: AppSpec
-    formation: dict[str, ProcessSpec] = Field(default_factory=dict)
-    addons: dict[str, AddonSpec] = Field(default_factory=dict)
-    config: dict[str, ConfigValue] = Field(default_factory=dict)
-    checks: ChecksSpec = Field(default_factory=ChecksSpec)
+    app: AppSpec = Field(description="The app: name, environment, region, stack, maintenance.")
+    formation: dict[ProcessType, ProcessSpec] = Field(
+        default_factory=dict, description="Dynos per process type (web, worker, ...)."
+    )
+    addons: dict[LocalName, AddonSpec] = Field(
+        default_factory=dict, description="Add-ons, keyed by a local name."
+    )
+    config: dict[ConfigVarName, _ConfigField] = Field(
+        default_factory=dict,
+        description='Config vars: a string, or { from_env = "VAR" } for a secret.',
+    )
+    checks: ChecksSpec = Field(
+        default_factory=ChecksSpec, description="Settings for `herokustack check`."
+    )
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> StackFile:
+        problems = [*_tier_problems(self), *_attachment_problems(self)]
+        if problems:
+            raise _rules(problems)
+        return self
+
+
+Loc = tuple[str | int, ...]
+
+
+def _rules(problems: list[tuple[Loc, str]]) -> PydanticCustomError:
+    text = "; ".join(f"{_key_text(loc)}: {msg}" for loc, msg in problems)
+    return PydanticCustomError("stack_rules", text, {"problems": problems})
+
+
+def _tier_problems(spec: StackFile) -> list[tuple[Loc, str]]:
+    # Heroku refuses to mix eco, basic and professional (standard/performance) dynos in one app.
+    items = list(spec.formation.items())
+    if not items:
+        return []
+    first_name, first = items[0]
+    return [
+        (
+            ("formation", name, "size"),
+            f"cannot mix {proc.size} with {first.size} (formation.{first_name}) in one app: "
+            "Heroku needs all process types on eco, all on basic, or all on standard/performance",
+        )
+        for name, proc in items[1:]
+        if proc.tier != first.tier
+    ]
+
+
+def _attachment_problems(spec: StackFile) -> list[tuple[Loc, str]]:
+    problems: list[tuple[Loc, str]] = []
+    seen: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for local, addon in spec.addons.items():
+        name = attachment_name(local, addon)
+        loc: Loc = ("addons", local, "as") if addon.as_ else ("addons", local)
+        if name in seen:
+            hint = "" if addon.as_ else " (the default); set `as` to another name"
+            msg = f"attachment name {name}{hint} is already used by addons.{seen[name]}"
+            problems.append((loc, msg))
+        seen.setdefault(name, local)
+        for var in _addon_vars(name, addon):
+            owners.setdefault(var, local)
+    for var in spec.config:
+        if var in owners:
+            msg = f"{var} is set by the add-on addons.{owners[var]}; remove it from [config]"
+            problems.append((("config", var), msg))
+    return problems
+
+
+def attachment_name(local_name: str, addon: AddonSpec) -> str:
+    """The attachment name: `as`, else Heroku's default for the service.
+
+    Heroku attaches the first Postgres as DATABASE and Redis as REDIS; any other service is
+    attached under its name upper-cased, dashes as underscores. `local_name` does not change
+    the default (it is the caller's key, useful in messages).
+    """
+    if addon.as_:
+        return addon.as_
+    service = addon.service
+    return DEFAULT_ATTACHMENTS.get(service, service.upper().replace("-", "_"))
+
+
+def _addon_vars(attachment: str, addon: AddonSpec) -> set[str]:
+    return {f"{attachment}_{suffix}" for suffix in ADDON_CONFIG_VARS.get(addon.service, ())}
+
+
+def owned_config_vars(spec: StackFile) -> set[str]:
+    """Config vars the declared add-ons set on the app (users may not set them)."""
+    owned: set[str] = set()
+    for local, addon in spec.addons.items():
+        owned |= _addon_vars(attachment_name(local, addon), addon)
+    return owned
+
+
+# --- loaded stacks, line numbers ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """One file of an `extends` chain: its path, its text and where each key is written."""
+
+    path: Path
+    text: str
+
+    @functools.cached_property
+    def lines(self) -> dict[Loc, int]:
+        return scan_key_lines(self.text)
+
+    def line_of(self, key: str | Loc) -> int | None:
+        """Line of `key` in this file, or of its nearest enclosing key written here."""
+        loc = parse_key(key) if isinstance(key, str) else key
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
 
 
 class Stack(BaseModel):
@@ -104,3 +406,674 @@ class Stack(BaseModel):
 
     path: Path
     spec: StackFile
+    # The file and the partials it extends, the file itself first.
+    sources: tuple[Source, ...] = ()
+    _own: Source | None = PrivateAttr(default=None)
+
+    @property
+    def name(self) -> str:
+        return self.spec.app.name
+
+    @property
+    def text(self) -> str:
+        """The raw text of this file (not of its partials), e.g. for `# herokustack:ignore`."""
+        return self._source().text
+
+    def _source(self) -> Source:
+        if self.sources:
+            return self.sources[0]
+        if self._own is None:
+            text = self.path.read_text(encoding="utf-8") if self.path.is_file() else ""
+            self._own = Source(self.path, text)
+        return self._own
+
+    def line_of(self, key: str | Loc) -> int | None:
+        """Line of `key` ("formation.web.quantity") in this file.
+
+        When the key itself is not written here (e.g. a default, or a table header holds it),
+        the line of its nearest enclosing key; None when nothing of it is in this file.
+        """
+        return self._source().line_of(key)
+
+    def locate(self, key: str | Loc) -> tuple[Path, int | None]:
+        """The file of the `extends` chain that sets `key` (child first), and its line."""
+        loc = parse_key(key) if isinstance(key, str) else key
+        for source in self.sources:
+            if loc in source.lines:
+                return source.path, source.lines[loc]
+        return self.path, self.line_of(loc)
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key_text(loc: Iterable[str | int]) -> str:
+    """("checks", "ignore", 0, "id") -> 'checks.ignore[0].id'; odd keys are quoted."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            quoted = part if _BARE_KEY.match(part) else json.dumps(part)
+            text += f".{quoted}" if text else quoted
+    return text
+
+
+_KEY_PART = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+))\s*|\[(\d+)\]')
+
+
+def parse_key(key: str) -> Loc:
+    """'checks.ignore[0].id' -> ("checks", "ignore", 0, "id"); the inverse of `_key_text`."""
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(key):
+        if key[pos] == ".":
+            pos += 1
+            continue
+        match = _KEY_PART.match(key, pos)
+        if not match or match.end() == pos:
+            parts.append(key[pos:])
+            break
+        if match[1] is not None:
+            parts.append(json.loads(f'"{match[1]}"'))
+        elif match[4] is not None:
+            parts.append(int(match[4]))
+        else:
+            parts.append(match[2] if match[2] is not None else match[3])
+        pos = match.end()
+    return tuple(parts)
+
+
+_TOKENS = re.compile(
+    r"(?P<nl>\n)|(?P<ws>[ \t\r]+)|(?P<comment>#[^\n]*)"
+    r'|(?P<mlb>"""(?:\\[\s\S]|[^\\])*?""""{0,2})'
+    r"|(?P<mll>'''[\s\S]*?''''{0,2})"
+    r'|(?P<basic>"(?:[^"\\\n]|\\.)*")'
+    r"|(?P<literal>'[^'\n]*')"
+    r"|(?P<punct>[\[\]{}=,.])"
+    r"|(?P<bare>[^\s\[\]{}=,.#]+)"
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str, int]]:
+    out: list[tuple[str, str, int]] = []
+    line = 1
+    for match in _TOKENS.finditer(text):
+        kind, value = match.lastgroup or "", match.group()
+        if kind in ("basic", "literal"):
+            key = json.loads(value) if kind == "basic" else value[1:-1]
+            out.append(("str", key, line))
+        elif kind not in ("ws", "comment"):
+            out.append((kind, value, line))
+        line += value.count("\n")
+    return out
+
+
+class _KeyScanner:
+    """A light pass over valid TOML recording the first line of every key path."""
+
+    def __init__(self, text: str) -> None:
+        self.toks = _tokens(text)
+        self.pos = 0
+        self.lines: dict[Loc, int] = {}
+        self.array_tables: dict[Loc, int] = {}
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.toks[self.pos] if self.pos < len(self.toks) else ("eof", "", 0)
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.peek()
+        self.pos += 1
+        return tok
+
+    def record(self, loc: Loc, line: int) -> None:
+        for end in range(1, len(loc) + 1):
+            self.lines.setdefault(loc[:end], line)
+
+    def key(self) -> list[str | int]:
+        parts: list[str | int] = [self.take()[1]]
+        while self.peek()[1] == ".":
+            self.take()
+            parts.append(self.take()[1])
+        return parts
+
+    def run(self) -> dict[Loc, int]:
+        table: Loc = ()
+        while self.peek()[0] != "eof":
+            kind, value, line = self.peek()
+            if kind == "nl":
+                self.take()
+            elif value == "[":
+                table = self.header()
+                self.record(table, line)
+            else:
+                loc = (*table, *self.key())
+                self.take()  # "="
+                self.value(loc, line)
+        return self.lines
+
+    def header(self) -> Loc:
+        self.take()
+        is_array = self.peek()[1] == "["
+        if is_array:
+            self.take()
+        key = tuple(self.key())
+        while self.peek()[1] == "]":
+            self.take()
+        if not is_array:
+            return key
+        index = self.array_tables[key] = self.array_tables.get(key, -1) + 1
+        return (*key, index)
+
+    def value(self, loc: Loc, line: int) -> None:
+        self.record(loc, line)
+        opener = self.take()[1]
+        if opener == "{":
+            self.inline_table(loc)
+        elif opener == "[":
+            self.array(loc)
+        else:
+            while self.peek()[0] != "nl" and self.peek()[1] not in (",", "]", "}", ""):
+                self.take()
+
+    def inline_table(self, loc: Loc) -> None:
+        while self.peek()[1] not in ("}", ""):
+            if self.peek()[1] == ",":
+                self.take()
+                continue
+            line = self.peek()[2]
+            key = (*loc, *self.key())
+            self.take()  # "="
+            self.value(key, line)
+        self.take()
+
+    def array(self, loc: Loc) -> None:
+        index = 0
+        while self.peek()[1] not in ("]", ""):
+            if self.peek()[0] == "nl" or self.peek()[1] == ",":
+                self.take()
+                continue
+            self.value((*loc, index), self.peek()[2])
+            index += 1
+        self.take()
+
+
+def scan_key_lines(text: str) -> dict[Loc, int]:
+    """Where each key path is first written in a TOML text (1-based lines); best effort."""
+    scanner = _KeyScanner(text)
+    try:
+        return scanner.run()
+    except (IndexError, ValueError):
+        return scanner.lines
+
+
+# --- problems -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One problem of a stack file; `str()` is the one line shown to users."""
+
+    file: str
+    key: str | None
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        if self.key:
+            return f"{self.file}: {self.key}: {self.message}"
+        if self.line:
+            return f"{self.file}: line {self.line}, column {self.column}: {self.message}"
+        return f"{self.file}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _error(problems: Sequence[Problem]) -> StackFileError:
+    error = StackFileError([str(p) for p in problems])
+    error.details = list(problems)  # type: ignore[attr-defined]
+    return error
+
+
+# What a value must be, by key pattern ("*" stands for a name the user chose).
+_EXPECTED = {
+    "app.name": "a Heroku app name: 2 to 30 lower-case letters, digits or dashes, "
+    "starting with a letter",
+    "app.environment": 'one of "production", "staging", "review", "development"',
+    "app.region": 'one of "us", "eu"',
+    "app.stack": 'a Heroku stack name like "heroku-24"',
+    "formation": "a table of process types",
+    "formation.*": 'a table like { quantity = 1, size = "standard-1x" }',
+    "formation.*.[key]": "a process type name: lower-case letters, digits, - and _, "
+    "starting with a letter",
+    "formation.*.quantity": "an integer between 0 and 100",
+    "formation.*.size": "a dyno size: " + ", ".join(DYNO_SIZES),
+    "addons": "a table of add-ons",
+    "addons.*": 'a table like { plan = "heroku-redis:mini" }',
+    "addons.*.[key]": "an add-on name: lower-case letters, digits, - and _, starting with a letter",
+    "addons.*.plan": 'an add-on plan "service:plan" like "heroku-postgresql:standard-0"',
+    "addons.*.as": 'an attachment name like "DATABASE": upper-case letters, digits and _, '
+    "starting with a letter",
+    "addons.*.backups": 'a table like { at = "02:00", timezone = "UTC" }',
+    "addons.*.backups.at": 'an hour "HH:00" between "00:00" and "23:00"',
+    "addons.*.backups.timezone": 'an IANA time zone like "UTC" or "Europe/Paris"',
+    "addons.*.config": "a table of strings",
+    "config": "a table of config vars",
+    "config.*": 'a string or a table like { from_env = "VAR" }',
+    "config.*.[key]": "a config var name: letters, digits and _, not starting with a digit",
+    "config.*.from_env": "an environment variable name: letters, digits and _, "
+    "not starting with a digit",
+    "checks.ignore": 'an array of tables like { id = "HS006", reason = "..." }',
+    "checks.ignore.*.id": 'a check ID like "HS006"',
+    "checks.ignore.*.reason": "a non-empty reason",
+}
+_BY_TYPE = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "list_type": "an array",
+}
+# Where a name chosen by the user sits in a location (its own key is "*" in patterns).
+_NAMED = {("formation",), ("addons",), ("config",), ("addons", "*", "config"), ("checks", "ignore")}
+
+
+# The model of the table at a key pattern: its keys are the ones an unknown key is compared to.
+_MODELS_AT: dict[str, type[BaseModel]] = {
+    "": StackFile,
+    "app": AppSpec,
+    "formation.*": ProcessSpec,
+    "addons.*": AddonSpec,
+    "addons.*.backups": Backups,
+    "config.*": FromEnv,
+    "checks": ChecksSpec,
+    "checks.ignore.*": Suppression,
+}
+
+
+def _pattern(loc: Loc) -> str:
+    out: list[str] = []
+    for part in loc:
+        out.append("*" if tuple(out) in _NAMED else str(part))
+    return ".".join(out)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return "a date/time"
+
+
+def _unknown_key(loc: Loc) -> str:
+    model = _MODELS_AT.get(_pattern(loc[:-1]))
+    keys = [f.alias or name for name, f in model.model_fields.items()] if model else []
+    if model is StackFile:
+        keys.append("extends")
+    close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean `{close[0]}`?"
+    return "unknown key; expected one of " + ", ".join(f"`{k}`" for k in keys)
+
+
+def _message(err: Mapping[str, Any], loc: Loc) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return _unknown_key(loc)
+    pattern = _pattern(loc)
+    expected = _EXPECTED.get(pattern) or _BY_TYPE.get(kind) or str(err.get("msg", "invalid"))
+    reason = (err.get("ctx") or {}).get("reason") or f"must be {expected}"
+    if pattern.startswith("config.") and isinstance(err.get("input"), str | int | float):
+        return reason  # a config value may be a secret written in clear: never echo it
+    return f"{reason}, got {_show(err.get('input'))}"
+
+
+def _clean(loc: Sequence[str | int]) -> Loc:
+    return tuple(p for p in loc if not (isinstance(p, str) and p.startswith("@")))
+
+
+def _validation_problems(exc: ValidationError) -> list[tuple[Loc, str, bool]]:
+    """(location, message, is-missing) for every error, rules expanded one per line."""
+    out: list[tuple[Loc, str, bool]] = []
+    for err in exc.errors(include_url=False):
+        loc = _clean(err["loc"])
+        if err["type"] == "stack_rules":
+            out += [((*loc, *sub), msg, False) for sub, msg in err["ctx"]["problems"]]
+        else:
+            key_loc = loc[:-1] if loc and loc[-1] == "[key]" else loc
+            out.append((key_loc, _message(err, loc), err["type"] == "missing"))
+    return out
+
+
+# --- the loader --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class FileResult:
+    """What validating one file found: its stack (None for partials or on error), problems."""
+
+    path: Path
+    stack: Stack | None
+    problems: list[Problem]
+    partial: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def is_partial(path: Path) -> bool:
+    """Files starting with "_" are partials: shared by other files through `extends`."""
+    return path.name.startswith("_")
+
+
+def default_stack_paths(root: Path = Path("stacks")) -> list[Path]:
+    """Every stack file of `root` (`*.toml`), partials excluded, sorted."""
+    return sorted(p for p in root.glob("*.toml") if not is_partial(p))
+
+
+def _display(path: Path) -> str:
+    return os.path.normpath(path)
+
+
+def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
+    name = _display(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return None, {}, [Problem(name, None, "file not found")]
+    except UnicodeDecodeError:
+        return None, {}, [Problem(name, None, "invalid TOML: the file is not UTF-8 text")]
+    except OSError as exc:
+        return None, {}, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
+    try:
+        doc = tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        msg = f"invalid TOML: {getattr(exc, 'msg', str(exc))}"
+        return None, {}, [Problem(name, None, msg, line, col)]
+    return Source(path, text), doc, []
+
+
+def _read_chain(path: Path) -> tuple[list[Source], list[dict[str, Any]], list[Problem]]:
+    """The file and the partials it extends (child first), with their parsed documents."""
+    sources: list[Source] = []
+    docs: list[dict[str, Any]] = []
+    seen: list[Path] = []
+    while True:
+        source, doc, problems = _read(path)
+        if source is None:
+            return sources, docs, problems
+        sources.append(source)
+        docs.append(doc)
+        seen.append(path.resolve())
+        parent = doc.pop("extends", None)
+        if parent is None:
+            return sources, docs, []
+        name = _display(path)
+        line = source.line_of(("extends",))
+        if not isinstance(parent, str) or not parent:
+            msg = f'must be the file name of a partial, like "_base.toml", got {_show(parent)}'
+            return sources, docs, [Problem(name, "extends", msg, line)]
+        target = path.parent / parent
+        if target.resolve() in seen:
+            chain = " → ".join(_display(s.path) for s in sources) + f" → {_display(target)}"
+            return sources, docs, [Problem(name, "extends", f"cycle: {chain}", line)]
+        if not target.is_file():
+            msg = f"extends {_display(target)}, which does not exist"
+            return sources, docs, [Problem(name, "extends", msg, line)]
+        path = target
+
+
+def deep_merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key, the child wins; any other value (arrays too) is replaced."""
+    merged = dict(base)
+    for key, value in child.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = deep_merge(old, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _attribute(sources: Sequence[Source], loc: Loc, missing: bool) -> tuple[str, int | None]:
+    """The file to blame for a problem at `loc`: the one that writes the key, child first."""
+    if not missing:
+        for source in sources:
+            if loc in source.lines:
+                return _display(source.path), source.lines[loc]
+    return _display(sources[0].path), sources[0].line_of(loc) if loc else None
+
+
+def _as_underscore_problems(doc: Mapping[str, Any]) -> list[tuple[Loc, str, bool]]:
+    # `as_` is the Python name of `as`; in a stack file only `as` is allowed.
+    addons = doc.get("addons")
+    if not isinstance(addons, dict):
+        return []
+    return [
+        (("addons", name, "as_"), "unknown key; did you mean `as`?", False)
+        for name, table in addons.items()
+        if isinstance(table, dict) and "as_" in table
+    ]
+
+
+def check_file(path: Path) -> FileResult:
+    """Load and validate one file; every problem is collected, nothing is raised."""
+    partial = is_partial(path)
+    sources, docs, problems = _read_chain(path)
+    if problems:
+        return FileResult(path, None, problems, partial)
+    merged: dict[str, Any] = {}
+    for doc in reversed(docs):
+        merged = deep_merge(merged, doc)
+    found = _as_underscore_problems(merged)
+    spec = None
+    try:
+        spec = StackFile.model_validate(merged)
+    except ValidationError as exc:
+        found += _validation_problems(exc)
+    if partial:  # a partial may leave out anything; the files extending it complete it
+        found = [p for p in found if not p[2]]
+    for loc, message, missing in found:
+        file, line = _attribute(sources, loc, missing)
+        problems.append(Problem(file, _key_text(loc) or None, message, line))
+    if problems or spec is None or partial:
+        return FileResult(path, None, problems, partial)
+    return FileResult(path, Stack(path=path, spec=spec, sources=tuple(sources)), [], partial)
+
+
+def check_files(paths: Sequence[Path]) -> list[FileResult]:
+    """Validate many files, and check that no two of them declare the same app."""
+    results = [check_file(path) for path in paths]
+    owners: dict[str, Path] = {}
+    for result in results:
+        if result.stack is None:
+            continue
+        name = result.stack.name
+        if name in owners and owners[name].resolve() != result.path.resolve():
+            msg = f'"{name}" is also declared by {_display(owners[name])}'
+            line = result.stack.line_of("app.name")
+            result.problems.append(Problem(_display(result.path), "app.name", msg, line))
+            result.stack = None
+        owners.setdefault(name, result.path)
+    return results
+
+
+def load_stack(path: Path) -> Stack:
+    """Load one stack file (its `extends` chain merged); StackFileError lists every problem."""
+    result = check_file(path)
+    if result.stack is None:
+        problems = result.problems or [
+            Problem(_display(path), None, "is a partial (its name starts with _), not an app")
+        ]
+        raise _error(problems)
+    return result.stack
+
+
+def load_stacks(paths: Sequence[Path]) -> list[Stack]:
+    """Load many stack files; one StackFileError lists the problems of all of them."""
+    results = check_files(paths)
+    problems: list[Problem] = []
+    for result in results:
+        if result.stack is None and not result.problems:
+            msg = "is a partial (its name starts with _), not an app"
+            result.problems.append(Problem(_display(result.path), None, msg))
+        problems += [p for p in result.problems if p not in problems]
+    if problems:
+        raise _error(problems)
+    return [r.stack for r in results if r.stack is not None]
+
+
+# --- config values -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigEntry:
+    """A resolved config var; `sensitive` ones came from the environment and are never shown."""
+
+    value: str
+    sensitive: bool = False
+
+    def __repr__(self) -> str:
+        shown = "'***'" if self.sensitive else repr(self.value)
+        return f"ConfigEntry(value={shown}, sensitive={self.sensitive})"
+
+
+def resolve_config(stack: Stack, environ: Mapping[str, str]) -> dict[str, ConfigEntry]:
+    """The config vars of a stack with `from_env` values read from `environ`.
+
+    A missing variable is an error naming the file, key and variable (never a value), unless
+    the entry is `optional`, in which case the config var is left out.
+    """
+    resolved: dict[str, ConfigEntry] = {}
+    problems: list[Problem] = []
+    for key, value in stack.spec.config.items():
+        if isinstance(value, str):
+            resolved[key] = ConfigEntry(value, sensitive=False)
+        elif value.from_env in environ:
+            resolved[key] = ConfigEntry(environ[value.from_env], sensitive=True)
+        elif not value.optional:
+            path, line = stack.locate(("config", key))
+            msg = f"environment variable {value.from_env} is not set"
+            problems.append(Problem(_display(path), f"config.{key}", msg, line))
+    if problems:
+        raise _error(problems)
+    return resolved
+
+
+# --- schema and dumping ------------------------------------------------------------------------
+
+
+def stack_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a stack file, for editors (Taplo / Even Better TOML).
+
+    Generated from `StackFile`; `extends` is added and no key is required, because any key
+    may come from a partial: `herokustack validate` checks completeness after merging.
+    """
+    schema = StackFile.model_json_schema(by_alias=True, schema_generator=_TomlSchema)
+    _for_editors(schema)
+    extends = {
+        "type": "string",
+        "title": "Extends",
+        "description": 'A partial stack file to start from, e.g. "_base.toml" (the path is '
+        "relative to this file). Tables are merged key by key; this file wins.",
+    }
+    schema["properties"] = {"extends": extends, **schema["properties"]}
+    schema["title"] = "herokustack stack file"
+    schema["description"] = (
+        "One Heroku app as code (herokustack). Keys may come from the partial named by "
+        "`extends`; `herokustack validate` checks the merged result."
+    )
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+class _TomlSchema(GenerateJsonSchema):
+    """TOML has no null: an optional key is simply left out, so `null` is never offered."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        json_schema = super().default_schema(schema)
+        if json_schema.get("default", ...) is None:
+            del json_schema["default"]
+        return json_schema
+
+
+def _for_editors(node: Any) -> None:
+    """No key is required (a partial may hold it); user-chosen names must match their pattern."""
+    if isinstance(node, dict):
+        node.pop("required", None)
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _for_editors(value)
+    elif isinstance(node, list):
+        for value in node:
+            _for_editors(value)
+
+
+def schema_text() -> str:
+    """The schema as committed in `herokustack/stack.schema.json`."""
+    return json.dumps(stack_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_toml(spec: StackFile) -> str:
+    """A stack file text that loads back to `spec` (defaults and empty tables left out)."""
+    data = spec.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+    return tomli_w.dumps(data)
+
+
+# --- reports for `herokustack validate` ----------------------------------------------------------
+
+
+def _summary(result: FileResult) -> str:
+    if result.problems:
+        return f"✗ {_display(result.path)}"
+    what = "partial" if result.partial else result.stack.name if result.stack else ""
+    return f"✓ {_display(result.path)} ({what})"
+
+
+def validation_text(results: Sequence[FileResult]) -> str:
+    """✓ per valid file; ✗ and one line per problem for the others; a summary line."""
+    lines: list[str] = []
+    for result in results:
+        lines.append(_summary(result))
+        lines += [f"  {problem}" for problem in result.problems]
+    bad = sum(1 for r in results if r.problems)
+    count = sum(len(r.problems) for r in results)
+    if bad:
+        lines.append(f"{bad} of {len(results)} files invalid ({count} problems)")
+    else:
+        lines.append(f"{len(results)} files valid")
+    return "\n".join(lines) + "\n"
+
+
+def validation_json(results: Sequence[FileResult]) -> str:
+    """The same as JSON: {"valid": bool, "files": [{path, app, partial, valid, problems}]}."""
+    files = [
+        {
+            "path": _display(r.path),
+            "app": r.stack.name if r.stack else None,
+            "partial": r.partial,
+            "valid": r.ok,
+            "problems": [{**p.as_dict(), "text": str(p)} for p in r.problems],
+        }
+        for r in results
+    ]
+    doc = {"valid": all(r.ok for r in results), "files": files}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
