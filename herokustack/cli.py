@@ -7,6 +7,7 @@ result and turns a `HerokustackError` into one clear message and exit code 1.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -35,6 +36,36 @@ def _root() -> None:
 
 
 # --- commands are registered below, one small function each -------------------------------
+
+
+# --- validate and schema (issue 3): stack files ---------------------------------------------
+
+
+@app.command("validate")
+def validate_command(
+    paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
+    output: str = typer.Option("text", "--format", help="text or json.", metavar="FORMAT"),
+) -> None:
+    """Check stack files offline: TOML syntax, keys, types and Heroku's naming rules."""
+    from herokustack import stackfile
+
+    if output not in ("text", "json"):
+        raise fail(f"--format: unknown format {output!r} (text or json)")
+    paths = paths or stackfile.default_stack_paths()
+    if not paths:
+        raise fail("no stack files found: pass paths, or add stacks/*.toml")
+    results = stackfile.check_files(paths)
+    render = stackfile.validation_json if output == "json" else stackfile.validation_text
+    typer.echo(render(results), nl=False)
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of stack files (for editors: Taplo, Even Better TOML)."""
+    from herokustack import stackfile
+
+    typer.echo(stackfile.schema_text(), nl=False)
 
 
 def main() -> None:
