@@ -6,6 +6,7 @@ result and turns a `HerokustackError` into one clear message and exit code 1.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +67,41 @@ def schema_command() -> None:
     from herokustack import stackfile
 
     typer.echo(stackfile.schema_text(), nl=False)
+
+
+# --- check (issue 6): production-readiness rules -------------------------------------------
+
+
+@app.command("check")
+def check_command(
+    paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
+    output: str = typer.Option(
+        "text", "--format", help="text, json, markdown or sarif.", metavar="FORMAT"
+    ),
+    list_rules: bool = typer.Option(False, "--list", help="List every rule and exit."),
+    live: bool = typer.Option(False, "--live", help="Also check live state on Heroku."),
+) -> None:
+    """Check stack files against Heroku's production advice (rules HS001-HS014)."""
+    from herokustack import check_render, checks
+
+    if list_rules:
+        typer.echo(check_render.render_rule_list(), nl=False)
+        return
+    if output not in ("text", *check_render.RENDERERS):
+        raise fail(f"--format: unknown format {output!r} (text, json, markdown or sarif)")
+    try:
+        stacks = checks.load(paths or None)
+        state = checks.read_live_state(stacks) if live else None
+    except HerokustackError as exc:
+        raise fail(str(exc)) from None
+    findings = checks.run_checks(stacks, state, include_suppressed=True)
+    if output == "text":
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        typer.echo(check_render.render_text(findings, color=color), nl=False)
+    else:
+        typer.echo(check_render.RENDERERS[output](findings), nl=False)
+    raise typer.Exit(1 if checks.failed(findings, strict) else 0)
 
 
 def main() -> None:

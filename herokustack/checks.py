@@ -1,0 +1,676 @@
+"""Production-readiness checks: rules run on stack files (and, when given, on live state).
+
+Each rule is a small function registered with an ID, a severity, a title, a "why" and a fix.
+It yields `Hit`s (key path + message); `run_checks` turns them into `Finding`s with the file
+line, and marks those silenced by a suppression (`# herokustack:ignore HS006 -- reason` in the
+stack file, or `[checks] ignore = [{ id = "HS006", reason = "..." }]`).
+
+Messages name config vars but never print their values: a finding can end up in a PR comment.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from herokustack.errors import HerokustackError
+from herokustack.stackfile import (
+    CURRENT_STACK,
+    STACKS,
+    FromEnv,
+    Stack,
+    default_stack_paths,
+    load_stacks,
+)
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+DEFAULT_STACK = CURRENT_STACK
+# Offline stack states; `GET /stacks` replaces them with --live. "container" is for Docker apps.
+BUILTIN_STACK_STATES: dict[str, str] = {
+    "heroku-16": "retired",
+    "heroku-18": "retired",
+    **STACKS,
+    "container": "public",
+}
+DEPRECATED_STATES = frozenset({"deprecated", "retired", "end-of-life"})
+
+# Add-on services (the part before ":" in `plan`) and config vars each rule looks for.
+POSTGRES = "heroku-postgresql"
+LOG_SERVICES = frozenset(
+    {"papertrail", "logtail", "sumologic", "logdna", "mezmo", "loggly", "logentries",
+     "coralogix", "sematext-logsene", "solarwinds", "timber-logging", "better-stack"}
+)  # fmt: skip
+ERROR_SERVICES = frozenset({"sentry", "honeybadger", "rollbar", "bugsnag", "airbrake", "raygun"})
+ERROR_VARS = frozenset({"SENTRY_DSN", "HONEYBADGER_API_KEY", "ROLLBAR_ACCESS_TOKEN"})
+APM_SERVICES = frozenset({"scout", "newrelic", "appsignal", "skylight"})
+APM_VARS = frozenset({"NEW_RELIC_LICENSE_KEY", "SCOUT_KEY", "DD_API_KEY", "APPSIGNAL_PUSH_API_KEY"})
+BROKER_SERVICES = frozenset(
+    {"heroku-redis", "rediscloud", "redistogo", "redisgreen", "stackhero-redis", "cloudamqp",
+     "stackhero-rabbitmq", "heroku-kafka", "cloudkarafka", "memetria-kv"}
+)  # fmt: skip
+BROKER_VARS = frozenset(
+    {"REDIS_URL", "REDIS_TLS_URL", "CLOUDAMQP_URL", "RABBITMQ_URL", "BROKER_URL",
+     "CELERY_BROKER_URL", "KAFKA_URL"}
+)  # fmt: skip
+TRAFFIC_PROCESSES = ("web", "worker")
+WORKER_PROCESSES = frozenset({"worker", "celery", "sidekiq", "rq", "jobs", "queue"})
+SMALL_DYNOS = frozenset({"eco", "basic", "free", "hobby"})
+ESSENTIAL_PG = ("essential", "mini", "basic", "hobby")
+DEPLOYED = frozenset({"production", "staging"})
+
+
+# --- findings -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's verdict on one app; `suppressed` holds the reason when a suppression applies."""
+
+    rule_id: str
+    severity: Severity
+    app: str
+    path: Path
+    key_path: str | None
+    line: int | None
+    message: str
+    suppressed: str | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule function reports: where (a key path) and what; severity overrides the rule's."""
+
+    key_path: str
+    message: str
+    severity: Severity | None = None
+
+
+# --- live state -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveAddon:
+    name: str
+    service: str
+    plan: str = ""
+
+
+@dataclass(frozen=True)
+class LiveApp:
+    """What the live-aware rules read about one running app."""
+
+    addons: tuple[LiveAddon, ...] = ()
+    log_drains: int = 0
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """Live facts for `run_checks`: stack states from `GET /stacks` and apps by name."""
+
+    apps: Mapping[str, LiveApp] = field(default_factory=dict)
+    stack_states: Mapping[str, str] = field(default_factory=dict)
+    default_stack: str | None = None
+
+
+# --- rule context ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    stack: Stack
+    live_app: LiveApp | None = None
+    stack_states: Mapping[str, str] = field(default_factory=lambda: BUILTIN_STACK_STATES)
+    default_stack: str = DEFAULT_STACK
+
+    @property
+    def env(self) -> str:
+        return self.stack.spec.app.environment
+
+    @property
+    def config(self) -> Mapping[str, object]:
+        return self.stack.spec.config
+
+    def literal(self, name: str) -> str | None:
+        value = self.config.get(name)
+        return value if isinstance(value, str) else None
+
+    def services(self) -> set[str]:
+        declared = {addon.service for addon in self.stack.spec.addons.values()}
+        live = {addon.service for addon in self.live_app.addons} if self.live_app else set()
+        return declared | live
+
+    def has_any(self, services: frozenset[str], config_vars: frozenset[str] = frozenset()) -> bool:
+        return bool(self.services() & services) or any(name in self.config for name in config_vars)
+
+    def declared_drains(self) -> int:
+        drains = getattr(self.stack.spec, "drains", None) or getattr(
+            self.stack.spec, "log_drains", None
+        )
+        return len(drains) if drains else 0
+
+
+RuleFunc = Callable[[Context], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    title: str
+    why: str
+    fix: str
+    check: RuleFunc
+    severity_note: str = ""
+    live_only: bool = False
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    rule_id: str,
+    severity: Severity,
+    title: str,
+    *,
+    why: str,
+    fix: str,
+    severity_note: str = "",
+    live_only: bool = False,
+) -> Callable[[RuleFunc], RuleFunc]:
+    def register(func: RuleFunc) -> RuleFunc:
+        RULES[rule_id] = Rule(rule_id, severity, title, why, fix, func, severity_note, live_only)
+        return func
+
+    return register
+
+
+# HS000 is not a check function: `run_checks` reports broken suppressions under it.
+SUPPRESSION_RULE = "HS000"
+RULES[SUPPRESSION_RULE] = Rule(
+    SUPPRESSION_RULE,
+    "error",
+    "Invalid suppression",
+    why="A suppression must say why the advice does not apply, and name a rule that exists; "
+    "otherwise nobody can review it and a typo silently suppresses nothing.",
+    fix='Write `# herokustack:ignore HS006 -- reason` or `[checks] ignore = [{ id = "HS006", '
+    'reason = "..." }]` with a known rule ID (see `herokustack check --list`).',
+    check=lambda ctx: (),
+)
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+
+@rule(
+    "HS001",
+    "error",
+    "Production process without redundancy",
+    why="A single dyno is a single point of failure: every deploy, daily restart or dyno "
+    "failure takes the process type down. Heroku advises at least two dynos in production.",
+    fix="Set `quantity = 2` (or more) for the `web` and `worker` process types in `[formation]`.",
+)
+def _single_dyno(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production":
+        return
+    for ptype in TRAFFIC_PROCESSES:
+        spec = ctx.stack.spec.formation.get(ptype)
+        if spec is not None and spec.quantity < 2:
+            yield Hit(
+                f"formation.{ptype}.quantity",
+                f"`{ptype}` runs {spec.quantity} dyno(s); production needs at least 2",
+            )
+
+
+@rule(
+    "HS002",
+    "error",
+    "Production formation on eco or basic dynos",
+    why="Eco dynos sleep and basic dynos cannot scale beyond one dyno: neither can serve "
+    "production traffic reliably or scale horizontally.",
+    fix='Use `size = "standard-1x"`, `standard-2x` or a `performance-*` size in production.',
+)
+def _small_dynos(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production":
+        return
+    for ptype, spec in ctx.stack.spec.formation.items():
+        if spec.size.lower() in SMALL_DYNOS:
+            yield Hit(
+                f"formation.{ptype}.size",
+                f"`{ptype}` runs on {spec.size} dynos, which cannot scale out in production",
+            )
+
+
+@rule(
+    "HS003",
+    "warning",
+    "Stack is not the current default",
+    severity_note="error when the stack is deprecated or retired",
+    why="Older stacks stop receiving security updates; on a deprecated or retired stack "
+    "builds fail and the app runs an unpatched operating system.",
+    fix='Set `stack = "heroku-24"` in `[app]` and test a build on it (staging first).',
+)
+def _old_stack(ctx: Context) -> Iterator[Hit]:
+    name = ctx.stack.spec.app.stack
+    state = ctx.stack_states.get(name)
+    if name == "container" or name == ctx.default_stack:
+        return
+    if state is None:
+        yield Hit("app.stack", f"stack {name} is not a known Heroku stack")
+    elif state in DEPRECATED_STATES:
+        yield Hit("app.stack", f"stack {name} is {state}", "error")
+    else:
+        yield Hit("app.stack", f"stack {name} is not the current default ({ctx.default_stack})")
+
+
+@rule(
+    "HS004",
+    "error",
+    "Production Postgres on an essential plan",
+    why="Essential plans have no followers, no point-in-time rollback and no high "
+    "availability, and their row and connection limits are small.",
+    fix="Use a `heroku-postgresql:standard-0` plan or higher for production data.",
+)
+def _essential_postgres(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production":
+        return
+    for name, addon in ctx.stack.spec.addons.items():
+        plan = addon.plan.partition(":")[2]
+        if addon.service == POSTGRES and plan.startswith(ESSENTIAL_PG):
+            yield Hit(f"addons.{name}.plan", f"Postgres `{name}` is on {addon.plan}")
+
+
+@rule(
+    "HS005",
+    "error",
+    "Postgres without a daily backup schedule",
+    severity_note="warning in staging",
+    why="Without a schedule there is no recent logical backup to restore from after a bad "
+    "migration or a deleted table, and continuous protection is not a substitute for that.",
+    fix='Add `backups = { at = "02:00", timezone = "UTC" }` to the Postgres add-on.',
+)
+def _no_backups(ctx: Context) -> Iterator[Hit]:
+    if ctx.env not in DEPLOYED:
+        return
+    severity: Severity = "error" if ctx.env == "production" else "warning"
+    for name, addon in ctx.stack.spec.addons.items():
+        if addon.service == POSTGRES and addon.backups is None:
+            yield Hit(f"addons.{name}", f"Postgres `{name}` has no backup schedule", severity)
+
+
+@rule(
+    "HS006",
+    "warning",
+    "Staging app reachable from outside",
+    why="Staging holds unreleased features and often copies of real data; nobody outside the "
+    "team should reach it. Maintenance mode answers public requests with a 503.",
+    fix="Set `maintenance = true` in `[app]` (the team uses `heroku run` or a preview URL), or "
+    "suppress with a reason if staging is protected another way.",
+)
+def _public_staging(ctx: Context) -> Iterator[Hit]:
+    if ctx.env == "staging" and not ctx.stack.spec.app.maintenance:
+        yield Hit("app.maintenance", "staging app is not in maintenance mode")
+
+
+@rule(
+    "HS007",
+    "warning",
+    "No log destination",
+    why="Heroku keeps only the last 1,500 log lines; without a drain or logging add-on the "
+    "logs of an incident are gone before anyone reads them.",
+    fix="Add a logging add-on (e.g. `papertrail`, `logtail`, `sumologic`) or declare a log drain.",
+)
+def _no_logs(ctx: Context) -> Iterator[Hit]:
+    if ctx.env not in DEPLOYED or ctx.has_any(LOG_SERVICES):
+        return
+    if ctx.declared_drains() or (ctx.live_app and ctx.live_app.log_drains):
+        return
+    yield Hit("addons", "no logging add-on or log drain")
+
+
+@rule(
+    "HS008",
+    "warning",
+    "No error monitoring",
+    why="Exceptions in production otherwise surface only as 500s in the router log; nobody is "
+    "alerted and there is no stack trace.",
+    fix="Add an error tracker add-on (`sentry`, `honeybadger`, `rollbar`) or set `SENTRY_DSN` "
+    "(with `from_env`).",
+)
+def _no_error_tracking(ctx: Context) -> Iterator[Hit]:
+    if ctx.env in DEPLOYED and not ctx.has_any(ERROR_SERVICES, ERROR_VARS):
+        yield Hit("addons", "no error monitoring add-on or SENTRY_DSN")
+
+
+@rule(
+    "HS009",
+    "info",
+    "No performance monitoring in production",
+    why="Without an APM, slow endpoints and queries are found by users rather than by the team.",
+    fix="Add `scout` or `newrelic` (or another APM add-on).",
+)
+def _no_apm(ctx: Context) -> Iterator[Hit]:
+    if ctx.env == "production" and not ctx.has_any(APM_SERVICES, APM_VARS):
+        yield Hit("addons", "no performance monitoring add-on")
+
+
+@rule(
+    "HS010",
+    "warning",
+    "Worker without a queue",
+    why="A worker process needs a broker (Redis, RabbitMQ, Kafka) to take jobs from; without "
+    "one declared, the worker either idles or depends on something nobody manages.",
+    fix="Add `heroku-redis` (or another Redis/RabbitMQ add-on), or declare its URL with "
+    "`from_env`.",
+)
+def _worker_without_broker(ctx: Context) -> Iterator[Hit]:
+    workers = [p for p in ctx.stack.spec.formation if _is_worker(p)]
+    if workers and not ctx.has_any(BROKER_SERVICES, BROKER_VARS):
+        yield Hit(f"formation.{workers[0]}", f"`{workers[0]}` has no queue or broker add-on")
+
+
+def _is_worker(ptype: str) -> bool:
+    return ptype in WORKER_PROCESSES or ptype.startswith("worker")
+
+
+@rule(
+    "HS011",
+    "error",
+    "Literal secret in the stack file",
+    why="A stack file lives in git: a secret written in it is in every clone, fork and CI log "
+    "forever, and rotating it means rewriting history.",
+    fix='Replace the value with `{ from_env = "NAME" }` and set NAME in CI\'s secret store; '
+    "rotate the exposed secret.",
+)
+def _literal_secrets(ctx: Context) -> Iterator[Hit]:
+    for name, value in ctx.config.items():
+        reason = secret_reason(name, value)
+        if reason:
+            yield Hit(f"config.{name}", f"config var {name} is a literal {reason}; use from_env")
+    for addon_name, addon in ctx.stack.spec.addons.items():
+        for key, value in addon.config.items():
+            reason = secret_reason(key, value)
+            if reason:
+                where = f"addons.{addon_name}.config.{key}"
+                yield Hit(where, f"add-on option {key} is a literal {reason}")
+
+
+@rule(
+    "HS012",
+    "error",
+    "Unsafe Django settings",
+    severity_note="warning when ALLOWED_HOSTS is missing or `*`",
+    why="Django's DEBUG mode shows settings, source and SQL to anyone who triggers an error; "
+    "ALLOWED_HOSTS `*` disables Host header validation (cache poisoning, password-reset links "
+    "pointing elsewhere).",
+    fix='Set `DEBUG = "False"` in production and list the app\'s domains in `ALLOWED_HOSTS`.',
+)
+def _django_settings(ctx: Context) -> Iterator[Hit]:
+    if "DJANGO_SETTINGS_MODULE" not in ctx.config or ctx.env not in DEPLOYED:
+        return
+    for name in ("DEBUG", "DJANGO_DEBUG"):
+        value = ctx.literal(name)
+        if ctx.env == "production" and value is not None and _truthy(value):
+            yield Hit(f"config.{name}", f"{name} is true in production")
+    hosts_var = next(
+        (n for n in ("ALLOWED_HOSTS", "DJANGO_ALLOWED_HOSTS") if n in ctx.config), None
+    )
+    if hosts_var is None:
+        yield Hit("config", "Django app without ALLOWED_HOSTS", "warning")
+        return
+    hosts = ctx.literal(hosts_var)
+    if hosts is not None and "*" in re.split(r"[\s,]+", hosts.strip()):
+        yield Hit(f"config.{hosts_var}", f"{hosts_var} allows any host (*)", "warning")
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on", "t", "y"}
+
+
+@rule(
+    "HS013",
+    "warning",
+    "WEB_CONCURRENCY not tuned on performance dynos",
+    why="Performance dynos have many cores and GBs of memory; the default worker count of the "
+    "web server leaves most of it idle or, for some frameworks, exhausts memory.",
+    fix="Set `WEB_CONCURRENCY` in `[config]` to the number of server processes per dyno.",
+)
+def _web_concurrency(ctx: Context) -> Iterator[Hit]:
+    if "WEB_CONCURRENCY" in ctx.config:
+        return
+    for ptype, spec in ctx.stack.spec.formation.items():
+        if spec.size.lower().startswith("performance-"):
+            msg = f"`{ptype}` runs on {spec.size} dynos but WEB_CONCURRENCY is not set"
+            yield Hit(f"formation.{ptype}.size", msg)
+            return
+
+
+@rule(
+    "HS014",
+    "warning",
+    "Live add-on not declared in the stack file",
+    live_only=True,
+    why="An add-on created by hand is invisible to review, costs money nobody tracks, and "
+    "disappears or drifts on the next rebuild of the app from its stack file.",
+    fix="Declare the add-on under `[addons]` (or remove it from the app). Needs `--live`.",
+)
+def _undeclared_addons(ctx: Context) -> Iterator[Hit]:
+    if ctx.live_app is None:
+        return
+    declared = Counter(addon.service for addon in ctx.stack.spec.addons.values())
+    for addon in ctx.live_app.addons:
+        if declared[addon.service] > 0:
+            declared[addon.service] -= 1
+        else:
+            yield Hit("addons", f"live add-on {addon.name} ({addon.service}) is not declared")
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|^KEY$", re.IGNORECASE)
+TOKEN_PREFIXES: dict[str, str] = {
+    "sk_live_": "Stripe secret key",
+    "rk_live_": "Stripe restricted key",
+    "sk_test_": "Stripe test key",
+    "whsec_": "Stripe webhook secret",
+    "ghp_": "GitHub token",
+    "gho_": "GitHub token",
+    "ghs_": "GitHub token",
+    "ghu_": "GitHub token",
+    "github_pat_": "GitHub token",
+    "glpat-": "GitLab token",
+    "xoxb-": "Slack token",
+    "xoxp-": "Slack token",
+    "xoxa-": "Slack token",
+    "AKIA": "AWS access key",
+    "ASIA": "AWS access key",
+    "AIza": "Google API key",
+    "SG.": "SendGrid key",
+    "sk-ant-": "Anthropic key",
+    "sk-proj-": "OpenAI key",
+    "npm_": "npm token",
+    "pypi-": "PyPI token",
+    "shpat_": "Shopify token",
+    "-----BEGIN": "private key",
+}
+URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
+
+
+def secret_reason(name: str, value: object) -> str | None:
+    """Why a literal config value looks like a secret (never quoting it), or None."""
+    if isinstance(value, FromEnv) or not isinstance(value, str) or not value.strip():
+        return None
+    if SECRET_NAME.search(name):
+        return "whose name looks like a secret"
+    for prefix, label in TOKEN_PREFIXES.items():
+        if value.startswith(prefix) and len(value) >= len(prefix) + 8:
+            return f"with a {label} prefix"
+    if URL_WITH_PASSWORD.match(value):
+        return "URL with an embedded password"
+    if _high_entropy(value):
+        return "with a high-entropy value"
+    return None
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of `text`'s own character distribution."""
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _high_entropy(value: str) -> bool:
+    if len(value) < 20 or any(c.isspace() for c in value) or "://" in value:
+        return False
+    if HEX.match(value.replace("-", "")):
+        return shannon_entropy(value) >= 3.0
+    classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
+    return classes == 3 and shannon_entropy(value) >= 3.5
+
+
+# --- suppressions ---------------------------------------------------------------------------
+
+IGNORE_MARK = "herokustack:ignore"
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    rule_id: str
+    reason: str
+    key_path: str | None
+    line: int | None
+
+
+def comment_of(line: str) -> str | None:
+    """The comment part of a TOML line (after a `#` outside any string), or None."""
+    quote: str | None = None
+    escaped = False
+    for i, char in enumerate(line):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[i + 1 :]
+    return None
+
+
+def suppressions_of(stack: Stack, text: str | None) -> list[Suppressed]:
+    """Every suppression of one stack file: `# herokustack:ignore` comments and [checks] ignore."""
+    found: list[Suppressed] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        comment = comment_of(line) or ""
+        if IGNORE_MARK not in comment:
+            continue
+        ids_part, _, reason = comment.split(IGNORE_MARK, 1)[1].partition("--")
+        ids = [i for i in re.split(r"[\s,]+", ids_part) if i] or [""]
+        found += [Suppressed(i.upper(), reason.strip(), None, number) for i in ids]
+    for index, entry in enumerate(stack.spec.checks.ignore):
+        key_path = f"checks.ignore[{index}]"
+        found.append(Suppressed(entry.id.upper(), entry.reason.strip(), key_path, None))
+    return found
+
+
+def _suppression_problem(s: Suppressed) -> str | None:
+    if not s.rule_id:
+        return "suppression names no rule"
+    if s.rule_id not in RULES or s.rule_id == SUPPRESSION_RULE:
+        return f"suppression names unknown rule {s.rule_id}"
+    if not s.reason:
+        return f"suppression of {s.rule_id} gives no reason (write `-- reason`)"
+    return None
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def locate(stack: Stack, key_path: str | None) -> tuple[Path, int | None]:
+    """The file of the `extends` chain that writes `key_path`, and its line (else the app's)."""
+    if key_path:
+        path, line = stack.locate(key_path)
+        if line:
+            return path, line
+    return stack.path, stack.line_of("app")
+
+
+def check_stack(stack: Stack, ctx: Context | None = None) -> list[Finding]:
+    """All findings for one stack file, suppressed ones marked (not dropped)."""
+    ctx = ctx or Context(stack)
+    app = stack.spec.app.name
+    findings: list[Finding] = []
+    active: dict[str, str] = {}
+    for s in suppressions_of(stack, stack.text):
+        problem = _suppression_problem(s)
+        if problem is None:
+            active.setdefault(s.rule_id, s.reason)
+            continue
+        line = s.line or stack.line_of(s.key_path or "checks")
+        findings.append(
+            Finding(SUPPRESSION_RULE, "error", app, stack.path, s.key_path, line, problem)
+        )
+    for rule_ in RULES.values():
+        if rule_.live_only and ctx.live_app is None:
+            continue
+        for hit in rule_.check(ctx):
+            path, line = locate(stack, hit.key_path)
+            severity = hit.severity or rule_.severity
+            finding = Finding(rule_.id, severity, app, path, hit.key_path, line, hit.message)
+            findings.append(replace(finding, suppressed=active.get(rule_.id)))
+    return findings
+
+
+def run_checks(
+    stacks: Sequence[Stack], live: LiveState | None = None, *, include_suppressed: bool = False
+) -> list[Finding]:
+    """Run every rule on every stack; live-only rules run when `live` has the app."""
+    findings: list[Finding] = []
+    for stack in stacks:
+        ctx = Context(stack)
+        if live is not None:
+            states = {**BUILTIN_STACK_STATES, **live.stack_states}
+            ctx = Context(
+                stack,
+                live.apps.get(stack.spec.app.name),
+                states,
+                live.default_stack or DEFAULT_STACK,
+            )
+        findings += check_stack(stack, ctx)
+    if not include_suppressed:
+        findings = [f for f in findings if f.suppressed is None]
+    return sorted(findings, key=_order)
+
+
+def _order(f: Finding) -> tuple[str, str, int, int, str]:
+    return (str(f.path), f.app, SEVERITY_RANK[f.severity], f.line or 0, f.rule_id)
+
+
+def failed(findings: Iterable[Finding], strict: bool = False) -> bool:
+    """True when an unsuppressed error (or, with strict, a warning) is among the findings."""
+    failing = {"error", "warning"} if strict else {"error"}
+    return any(f.severity in failing and f.suppressed is None for f in findings)
+
+
+# --- loading and live state -----------------------------------------------------------------
+
+
+def load(paths: Sequence[Path] | None) -> list[Stack]:
+    """The stacks to check: `paths`, or the stack files under stacks/."""
+    paths = list(paths or default_stack_paths())
+    if not paths:
+        raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
+    return load_stacks(paths)
+
+
+def read_live_state(stacks: Sequence[Stack]) -> LiveState:
+    raise HerokustackError("--live is not available yet: the live state reader is missing")

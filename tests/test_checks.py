@@ -1,0 +1,321 @@
+"""The production-readiness rules: each one fails its failing fixture and passes its passing one."""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from herokustack import checks
+from herokustack.checks import (
+    RULES,
+    Finding,
+    LiveAddon,
+    LiveApp,
+    LiveState,
+    failed,
+    run_checks,
+    secret_reason,
+    shannon_entropy,
+)
+from herokustack.stackfile import FromEnv, Stack
+
+FIXTURES = Path(__file__).parent / "fixtures" / "checks"
+
+
+def load(name: str) -> Stack:
+    (stack,) = checks.load([FIXTURES / name])
+    return stack
+
+
+def findings_of(name: str, live: LiveState | None = None) -> list[Finding]:
+    return run_checks([load(name)], live, include_suppressed=True)
+
+
+def write(tmp_path: Path, text: str, name: str = "app.toml") -> Stack:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    (stack,) = checks.load([path])
+    return stack
+
+
+# (rule, failing fixture, severity expected there, line of the finding, passing fixture)
+CASES = [
+    ("HS001", "hs001-fail.toml", "error", 6, "hs001-pass.toml"),
+    ("HS002", "hs002-fail.toml", "error", 7, "hs002-pass.toml"),
+    ("HS003", "hs003-fail.toml", "warning", 4, "hs003-pass.toml"),
+    ("HS003", "hs003-fail-retired.toml", "error", 4, "hs003-pass.toml"),
+    ("HS004", "hs004-fail.toml", "error", 6, "hs004-pass.toml"),
+    ("HS005", "hs005-fail.toml", "error", 5, "hs005-pass.toml"),
+    ("HS005", "hs005-fail-staging.toml", "warning", 5, "hs005-pass.toml"),
+    ("HS006", "hs006-fail.toml", "warning", 1, "hs006-pass.toml"),
+    ("HS007", "hs007-fail.toml", "warning", 5, "hs007-pass.toml"),
+    ("HS008", "hs008-fail.toml", "warning", 5, "hs008-pass.toml"),
+    ("HS009", "hs009-fail.toml", "info", 1, "hs009-pass.toml"),
+    ("HS010", "hs010-fail.toml", "warning", 8, "hs010-pass.toml"),
+    ("HS011", "hs011-fail.toml", "error", 7, "hs011-pass.toml"),
+    ("HS012", "hs012-fail.toml", "error", 7, "hs012-pass.toml"),
+    ("HS012", "hs012-fail-hosts.toml", "warning", 7, "hs012-pass.toml"),
+    ("HS013", "hs013-fail.toml", "warning", 7, "hs013-pass.toml"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "failing", "severity", "line", "passing"), CASES)
+def test_rule_fails_its_failing_fixture_and_passes_its_passing_one(
+    rule_id: str, failing: str, severity: str, line: int, passing: str
+) -> None:
+    hits = [f for f in findings_of(failing) if f.rule_id == rule_id]
+    assert hits, f"{rule_id} did not fire on {failing}"
+    assert hits[0].severity == severity
+    assert hits[0].line == line
+    assert hits[0].path == FIXTURES / failing
+    assert hits[0].app == load(failing).spec.app.name
+    assert not [f for f in findings_of(passing) if f.rule_id == rule_id]
+
+
+def test_every_offline_rule_has_fixtures() -> None:
+    covered = {case[0] for case in CASES}
+    offline = {rid for rid, r in RULES.items() if not r.live_only and rid != "HS000"}
+    assert covered == offline
+
+
+def test_good_production_and_staging_stacks_have_no_findings() -> None:
+    assert findings_of("production-good.toml") == []
+    assert findings_of("staging-good.toml") == []
+
+
+def test_hs011_reports_each_literal_secret_and_how_it_was_recognised() -> None:
+    messages = {f.key_path: f.message for f in findings_of("hs011-fail.toml")}
+    assert "Stripe" in messages["config.STRIPE_API"]
+    assert "name looks like a secret" in messages["config.DJANGO_SECRET_KEY"]
+    assert "GitHub" in messages["config.GH"]
+    assert "name" in messages["config.DB_PASSWORD"]
+    assert "password" in messages["config.UPSTREAM"]
+    assert "high-entropy" in messages["config.OPAQUE"]
+
+
+def test_hs001_counts_workers_too(tmp_path: Path) -> None:
+    stack = write(
+        tmp_path,
+        '[app]\nname = "wk"\nenvironment = "production"\n'
+        "[formation.web]\nquantity = 3\n[formation.worker]\nquantity = 1\n",
+    )
+    hits = [f for f in run_checks([stack]) if f.rule_id == "HS001"]
+    assert [f.key_path for f in hits] == ["formation.worker.quantity"]
+
+
+def test_hs001_and_hs002_leave_staging_alone(tmp_path: Path) -> None:
+    stack = write(
+        tmp_path,
+        '[app]\nname = "st"\nenvironment = "staging"\nmaintenance = true\n'
+        '[formation.web]\nquantity = 1\nsize = "basic"\n',
+    )
+    assert not {"HS001", "HS002"} & {f.rule_id for f in run_checks([stack])}
+
+
+def test_django_rules_need_a_django_app(tmp_path: Path) -> None:
+    stack = write(
+        tmp_path, '[app]\nname = "nd"\nenvironment = "production"\n[config]\nDEBUG = "true"\n'
+    )
+    assert "HS012" not in {f.rule_id for f in run_checks([stack])}
+
+
+def test_django_without_allowed_hosts_is_a_warning(tmp_path: Path) -> None:
+    stack = write(
+        tmp_path,
+        '[app]\nname = "dj"\nenvironment = "production"\n'
+        '[config]\nDJANGO_SETTINGS_MODULE = "x.settings"\n',
+    )
+    (hit,) = [f for f in run_checks([stack]) if f.rule_id == "HS012"]
+    assert hit.severity == "warning"
+    assert "ALLOWED_HOSTS" in hit.message
+
+
+# --- suppressions ---------------------------------------------------------------------------
+
+
+STAGING = '[app]\nname = "stg"\nenvironment = "staging"\n'
+
+
+def test_comment_suppression_silences_the_rule_with_its_reason(tmp_path: Path) -> None:
+    stack = write(tmp_path, "# herokustack:ignore HS006 -- behind the office VPN\n" + STAGING)
+    all_findings = run_checks([stack], include_suppressed=True)
+    (hs006,) = [f for f in all_findings if f.rule_id == "HS006"]
+    assert hs006.suppressed == "behind the office VPN"
+    assert "HS006" not in {f.rule_id for f in run_checks([stack])}
+
+
+def test_trailing_comment_suppresses_several_rules(tmp_path: Path) -> None:
+    text = STAGING.replace(
+        'environment = "staging"',
+        'environment = "staging"  # herokustack:ignore HS006, HS007 -- demo app',
+    )
+    ids = {f.rule_id for f in run_checks([write(tmp_path, text)])}
+    assert not {"HS006", "HS007"} & ids
+    assert "HS008" in ids
+
+
+def test_table_suppression(tmp_path: Path) -> None:
+    text = STAGING + '[checks]\nignore = [{ id = "HS006", reason = "basic auth in front" }]\n'
+    assert "HS006" not in {f.rule_id for f in run_checks([write(tmp_path, text)])}
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("# herokustack:ignore HS006", "gives no reason"),
+        ("# herokustack:ignore HS006 --   ", "gives no reason"),
+        ("# herokustack:ignore HS099 -- typo", "unknown rule HS099"),
+        ("# herokustack:ignore -- forgot the id", "names no rule"),
+    ],
+)
+def test_broken_comment_suppression_is_an_error_and_suppresses_nothing(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    stack = write(tmp_path, STAGING + line + "\n")
+    findings = run_checks([stack])
+    (bad,) = [f for f in findings if f.rule_id == "HS000"]
+    assert bad.severity == "error"
+    assert problem in bad.message
+    assert bad.line == 4
+    assert "HS006" in {f.rule_id for f in findings}
+    assert failed(findings)
+
+
+def test_table_suppression_with_blank_reason_is_an_error(tmp_path: Path) -> None:
+    text = STAGING + '[checks]\nignore = [{ id = "HS006", reason = "  " }]\n'
+    findings = run_checks([write(tmp_path, text)])
+    (bad,) = [f for f in findings if f.rule_id == "HS000"]
+    assert "no reason" in bad.message
+    assert bad.key_path == "checks.ignore[0]"
+    assert bad.line is not None and bad.line >= 4
+
+
+def test_table_suppression_of_unknown_rule_is_an_error(tmp_path: Path) -> None:
+    text = STAGING + '[checks]\nignore = [{ id = "HS777", reason = "x" }]\n'
+    (bad,) = [f for f in run_checks([write(tmp_path, text)]) if f.rule_id == "HS000"]
+    assert "unknown rule HS777" in bad.message
+
+
+def test_suppression_marker_inside_a_string_is_not_a_comment(tmp_path: Path) -> None:
+    text = STAGING + '[config]\nNOTE = "# herokustack:ignore HS006 -- nope"\n'
+    assert "HS006" in {f.rule_id for f in run_checks([write(tmp_path, text)])}
+
+
+def test_a_suppression_is_per_app(tmp_path: Path) -> None:
+    quiet = write(tmp_path, "# herokustack:ignore HS006 -- vpn\n" + STAGING, "a.toml")
+    loud = write(tmp_path, STAGING.replace('"stg"', '"stg2"'), "b.toml")
+    hs006 = [f.app for f in run_checks([quiet, loud]) if f.rule_id == "HS006"]
+    assert hs006 == ["stg2"]
+
+
+# --- strictness -----------------------------------------------------------------------------
+
+
+def test_failed_counts_errors_and_with_strict_warnings() -> None:
+    warning_only = [f for f in findings_of("hs006-fail.toml")]
+    assert {f.severity for f in warning_only} == {"warning"}
+    assert not failed(warning_only)
+    assert failed(warning_only, strict=True)
+    info_only = [f for f in findings_of("hs009-pass.toml") if f.severity == "info"]
+    assert not failed(info_only, strict=True)
+    assert failed(findings_of("hs001-fail.toml"))
+
+
+def test_suppressed_findings_never_fail() -> None:
+    finding = findings_of("hs001-fail.toml")[0]
+    assert failed([finding])
+    silenced = Finding(**{**finding.__dict__, "suppressed": "accepted risk"})
+    assert not failed([silenced], strict=True)
+
+
+# --- live state -----------------------------------------------------------------------------
+
+
+def test_hs014_reports_addons_added_by_hand_only_with_live_state() -> None:
+    name = "acme-production"
+    live = LiveState(
+        apps={
+            name: LiveApp(
+                addons=(
+                    LiveAddon("postgresql-a", "heroku-postgresql"),
+                    LiveAddon("postgresql-b", "heroku-postgresql"),
+                    LiveAddon("redis-c", "heroku-redis"),
+                )
+            )
+        }
+    )
+    assert "HS014" not in {f.rule_id for f in findings_of("production-good.toml")}
+    hits = [f for f in findings_of("production-good.toml", live) if f.rule_id == "HS014"]
+    assert [f.message for f in hits] == [
+        "live add-on postgresql-b (heroku-postgresql) is not declared"
+    ]
+
+
+def test_live_stack_states_and_drains_replace_the_offline_view() -> None:
+    live = LiveState(
+        apps={"hs007-fail": LiveApp(log_drains=1)},
+        stack_states={"heroku-22": "deprecated", "heroku-24": "public"},
+        default_stack="heroku-24",
+    )
+    (hs003,) = [f for f in findings_of("hs003-fail.toml", live) if f.rule_id == "HS003"]
+    assert hs003.severity == "error" and "deprecated" in hs003.message
+    assert "HS007" not in {f.rule_id for f in findings_of("hs007-fail.toml", live)}
+
+
+# --- secrets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "AKIAIOSFODNN7EXAMPLE",
+        "xoxb-1234567890-abcdefghij",
+        "6f1c2a9e4b7d8c0f3a5e6d7c8b9a0f1e2d3c4b5a",
+        "3f9b2c1e-5d4a-4e8b-9c7d-1a2b3c4d5e6f",
+        "postgres://u:p4ss@db.example.com:5432/app",
+    ],
+)
+def test_secret_values_are_recognised_under_harmless_names(value: str) -> None:
+    assert secret_reason("SOME_SETTING", value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "acme.settings.production",
+        "America/Argentina/Buenos_Aires",
+        "https://acme.example.com/a/very/long/path?page=2",
+        "gunicorn acme.wsgi --workers 4",
+        "2026-11-25T13:54:03Z",
+        "ops-team+alerts@example.com",
+        "",
+    ],
+)
+def test_ordinary_values_are_not_secrets(value: str) -> None:
+    assert secret_reason("SOME_SETTING", value) is None
+
+
+def test_from_env_is_never_a_literal_secret() -> None:
+    assert secret_reason("API_TOKEN", FromEnv(from_env="API_TOKEN")) is None
+    assert secret_reason("API_TOKEN", "x")
+
+
+@settings(max_examples=60)
+@given(st.text(alphabet=string.ascii_letters + string.digits, min_size=24, max_size=64))
+def test_entropy_is_bounded_by_the_alphabet(value: str) -> None:
+    assert 0 <= shannon_entropy(value) <= 6.0 + 1e-9
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.sampled_from(string.ascii_letters + string.digits), min_size=40, max_size=64)
+    .map("".join)
+    .filter(lambda s: len(set(s)) >= 30 and any(c.isdigit() for c in s))
+    .filter(lambda s: any(c.islower() for c in s) and any(c.isupper() for c in s))
+)
+def test_random_mixed_tokens_are_high_entropy_secrets(value: str) -> None:
+    assert secret_reason("HARMLESS", value) == "with a high-entropy value"
