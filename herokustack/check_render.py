@@ -99,8 +99,61 @@ def render_rule_list() -> str:
     for r in RULES.values():
         severity = r.severity + (f" ({r.severity_note})" if r.severity_note else "")
         live = "  [--live only]" if r.live_only else ""
-        lines += [f"{r.id}  {severity}  {r.title}{live}", f"    why: {r.why}", ""]
+        lines += [f"{r.id}  {severity}  {r.title} [{r.scope}]{live}", f"    why: {r.why}", ""]
     return "\n".join(lines)
+
+
+def render_rules_markdown() -> str:
+    """docs/checks.md: every rule with ID, severity, messages, why and fix (from the registry)."""
+    lines = [
+        "# Production checks",
+        "",
+        "<!-- Generated from the rule registry (herokustack/checks.py) by",
+        "     `herokustack check --list --format markdown > docs/checks.md`; a test keeps it",
+        "     in step. Edit the rules, not this file. -->",
+        "",
+        "`herokustack check [PATHS...]` runs these rules on stack files (and, with `--live`, on",
+        "the live apps). Suppress a rule for one app with a comment anywhere in its stack file,",
+        "`# herokustack:ignore HS006 -- reason`, or with",
+        '`[checks] ignore = [{ id = "HS006", reason = "..." }]`. The reason is required.',
+        "",
+        "| ID | Severity | Title |",
+        "|---|---|---|",
+        *(f"| [{r.id}](#{r.id.lower()}) | {r.severity} | {r.title} |" for r in RULES.values()),
+    ]
+    for r in RULES.values():
+        severity = r.severity + (f" ({r.severity_note})" if r.severity_note else "")
+        live = " Runs only with `--live`." if r.live_only else ""
+        head = f"**{r.title}** — severity: {severity}; environments: {r.scope}.{live}"
+        lines += ["", f"## {r.id}", "", head, ""]
+        lines += ["Message:", "", *(f"- `{m.replace('`', '')}`" for m in r.messages), ""]
+        lines += [f"**Why:** {r.why}", "", f"**Fix:** {r.fix}"]
+    return "\n".join(lines) + "\n"
+
+
+def render_rules_json() -> str:
+    rules = [
+        {
+            "id": r.id,
+            "severity": r.severity,
+            "severity_note": r.severity_note,
+            "title": r.title,
+            "environments": r.scope,
+            "messages": list(r.messages),
+            "why": r.why,
+            "fix": r.fix,
+            "live_only": r.live_only,
+        }
+        for r in RULES.values()
+    ]
+    return json.dumps({"rules": rules}, indent=2) + "\n"
+
+
+RULE_LISTS = {
+    "text": render_rule_list,
+    "markdown": render_rules_markdown,
+    "json": render_rules_json,
+}
 
 
 # --- JSON -----------------------------------------------------------------------------------

@@ -167,6 +167,8 @@ class Rule:
     why: str
     fix: str
     check: RuleFunc
+    messages: tuple[str, ...] = ()  # the message forms, `<...>` standing for names and values
+    scope: str = "all"  # the environments the rule looks at
     severity_note: str = ""
     live_only: bool = False
 
@@ -181,11 +183,15 @@ def rule(
     *,
     why: str,
     fix: str,
+    messages: tuple[str, ...],
+    scope: str,
     severity_note: str = "",
     live_only: bool = False,
 ) -> Callable[[RuleFunc], RuleFunc]:
     def register(func: RuleFunc) -> RuleFunc:
-        RULES[rule_id] = Rule(rule_id, severity, title, why, fix, func, severity_note, live_only)
+        RULES[rule_id] = Rule(
+            rule_id, severity, title, why, fix, func, messages, scope, severity_note, live_only
+        )
         return func
 
     return register
@@ -202,6 +208,11 @@ RULES[SUPPRESSION_RULE] = Rule(
     fix='Write `# herokustack:ignore HS006 -- reason` or `[checks] ignore = [{ id = "HS006", '
     'reason = "..." }]` with a known rule ID (see `herokustack check --list`).',
     check=lambda ctx: (),
+    messages=(
+        "suppression names no rule",
+        "suppression names unknown rule <id>",
+        "suppression of <id> gives no reason (write `-- reason`)",
+    ),
 )
 
 
@@ -212,6 +223,8 @@ RULES[SUPPRESSION_RULE] = Rule(
     "HS001",
     "error",
     "Production process without redundancy",
+    scope="production",
+    messages=("`<process>` runs <n> dyno(s); production needs at least 2",),
     why="A single dyno is a single point of failure: every deploy, daily restart or dyno "
     "failure takes the process type down. Heroku advises at least two dynos in production.",
     fix="Set `quantity = 2` (or more) for the `web` and `worker` process types in `[formation]`.",
@@ -232,6 +245,8 @@ def _single_dyno(ctx: Context) -> Iterator[Hit]:
     "HS002",
     "error",
     "Production formation on eco or basic dynos",
+    scope="production",
+    messages=("`<process>` runs on <size> dynos, which cannot scale out in production",),
     why="Eco dynos sleep and basic dynos cannot scale beyond one dyno: neither can serve "
     "production traffic reliably or scale horizontally.",
     fix='Use `size = "standard-1x"`, `standard-2x` or a `performance-*` size in production.',
@@ -251,6 +266,12 @@ def _small_dynos(ctx: Context) -> Iterator[Hit]:
     "HS003",
     "warning",
     "Stack is not the current default",
+    scope="all",
+    messages=(
+        "stack <stack> is not the current default (<default>)",
+        "stack <stack> is <state>",
+        "stack <stack> is not a known Heroku stack",
+    ),
     severity_note="error when the stack is deprecated or retired",
     why="Older stacks stop receiving security updates; on a deprecated or retired stack "
     "builds fail and the app runs an unpatched operating system.",
@@ -273,6 +294,8 @@ def _old_stack(ctx: Context) -> Iterator[Hit]:
     "HS004",
     "error",
     "Production Postgres on an essential plan",
+    scope="production",
+    messages=("Postgres `<addon>` is on <plan>",),
     why="Essential plans have no followers, no point-in-time rollback and no high "
     "availability, and their row and connection limits are small.",
     fix="Use a `heroku-postgresql:standard-0` plan or higher for production data.",
@@ -290,6 +313,8 @@ def _essential_postgres(ctx: Context) -> Iterator[Hit]:
     "HS005",
     "error",
     "Postgres without a daily backup schedule",
+    scope="production, staging",
+    messages=("Postgres `<addon>` has no backup schedule",),
     severity_note="warning in staging",
     why="Without a schedule there is no recent logical backup to restore from after a bad "
     "migration or a deleted table, and continuous protection is not a substitute for that.",
@@ -308,6 +333,8 @@ def _no_backups(ctx: Context) -> Iterator[Hit]:
     "HS006",
     "warning",
     "Staging app reachable from outside",
+    scope="staging",
+    messages=("staging app is not in maintenance mode",),
     why="Staging holds unreleased features and often copies of real data; nobody outside the "
     "team should reach it. Maintenance mode answers public requests with a 503.",
     fix="Set `maintenance = true` in `[app]` (the team uses `heroku run` or a preview URL), or "
@@ -322,6 +349,8 @@ def _public_staging(ctx: Context) -> Iterator[Hit]:
     "HS007",
     "warning",
     "No log destination",
+    scope="production, staging",
+    messages=("no logging add-on or log drain",),
     why="Heroku keeps only the last 1,500 log lines; without a drain or logging add-on the "
     "logs of an incident are gone before anyone reads them.",
     fix="Add a logging add-on (e.g. `papertrail`, `logtail`, `sumologic`) or declare a log drain.",
@@ -338,6 +367,8 @@ def _no_logs(ctx: Context) -> Iterator[Hit]:
     "HS008",
     "warning",
     "No error monitoring",
+    scope="production, staging",
+    messages=("no error monitoring add-on or SENTRY_DSN",),
     why="Exceptions in production otherwise surface only as 500s in the router log; nobody is "
     "alerted and there is no stack trace.",
     fix="Add an error tracker add-on (`sentry`, `honeybadger`, `rollbar`) or set `SENTRY_DSN` "
@@ -352,6 +383,8 @@ def _no_error_tracking(ctx: Context) -> Iterator[Hit]:
     "HS009",
     "info",
     "No performance monitoring in production",
+    scope="production",
+    messages=("no performance monitoring add-on",),
     why="Without an APM, slow endpoints and queries are found by users rather than by the team.",
     fix="Add `scout` or `newrelic` (or another APM add-on).",
 )
@@ -364,6 +397,8 @@ def _no_apm(ctx: Context) -> Iterator[Hit]:
     "HS010",
     "warning",
     "Worker without a queue",
+    scope="all",
+    messages=("`<process>` has no queue or broker add-on",),
     why="A worker process needs a broker (Redis, RabbitMQ, Kafka) to take jobs from; without "
     "one declared, the worker either idles or depends on something nobody manages.",
     fix="Add `heroku-redis` (or another Redis/RabbitMQ add-on), or declare its URL with "
@@ -383,6 +418,11 @@ def _is_worker(ptype: str) -> bool:
     "HS011",
     "error",
     "Literal secret in the stack file",
+    scope="all",
+    messages=(
+        "config var <NAME> is a literal <reason>; use from_env",
+        "add-on option <name> is a literal <reason>",
+    ),
     why="A stack file lives in git: a secret written in it is in every clone, fork and CI log "
     "forever, and rotating it means rewriting history.",
     fix='Replace the value with `{ from_env = "NAME" }` and set NAME in CI\'s secret store; '
@@ -405,6 +445,12 @@ def _literal_secrets(ctx: Context) -> Iterator[Hit]:
     "HS012",
     "error",
     "Unsafe Django settings",
+    scope="production, staging (Django apps)",
+    messages=(
+        "<DEBUG> is true in production",
+        "Django app without ALLOWED_HOSTS",
+        "<ALLOWED_HOSTS> allows any host (*)",
+    ),
     severity_note="warning when ALLOWED_HOSTS is missing or `*`",
     why="Django's DEBUG mode shows settings, source and SQL to anyone who triggers an error; "
     "ALLOWED_HOSTS `*` disables Host header validation (cache poisoning, password-reset links "
@@ -437,6 +483,8 @@ def _truthy(value: str) -> bool:
     "HS013",
     "warning",
     "WEB_CONCURRENCY not tuned on performance dynos",
+    scope="all",
+    messages=("`<process>` runs on <size> dynos but WEB_CONCURRENCY is not set",),
     why="Performance dynos have many cores and GBs of memory; the default worker count of the "
     "web server leaves most of it idle or, for some frameworks, exhausts memory.",
     fix="Set `WEB_CONCURRENCY` in `[config]` to the number of server processes per dyno.",
@@ -455,6 +503,8 @@ def _web_concurrency(ctx: Context) -> Iterator[Hit]:
     "HS014",
     "warning",
     "Live add-on not declared in the stack file",
+    scope="all",
+    messages=("live add-on <name> (<service>) is not declared",),
     live_only=True,
     why="An add-on created by hand is invisible to review, costs money nobody tracks, and "
     "disappears or drifts on the next rebuild of the app from its stack file.",

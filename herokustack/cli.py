@@ -85,11 +85,12 @@ def check_command(
     """Check stack files against Heroku's production advice (rules HS001-HS014)."""
     from herokustack import check_render, checks
 
-    if list_rules:
-        typer.echo(check_render.render_rule_list(), nl=False)
-        return
     if output not in ("text", *check_render.RENDERERS):
         raise fail(f"--format: unknown format {output!r} (text, json, markdown or sarif)")
+    if list_rules:
+        render_list = check_render.RULE_LISTS.get(output, check_render.render_rule_list)
+        typer.echo(render_list(), nl=False)
+        return
     try:
         stacks = checks.load(paths or None)
         state = checks.read_live_state(stacks) if live else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from herokustack import checks
+from herokustack.check_render import render_rules_markdown
 from herokustack.checks import (
     RULES,
     Finding,
@@ -319,3 +321,33 @@ def test_entropy_is_bounded_by_the_alphabet(value: str) -> None:
 )
 def test_random_mixed_tokens_are_high_entropy_secrets(value: str) -> None:
     assert secret_reason("HARMLESS", value) == "with a high-entropy value"
+
+
+# --- docs and registry ----------------------------------------------------------------------
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"<[^>]+>", template)
+    return re.compile(".+?".join(re.escape(p) for p in parts))
+
+
+def test_every_finding_message_is_one_of_its_rules_documented_forms() -> None:
+    stacks = checks.load(sorted(FIXTURES.glob("*.toml")))
+    findings = run_checks(stacks, include_suppressed=True)
+    assert {f.rule_id for f in findings} >= {case[0] for case in CASES}
+    for f in findings:
+        forms = RULES[f.rule_id].messages
+        assert any(template_regex(m).fullmatch(f.message) for m in forms), f
+
+
+def test_docs_checks_md_matches_the_registry() -> None:
+    doc = Path(__file__).resolve().parents[1] / "docs" / "checks.md"
+    assert doc.read_text(encoding="utf-8") == render_rules_markdown(), (
+        "regenerate: herokustack check --list --format markdown > docs/checks.md"
+    )
+
+
+def test_every_rule_is_documented_completely() -> None:
+    for r in RULES.values():
+        assert re.fullmatch(r"HS\d{3}", r.id)
+        assert r.title and r.why.endswith(".") and r.fix and r.messages, r.id

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import string
+import tempfile
 from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from herokustack.checks import RULES
+from herokustack.check_render import RENDERERS, render_text
+from herokustack.checks import RULES, run_checks
 from herokustack.cli import app
+from herokustack.stackfile import load_stacks
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
@@ -231,3 +237,28 @@ def test_example_stacks_production_has_no_error_and_staging_passes_strict() -> N
         0,
         "No findings. 0 errors, 0 warnings, 0 info\n",
     )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(["API_TOKEN", "DB_PASSWORD", "CLIENT_SECRET", "SIGNING_KEY", "OPAQUE"]),
+    value=st.text(
+        alphabet=string.ascii_letters + string.digits + "-_.", min_size=16, max_size=60
+    ).filter(lambda v: len(set(v)) >= 8),
+    environment=st.sampled_from(["production", "staging", "development"]),
+)
+def test_hs011_never_leaks_any_literal_into_any_format(
+    name: str, value: str, environment: str
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "app.toml"
+        path.write_text(
+            f'[app]\nname = "leak-test"\nenvironment = "{environment}"\n'
+            f'[config]\n{name} = "{value}"  # herokustack:ignore HS006 -- {environment}\n'
+        )
+        findings = run_checks(load_stacks([path]), include_suppressed=True)
+    if name != "OPAQUE":
+        assert [f.key_path for f in findings if f.rule_id == "HS011"] == [f"config.{name}"]
+    outputs = [render_text(findings, color=True), *(r(findings) for r in RENDERERS.values())]
+    for out in outputs:
+        assert value not in out
