@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from pathlib import Path
 
@@ -63,6 +66,14 @@ def _where(f: Finding, root: Path | None) -> str:
     return f"{place}:{f.line}" if f.line else place
 
 
+def want_color(stream: object = None, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    stream = sys.stdout if stream is None else stream
+    environ = os.environ if environ is None else environ
+    isatty = getattr(stream, "isatty", None)
+    return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
+
+
 # --- text -----------------------------------------------------------------------------------
 
 
@@ -80,7 +91,8 @@ def render_text(
     lines: list[str] = []
     for app, group in groupby(sorted(active, key=lambda f: f.app), key=lambda f: f.app):
         items = sorted(group, key=lambda f: (SEVERITY_RANK[f.severity], f.rule_id, f.line or 0))
-        lines.append(paint(f"{app}  ({relative_uri(items[0].path, root)})", BOLD))
+        home = Counter(f.path for f in items).most_common(1)[0][0]  # not a shared partial
+        lines.append(paint(f"{app}  ({relative_uri(home, root)})", BOLD))
         shown: set[str] = set()
         for f in items:
             label = paint(f"{f.severity:<7}", ANSI[f.severity])

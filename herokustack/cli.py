@@ -6,7 +6,6 @@ result and turns a `HerokustackError` into one clear message and exit code 1.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -83,6 +82,8 @@ def check_command(
     live: bool = typer.Option(False, "--live", help="Also check live state on Heroku."),
 ) -> None:
     """Check stack files against Heroku's production advice (rules HS001-HS014)."""
+    from rich.markup import escape
+
     from herokustack import check_render, checks
 
     if output not in ("text", *check_render.RENDERERS):
@@ -95,10 +96,10 @@ def check_command(
         stacks = checks.load(paths or None)
         state = checks.read_live_state(stacks) if live else None
     except HerokustackError as exc:
-        raise fail(str(exc)) from None
+        raise fail(escape(str(exc))) from None
     findings = checks.run_checks(stacks, state, include_suppressed=True)
     if output == "text":
-        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        color = check_render.want_color()
         typer.echo(check_render.render_text(findings, color=color), nl=False)
     else:
         typer.echo(check_render.RENDERERS[output](findings), nl=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -15,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from herokustack.check_render import RENDERERS, render_text
+from herokustack.check_render import RENDERERS, render_text, want_color
 from herokustack.checks import RULES, run_checks
 from herokustack.cli import app
 from herokustack.stackfile import load_stacks
@@ -262,3 +263,22 @@ def test_hs011_never_leaks_any_literal_into_any_format(
     outputs = [render_text(findings, color=True), *(r(findings) for r in RENDERERS.values())]
     for out in outputs:
         assert value not in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color() -> None:
+    assert want_color(_Terminal(), {})
+    assert not want_color(_Terminal(), {"NO_COLOR": "1"})
+    assert not want_color(io.StringIO(), {})
+
+
+def test_text_colours_by_severity() -> None:
+    findings = run_checks(load_stacks([FIXTURES / "hs001-fail.toml"]))
+    coloured = render_text(findings, color=True)
+    assert "\x1b[31merror" in coloured and "\x1b[33mwarning" in coloured
+    assert "\x1b[36minfo" in coloured
+    assert "\x1b[" not in render_text(findings, color=False)
