@@ -22,6 +22,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 ANSI = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 BOLD, RESET = "\033[1m", "\033[0m"
+SARIF_TAGS = {"HS006": ("security",), "HS011": ("security",), "HS012": ("security",)}
 MARKDOWN_ICON = {"error": "🔴", "warning": "🟡", "info": "🔵"}
 
 
@@ -239,7 +240,7 @@ def _sarif_rule(r: Rule) -> dict[str, object]:
             "markdown": f"**{r.title}** ({severity})\n\n{r.why}\n\n**Fix:** {r.fix}",
         },
         "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
-        "properties": {"tags": ["heroku", "production-readiness"]},
+        "properties": {"tags": ["heroku", *SARIF_TAGS.get(r.id, ("reliability",))]},
     }
 
 
@@ -274,7 +275,6 @@ def render_sarif(findings: Sequence[Finding], *, root: Path | None = None) -> st
                 "name": "herokustack",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": "https://devcenter.heroku.com/articles/production-check",
                 "rules": [_sarif_rule(r) for r in RULES.values()],
             }
         },

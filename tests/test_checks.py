@@ -351,3 +351,22 @@ def test_every_rule_is_documented_completely() -> None:
     for r in RULES.values():
         assert re.fullmatch(r"HS\d{3}", r.id)
         assert r.title and r.why.endswith(".") and r.fix and r.messages, r.id
+
+
+def test_hs011_also_checks_addon_options(tmp_path: Path) -> None:
+    stack = write(
+        tmp_path,
+        '[app]\nname = "opts"\nenvironment = "development"\n'
+        '[addons.search]\nplan = "bonsai:sandbox"\n'
+        'config = { admin_password = "pa55-w0rd-123", region = "us-east-1" }\n',
+    )
+    hits = [f for f in run_checks([stack]) if f.rule_id == "HS011"]
+    assert [f.key_path for f in hits] == ["addons.search.config.admin_password"]
+    assert "pa55" not in hits[0].message
+
+
+def test_run_checks_leaves_out_suppressed_findings_unless_asked(tmp_path: Path) -> None:
+    stack = write(tmp_path, "# herokustack:ignore HS006 -- VPN\n" + STAGING)
+    assert "HS006" not in {f.rule_id for f in run_checks([stack])}
+    kept = [f for f in run_checks([stack], include_suppressed=True) if f.rule_id == "HS006"]
+    assert [f.suppressed for f in kept] == ["VPN"]
