@@ -557,7 +557,7 @@ def secret_reason(name: str, value: object) -> str | None:
     """Why a literal config value looks like a secret (never quoting it), or None."""
     if isinstance(value, FromEnv) or not isinstance(value, str) or not value.strip():
         return None
-    if SECRET_NAME.search(name):
+    if SECRET_NAME.search(name) and not _setting_value(value):
         return "whose name looks like a secret"
     for prefix, label in TOKEN_PREFIXES.items():
         if value.startswith(prefix) and len(value) >= len(prefix) + 8:
@@ -567,6 +567,15 @@ def secret_reason(name: str, value: object) -> str | None:
     if _high_entropy(value):
         return "with a high-entropy value"
     return None
+
+
+SWITCH_WORDS = frozenset({"true", "false", "yes", "no", "on", "off"})
+
+
+def _setting_value(value: str) -> bool:
+    # TOKEN_TTL = "3600" or SECRET_ROTATION = "off" tune a secret's handling; they are not one.
+    word = value.strip().lower()
+    return len(word) <= 5 and (word.isdigit() or word in SWITCH_WORDS)
 
 
 def shannon_entropy(text: str) -> float:

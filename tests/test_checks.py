@@ -301,6 +301,12 @@ def test_ordinary_values_are_not_secrets(value: str) -> None:
     assert secret_reason("SOME_SETTING", value) is None
 
 
+def test_settings_about_secrets_are_not_secrets() -> None:
+    assert secret_reason("TOKEN_TTL_SECONDS", "3600") is None
+    assert secret_reason("SESSION_COOKIE_SECRET_ROTATION", "off") is None
+    assert secret_reason("API_TOKEN", "123456") == "whose name looks like a secret"
+
+
 def test_from_env_is_never_a_literal_secret() -> None:
     assert secret_reason("API_TOKEN", FromEnv(from_env="API_TOKEN")) is None
     assert secret_reason("API_TOKEN", "x")
