@@ -6,6 +6,7 @@ result and turns a `HerokustackError` into one clear message and exit code 1.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -104,6 +105,53 @@ def check_command(
     else:
         typer.echo(check_render.RENDERERS[output](findings), nl=False)
     raise typer.Exit(1 if checks.failed(findings, strict) else 0)
+
+
+# --- cost (issue 8): declared monthly cost per app, process type and add-on ------------------
+
+
+@app.command("cost")
+def cost_command(
+    paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
+    output: str = typer.Option("text", "--format", help="text, json or markdown.", metavar="FMT"),
+    prices: Path | None = typer.Option(
+        None, "--prices", help="TOML or JSON file of monthly prices in cents (overrides)."
+    ),
+    live: bool = typer.Option(
+        False, "--live", help="Price add-ons from the live add-on catalog (HEROKU_API_KEY)."
+    ),
+    api_url: str = typer.Option(
+        "https://api.heroku.com", "--api-url", envvar="HEROKU_API_URL", help="Platform API URL."
+    ),
+) -> None:
+    """Show the monthly cost the stack files declare, per process type and add-on."""
+    import json
+
+    from rich.markup import escape
+
+    from herokustack import cost, stackfile
+
+    if output not in ("text", "json", "markdown"):
+        raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
+    try:
+        book = cost.PriceBook.builtin()
+        if prices is not None:
+            book = book.with_file(prices)
+        if live:
+            book = book.with_catalog(cost.http_catalog(api_url, os.environ.get("HEROKU_API_KEY")))
+        stacks = stackfile.load_stacks(paths or stackfile.default_stack_paths())
+        costs = [cost.cost_of(s.spec, book) for s in stacks]
+    except HerokustackError as exc:
+        raise fail(escape(str(exc))) from None
+    if output == "json":
+        typer.echo(json.dumps(cost.cost_json(costs), indent=2))
+    elif output == "markdown":
+        typer.echo(cost.cost_markdown(costs), nl=False)
+    else:
+        console = Console(highlight=False)
+        console.print(cost.cost_table(costs))
+        for note in cost.cost_notes(costs):
+            console.print(note, markup=False)
 
 
 def main() -> None:

@@ -27,13 +27,14 @@ from herokustack.stackfile import StackFile
 # Built-in monthly prices in US cents (the maximum for a dyno running the whole month).
 # Source: Heroku's published pricing, https://www.heroku.com/pricing and
 # https://devcenter.heroku.com/articles/usage-and-billing (dynos);
-# https://elements.heroku.com/addons/<service> (add-on plans). Compiled 2026-11-25.
+# https://elements.heroku.com/addons/<service> (add-on plans). Compiled on PRICES_DATE.
 # Prices change: the live catalog (`--live`) and a price file (`--prices`) override this table.
 #
 # Eco is not priced per dyno: it is one $5/month subscription per account that gives 1000 dyno
 # hours shared by every eco dyno of the account. We count each eco dyno at $0 and add the
 # subscription once per run (see `ECO_PLAN_CENTS` and `total_cents`), whatever the number of eco
 # dynos or apps; the 1000-hour cap is not modelled (eco dynos sleep when idle).
+PRICES_DATE = "2026-11-25"
 ECO_PLAN_CENTS = 500
 DYNO_CENTS: dict[str, int] = {
     "eco": 0,  # covered by the account-wide eco subscription, counted once
@@ -57,6 +58,9 @@ ADDON_CENTS: dict[str, int] = {
     "heroku-redis:premium-0": 1500,
     "papertrail:choklad": 0,
     "papertrail:fixa": 700,
+    "papertrail:volmar": 1800,
+    "sentry:f1": 0,  # free plan
+    "scout:chair": 0,  # free plan
 }
 
 Source = Literal["built-in", "file", "catalog"]
@@ -447,23 +451,38 @@ def cost_markdown(costs: list[AppCost]) -> str:
 
 def cost_table(costs: list[AppCost]) -> Table:
     """A rich table for the terminal, one row per process type and add-on."""
-    table = Table(title="Monthly cost (USD)", title_justify="left")
-    for header in ("App", "Item", "Plan", "Qty", "Unit price", "Monthly"):
-        table.add_column(header, justify="right" if header in _NUMERIC else "left")
+    table = Table(title="Monthly cost (USD)", title_justify="left", caption=_sources(costs))
+    table.caption_justify = "left"
+    table.add_column("App", overflow="fold")
+    table.add_column("Item", overflow="fold")
+    table.add_column("Plan", no_wrap=True)
+    table.add_column("Monthly", justify="right", no_wrap=True)
     for c in costs:
-        for i in c.items:
-            row = (c.app, _what(i), i.plan, str(i.quantity), _price_cell(i), _monthly_cell(i))
-            table.add_row(*row)
-        table.add_row(c.app, "subtotal", "", "", "", format_monthly(c.cents), style="bold")
+        for n, i in enumerate(c.items):
+            table.add_row(c.app if n == 0 else "", i.name, _plan_cell(i), _monthly_cell(i))
+        table.add_row(c.app, "subtotal", "", format_monthly(c.cents), style="bold")
         table.add_section()
     if eco_plan_cents(costs):
-        eco = format_monthly(ECO_PLAN_CENTS)
-        table.add_row("(account)", "eco dyno plan, shared", "", "", "", eco)
-    table.add_row("Total", "", "", "", "", format_monthly(total_cents(costs)), style="bold")
+        table.add_row("(account)", "eco plan", "shared", format_monthly(ECO_PLAN_CENTS))
+    table.add_row("Total", "", "", format_monthly(total_cents(costs)), style="bold")
     return table
 
 
-_NUMERIC = frozenset({"Qty", "Unit price", "Monthly"})
+def _plan_cell(item: LineItem) -> str:
+    return f"{item.quantity} × {item.plan}" if item.kind == "dyno" else item.plan
+
+
+_SOURCE_NAMES = {
+    "built-in": f"built-in table ({PRICES_DATE})",
+    "file": "price file",
+    "catalog": "live add-on catalog",
+}
+
+
+def _sources(costs: list[AppCost]) -> str:
+    used = {i.source for c in costs for i in c.items if i.source is not None}
+    names = [_SOURCE_NAMES[s] for s in ("catalog", "file", "built-in") if s in used]
+    return f"Prices: {', '.join(names)}." if names else ""
 
 
 def cost_notes(costs: list[AppCost]) -> list[str]:
