@@ -286,6 +286,45 @@ def total_cents(costs: Iterable[AppCost]) -> int:
     return sum(c.cents for c in costs) + eco_plan_cents(costs)
 
 
+# --- cost changes, for plans: what an app costs now, after apply, and the difference ------
+
+
+@dataclass(frozen=True)
+class CostChange:
+    """One app's monthly cost before (live state) and after (declared) an apply."""
+
+    before: AppCost
+    after: AppCost
+
+    @property
+    def delta_cents(self) -> int:
+        return self.after.cents - self.before.cents
+
+    def line(self) -> str:
+        """The text plan line: "cost: $260.00/mo → $310.00/mo (+$50.00)"."""
+        return f"cost: {format_change(self.before.cents, self.after.cents)}"
+
+    def json(self) -> dict[str, int]:
+        return {"cost_before_cents": self.before.cents, "cost_after_cents": self.after.cents}
+
+
+def change_totals(changes: Iterable[CostChange]) -> tuple[int, int]:
+    """(before, after) monthly totals of a whole plan, each with the eco plan counted once."""
+    changes = list(changes)
+    return total_cents(c.before for c in changes), total_cents(c.after for c in changes)
+
+
+def warn_delta(delta_cents: int, warn_above_cents: int | None) -> bool:
+    """True when a cost increase exceeds `--cost-warn-above` (None: the warning is off)."""
+    return warn_above_cents is not None and delta_cents > warn_above_cents
+
+
+def markdown_delta(delta_cents: int, warn_above_cents: int | None) -> str:
+    """The delta for a Markdown PR comment: bold when it grows by more than the threshold."""
+    text = format_delta(delta_cents)
+    return f"**{text}**" if warn_delta(delta_cents, warn_above_cents) else text
+
+
 # --- formatting -----------------------------------------------------------------------------
 
 

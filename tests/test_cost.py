@@ -14,14 +14,17 @@ from herokustack.cost import (
     ADDON_CENTS,
     DYNO_CENTS,
     ECO_PLAN_CENTS,
+    CostChange,
     PriceBook,
     catalog_prices,
+    change_totals,
     cost_of,
     cost_of_state,
     format_change,
     format_delta,
     format_monthly,
     format_usd,
+    markdown_delta,
     parse_usd,
     total_cents,
 )
@@ -277,3 +280,49 @@ def test_catalog_ignores_contract_and_non_monthly_prices() -> None:
         {"name": "s:bad", "price": {"cents": "7", "unit": "month"}},
     ]
     assert catalog_prices("s", answer) == {"s:monthly": 700}
+
+
+# --- cost changes (the plan's hooks) --------------------------------------------------------
+
+
+def test_change_of_a_scale_and_an_addon_upgrade() -> None:
+    prices = PriceBook.builtin()
+    before = cost_of_state(
+        "shop",
+        [("web", 2, "Standard-1X")],
+        {"database": "heroku-postgresql:essential-0"},
+        prices,
+    )
+    after = cost_of(
+        stack(
+            "shop",
+            {"web": {"quantity": 3, "size": "standard-1x"}},
+            {"database": {"plan": "heroku-postgresql:standard-0"}},
+        ),
+        prices,
+    )
+    change = CostChange(before, after)
+    # One more standard-1x dyno and essential-0 -> standard-0.
+    delta = DYNO_CENTS["standard-1x"] + (
+        ADDON_CENTS["heroku-postgresql:standard-0"] - ADDON_CENTS["heroku-postgresql:essential-0"]
+    )
+    assert change.delta_cents == delta == 7000
+    assert change.line() == "cost: $55.00/mo → $125.00/mo (+$70.00)"
+    assert change.json() == {"cost_before_cents": 5500, "cost_after_cents": 12500}
+
+
+def test_plan_totals_count_eco_once_per_side() -> None:
+    prices = PriceBook.builtin()
+    eco = cost_of_state("a", [("web", 1, "eco")], {}, prices)
+    basic = cost_of_state("a", [("web", 1, "basic")], {}, prices)
+    other = cost_of_state("b", [("web", 1, "eco")], {}, prices)
+    changes = [CostChange(eco, basic), CostChange(other, other)]
+    assert change_totals(changes) == (ECO_PLAN_CENTS, DYNO_CENTS["basic"] + ECO_PLAN_CENTS)
+    assert change_totals([CostChange(eco, basic)]) == (ECO_PLAN_CENTS, DYNO_CENTS["basic"])
+
+
+def test_markdown_delta_is_bold_only_above_the_threshold() -> None:
+    assert markdown_delta(10001, 10000) == "**+$100.01**"
+    assert markdown_delta(10000, 10000) == "+$100.00"
+    assert markdown_delta(-50000, 0) == "-$500.00"
+    assert markdown_delta(10**9, None) == "+$10,000,000.00"
