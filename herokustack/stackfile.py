@@ -338,8 +338,9 @@ def _attachment_problems(spec: StackFile) -> list[tuple[Loc, str]]:
         name = attachment_name(local, addon)
         loc: Loc = ("addons", local, "as") if addon.as_ else ("addons", local)
         if name in seen:
-            hint = "" if addon.as_ else " (the default); set `as` to another name"
-            msg = f"attachment name {name}{hint} is already used by addons.{seen[name]}"
+            how = "" if addon.as_ else f" (Heroku's default for {addon.service})"
+            msg = f"attachment name {name}{how} is already used by addons.{seen[name]}"
+            msg += "" if addon.as_ else "; set `as` to another name"
             problems.append((loc, msg))
         seen.setdefault(name, local)
         for var in _addon_vars(name, addon):
@@ -501,12 +502,18 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     for match in _TOKENS.finditer(text):
         kind, value = match.lastgroup or "", match.group()
         if kind in ("basic", "literal"):
-            key = json.loads(value) if kind == "basic" else value[1:-1]
-            out.append(("str", key, line))
+            out.append(("str", _unquote(value) if kind == "basic" else value[1:-1], line))
         elif kind not in ("ws", "comment"):
             out.append((kind, value, line))
         line += value.count("\n")
     return out
+
+
+def _unquote(value: str) -> str:
+    try:
+        return str(json.loads(value))
+    except ValueError:  # TOML escapes JSON lacks (\U0001F600, \e): close enough for a key
+        return value[1:-1]
 
 
 class _KeyScanner:
@@ -557,13 +564,19 @@ class _KeyScanner:
         is_array = self.peek()[1] == "["
         if is_array:
             self.take()
-        key = tuple(self.key())
+        key = self.key()
         while self.peek()[1] == "]":
             self.take()
-        if not is_array:
-            return key
-        index = self.array_tables[key] = self.array_tables.get(key, -1) + 1
-        return (*key, index)
+        # A key through an array of tables means its latest element: [[a]] then [a.b] -> a[n].b
+        loc: list[str | int] = []
+        for number, part in enumerate(key, start=1):
+            loc.append(part)
+            if is_array and number == len(key):
+                loc.append(self.array_tables.get(tuple(loc), -1) + 1)
+                self.array_tables[tuple(loc[:-1])] = int(loc[-1])
+            elif tuple(loc) in self.array_tables:
+                loc.append(self.array_tables[tuple(loc)])
+        return tuple(loc)
 
     def value(self, loc: Loc, line: int) -> None:
         self.record(loc, line)
@@ -786,7 +799,8 @@ def default_stack_paths(root: Path = Path("stacks")) -> list[Path]:
 
 
 def _display(path: Path) -> str:
-    return os.path.normpath(path)
+    text = os.path.normpath(path)
+    return text if text.isprintable() else json.dumps(text)  # keeps every problem on one line
 
 
 def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
@@ -795,17 +809,24 @@ def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return None, {}, [Problem(name, None, "file not found")]
-    except UnicodeDecodeError:
-        return None, {}, [Problem(name, None, "invalid TOML: the file is not UTF-8 text")]
+    except UnicodeDecodeError as exc:
+        return None, {}, [_not_utf8(name, exc)]
     except OSError as exc:
         return None, {}, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
-        line, col = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        msg = f"invalid TOML: {getattr(exc, 'msg', str(exc))}"
-        return None, {}, [Problem(name, None, msg, line, col)]
+        reason = str(getattr(exc, "msg", exc))
+        msg = f"invalid TOML: {reason[:1].lower()}{reason[1:]}"
+        where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        return None, {}, [Problem(name, None, msg, *where)]
     return Source(path, text), doc, []
+
+
+def _not_utf8(name: str, exc: UnicodeDecodeError) -> Problem:
+    line = exc.object[: exc.start].count(b"\n") + 1
+    column = exc.start - exc.object.rfind(b"\n", 0, exc.start)
+    return Problem(name, None, "invalid TOML: the file is not UTF-8 text", line, column)
 
 
 def _read_chain(path: Path) -> tuple[list[Source], list[dict[str, Any]], list[Problem]]:
@@ -831,7 +852,11 @@ def _read_chain(path: Path) -> tuple[list[Source], list[dict[str, Any]], list[Pr
         target = path.parent / parent
         if target.resolve() in seen:
             chain = " → ".join(_display(s.path) for s in sources) + f" → {_display(target)}"
-            return sources, docs, [Problem(name, "extends", f"cycle: {chain}", line)]
+            first = sources[0]
+            problem = Problem(
+                _display(first.path), "extends", f"cycle: {chain}", first.line_of(("extends",))
+            )
+            return sources, docs, [problem]
         if not target.is_file():
             msg = f"extends {_display(target)}, which does not exist"
             return sources, docs, [Problem(name, "extends", msg, line)]
@@ -1057,10 +1082,16 @@ def validation_text(results: Sequence[FileResult]) -> str:
     bad = sum(1 for r in results if r.problems)
     count = sum(len(r.problems) for r in results)
     if bad:
-        lines.append(f"{bad} of {len(results)} files invalid ({count} problems)")
+        lines.append(
+            f"{bad} of {_plural(len(results), 'file')} invalid, {_plural(count, 'problem')}"
+        )
     else:
-        lines.append(f"{len(results)} files valid")
+        lines.append(f"{_plural(len(results), 'file')} valid")
     return "\n".join(lines) + "\n"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def validation_json(results: Sequence[FileResult]) -> str:

@@ -1,0 +1,138 @@
+"""`herokustack validate` and `herokustack schema`, driven like a user would."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from herokustack.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+INVALID = Path(__file__).resolve().parent / "fixtures" / "invalid"
+runner = CliRunner()
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example stacks, as the current directory."""
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_validate_defaults_to_the_stack_files_and_ticks_each(project: Path) -> None:
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "✓ stacks/production.toml (acme-production)",
+        "✓ stacks/staging.toml (acme-staging)",
+        "2 files valid",
+    ]
+
+
+def test_validate_a_broken_file_prints_each_problem_and_exits_1(project: Path) -> None:
+    path = project / "stacks" / "production.toml"
+    path.write_text(path.read_text().replace("quantity = 2", 'quantity = "two"', 1))
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "✗ stacks/production.toml",
+        "  stacks/production.toml: formation.web.quantity: must be an integer between 0 and 100, "
+        'got "two"',
+        "✓ stacks/staging.toml (acme-staging)",
+        "1 of 2 files invalid, 1 problem",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_validate_json_lists_files_and_problems_with_lines(project: Path) -> None:
+    (project / "stacks" / "review.toml").write_text(
+        '[app]\nname = "acme-review"\nenvironment = "review"\n\n[formation.web]\nquanity = 1\n'
+    )
+    result = runner.invoke(app, ["validate", "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["valid"] is False
+    by_path = {f["path"]: f for f in report["files"]}
+    assert by_path["stacks/production.toml"]["valid"] is True
+    assert by_path["stacks/production.toml"]["app"] == "acme-production"
+    problems = by_path["stacks/review.toml"]["problems"]
+    assert [(p["key"], p["line"], p["message"]) for p in problems] == [
+        ("formation.web.quantity", 5, "is required"),
+        ("formation.web.quanity", 6, "unknown key; did you mean `quantity`?"),
+    ]
+
+
+def test_validate_explicit_paths_and_a_partial(project: Path) -> None:
+    result = runner.invoke(app, ["validate", "stacks/_base.toml", "stacks/staging.toml"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "✓ stacks/_base.toml (partial)"
+
+
+def test_validate_reports_a_syntax_error_with_its_line(project: Path) -> None:
+    (project / "broken.toml").write_text('[app]\nname = "acme-x"\nenvironment = staging\n')
+    result = runner.invoke(app, ["validate", "broken.toml"])
+    assert result.exit_code == 1
+    assert "  broken.toml: line 3, column 15: invalid TOML: invalid value" in result.output
+
+
+def test_validate_a_missing_file_and_no_files(project: Path) -> None:
+    result = runner.invoke(app, ["validate", "nope.toml"])
+    assert result.exit_code == 1
+    assert "  nope.toml: file not found" in result.output
+    shutil.rmtree(project / "stacks")
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 1
+    assert "no stack files found" in result.output
+
+
+def test_validate_refuses_an_unknown_format(project: Path) -> None:
+    result = runner.invoke(app, ["validate", "--format", "yaml"])
+    assert result.exit_code == 1
+    assert "unknown format 'yaml'" in result.output
+
+
+def test_validate_never_reads_a_secret(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
+    assert runner.invoke(app, ["validate"]).exit_code == 0  # from_env is resolved at plan time
+
+
+def test_validate_the_whole_invalid_corpus_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(INVALID)
+    names = sorted(p.name for p in INVALID.glob("[!_]*.toml"))
+    result = runner.invoke(app, ["validate", "--format", "json", *names])
+    assert result.exit_code == 1
+    files = json.loads(result.output)["files"]
+    # Every file but the one whose problem is a missing environment variable (plan time).
+    assert [f["path"] for f in files if f["valid"]] == ["missing_env_var.toml"]
+
+
+def test_schema_prints_the_committed_schema() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    assert result.output == (ROOT / "herokustack" / "stack.schema.json").read_text()
+    assert json.loads(result.output)["title"] == "herokustack stack file"
+
+
+def test_validate_in_a_real_process_garbage_gives_one_line_and_exit_1(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.toml"
+    garbage.write_bytes(b"\x00\xff[[[ =\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "herokustack.cli", "validate", str(garbage)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"✗ {garbage}",
+        f"  {garbage}: line 1, column 2: invalid TOML: the file is not UTF-8 text",
+        "1 of 1 file invalid, 1 problem",
+    ]
+    assert "Traceback" not in proc.stdout + proc.stderr
