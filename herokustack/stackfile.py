@@ -795,7 +795,7 @@ def is_partial(path: Path) -> bool:
 
 def default_stack_paths(root: Path = Path("stacks")) -> list[Path]:
     """Every stack file of `root` (`*.toml`), partials excluded, sorted."""
-    return sorted(p for p in root.glob("*.toml") if not is_partial(p))
+    return sorted(p for p in Path(root).glob("*.toml") if not is_partial(p))
 
 
 def _display(path: Path) -> str:
@@ -898,6 +898,7 @@ def _as_underscore_problems(doc: Mapping[str, Any]) -> list[tuple[Loc, str, bool
 
 def check_file(path: Path) -> FileResult:
     """Load and validate one file; every problem is collected, nothing is raised."""
+    path = Path(path)
     partial = is_partial(path)
     sources, docs, problems = _read_chain(path)
     if problems:
