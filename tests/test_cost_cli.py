@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from herokustack.cli import app
-from herokustack.cost import ADDON_CENTS, DYNO_CENTS, ECO_PLAN_CENTS
+from herokustack.cost import ADDON_CENTS, DYNO_CENTS, ECO_PLAN_CENTS, format_usd
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = ROOT / "stacks" / "production.toml"
@@ -25,10 +25,10 @@ PRODUCTION_CENTS = (
     + ADDON_CENTS["papertrail:choklad"]
     + ADDON_CENTS["sentry:f1"]
 )
-# stacks/staging.toml: web 1 × basic, worker 1 × basic, and the add-ons of _base.toml.
+# stacks/staging.toml: web 2 × standard-1x, worker 2 × standard-1x, the add-ons of _base.toml.
 STAGING_CENTS = (
-    DYNO_CENTS["basic"]
-    + DYNO_CENTS["basic"]
+    2 * DYNO_CENTS["standard-1x"]
+    + 2 * DYNO_CENTS["standard-1x"]
     + ADDON_CENTS["heroku-postgresql:essential-0"]
     + ADDON_CENTS["heroku-redis:mini"]
     + ADDON_CENTS["papertrail:choklad"]
@@ -90,10 +90,10 @@ def test_text_table_shows_rows_subtotals_and_total(monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "2 × standard-1x" in out and "heroku-postgresql:standard-0" in out
-    assert "$165.00/mo" in out  # production subtotal
-    assert "$22.00/mo" in out  # staging subtotal
+    assert f"{format_usd(PRODUCTION_CENTS)}/mo" in out  # production subtotal
+    assert f"{format_usd(STAGING_CENTS)}/mo" in out  # staging subtotal
     total = next(line for line in out.splitlines() if "Total" in line)
-    assert "$187.00/mo" in total
+    assert f"{format_usd(PRODUCTION_CENTS + STAGING_CENTS)}/mo" in total
     assert "built-in table" in out
 
 

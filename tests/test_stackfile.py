@@ -67,12 +67,15 @@ def test_production_example_is_what_the_issue_describes() -> None:
     assert spec.config["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
 
 
-def test_staging_example_is_smaller_and_closed() -> None:
+def test_staging_example_is_redundant_smaller_and_closed() -> None:
     spec = load_stack(STACKS / "staging.toml").spec
     assert spec.app.maintenance and spec.app.environment == "staging"
     assert spec.addons["database"].plan == "heroku-postgresql:essential-0"
     assert spec.addons["database"].backups is not None
-    assert {p.size for p in spec.formation.values()} == {"basic"}
+    assert {(t, p.quantity, p.size) for t, p in spec.formation.items()} == {
+        ("web", 2, "standard-1x"),
+        ("worker", 2, "standard-1x"),
+    }
 
 
 def test_example_plans_exist_in_the_emulator_catalog() -> None:
