@@ -1,0 +1,205 @@
+"""Fixed data the emulator serves: stacks, regions, dyno sizes and the add-on catalog.
+
+Prices are in cents per month, as the Platform API reports them. Ids are stable (uuid5 of
+the name) so that a restarted emulator answers with the same ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+_NS = uuid.UUID("6f1c8a52-8a51-4f7c-9d1e-2b4c6a1d0e11")
+CATALOG_TIME = "2024-01-01T00:00:00Z"
+
+
+def stable_id(kind: str, name: str) -> str:
+    return str(uuid.uuid5(_NS, f"{kind}:{name}"))
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    state: str  # "public" or "retired"
+    default: bool = False
+
+    @property
+    def id(self) -> str:
+        return stable_id("stack", self.name)
+
+
+STACKS = (
+    Stack("heroku-20", "retired"),
+    Stack("heroku-22", "public"),
+    Stack("heroku-24", "public", default=True),
+)
+DEFAULT_STACK = "heroku-24"
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    description: str
+    country: str
+    locale: str
+
+    @property
+    def id(self) -> str:
+        return stable_id("region", self.name)
+
+
+REGIONS = (
+    Region("us", "United States", "United States", "Virginia"),
+    Region("eu", "Europe", "Ireland", "Dublin"),
+)
+
+
+@dataclass(frozen=True)
+class DynoSize:
+    name: str  # the capitalisation Heroku reports in formation `size` ("Standard-1X")
+    cents: int
+    max_quantity: int
+
+    @property
+    def id(self) -> str:
+        return stable_id("dyno-size", self.name.lower())
+
+
+DYNO_SIZES = (
+    DynoSize("Eco", 0, 1),
+    DynoSize("Basic", 700, 1),
+    DynoSize("Standard-1X", 2500, 100),
+    DynoSize("Standard-2X", 5000, 100),
+    DynoSize("Performance-M", 25000, 100),
+    DynoSize("Performance-L", 50000, 100),
+    DynoSize("Performance-L-RAM", 50000, 100),
+    DynoSize("Performance-XL", 75000, 100),
+    DynoSize("Performance-2XL", 150000, 100),
+)
+DEFAULT_DYNO_SIZE = "Basic"
+
+
+def find_dyno_size(name_or_id: str) -> DynoSize | None:
+    """Matched case-insensitively: the CLI sends "standard-2x", Heroku answers "Standard-2X"."""
+    key = name_or_id.lower()
+    return next((s for s in DYNO_SIZES if key in (s.name.lower(), s.id)), None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    service: str
+    short: str  # "essential-0"
+    human_name: str
+    cents: int
+    default: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}:{self.short}"
+
+    @property
+    def id(self) -> str:
+        return stable_id("plan", self.name)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    human_name: str
+    attachment_name: str  # default attachment name: the prefix of its config vars
+    config_suffixes: tuple[str, ...]  # config vars set on the app: f"{attachment}_{suffix}"
+    slow_to_provision: bool  # stays "provisioning" for --provision-delay seconds
+    plans: tuple[Plan, ...] = field(default_factory=tuple)
+
+    @property
+    def id(self) -> str:
+        return stable_id("addon-service", self.name)
+
+    @property
+    def default_plan(self) -> Plan:
+        return next((p for p in self.plans if p.default), self.plans[0])
+
+
+def _plans(service: str, rows: list[tuple[str, str, int]]) -> tuple[Plan, ...]:
+    return tuple(
+        Plan(service, short, human, cents, default=(i == 0))
+        for i, (short, human, cents) in enumerate(rows)
+    )
+
+
+SERVICES = (
+    Service(
+        "heroku-postgresql",
+        "Heroku Postgres",
+        "DATABASE",
+        ("URL",),
+        True,
+        _plans(
+            "heroku-postgresql",
+            [
+                ("essential-0", "Essential 0", 500),
+                ("essential-1", "Essential 1", 900),
+                ("essential-2", "Essential 2", 2000),
+                ("standard-0", "Standard 0", 5000),
+                ("standard-2", "Standard 2", 20000),
+                ("premium-0", "Premium 0", 20000),
+            ],
+        ),
+    ),
+    Service(
+        "heroku-redis",
+        "Heroku Key-Value Store",
+        "REDIS",
+        ("URL",),
+        True,
+        _plans("heroku-redis", [("mini", "Mini", 300), ("premium-0", "Premium 0", 1500)]),
+    ),
+    Service(
+        "papertrail",
+        "Papertrail",
+        "PAPERTRAIL",
+        ("API_TOKEN",),
+        False,
+        _plans(
+            "papertrail",
+            [("choklad", "Choklad", 0), ("fixa", "Fixa", 700), ("volmar", "Volmar", 1800)],
+        ),
+    ),
+    Service(
+        "sentry",
+        "Sentry",
+        "SENTRY",
+        ("DSN",),
+        False,
+        _plans("sentry", [("f1", "F1", 0), ("team", "Team", 2600)]),
+    ),
+    Service(
+        "scout",
+        "Scout APM",
+        "SCOUT",
+        ("KEY", "MONITOR"),
+        False,
+        _plans("scout", [("chair", "Chair", 0), ("bronze", "Bronze", 3900)]),
+    ),
+)
+
+
+def find_service(name_or_id: str) -> Service | None:
+    return next((s for s in SERVICES if name_or_id in (s.name, s.id)), None)
+
+
+def find_plan(name_or_id: str) -> Plan | None:
+    """A plan by id, by "service:plan", or by bare "service" (its default plan)."""
+    for service in SERVICES:
+        if name_or_id in (service.name, service.id):
+            return service.default_plan
+        for plan in service.plans:
+            if name_or_id in (plan.name, plan.id):
+                return plan
+    return None
+
+
+def service_of(plan: Plan) -> Service:
+    service = find_service(plan.service)
+    assert service is not None
+    return service

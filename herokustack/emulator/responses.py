@@ -1,0 +1,546 @@
+"""The HTTP layer of the emulator: starlette routes over `models.Backend`.
+
+Each request goes through `Api.handle`: count it, sleep `latency_ms`, maybe inject a fault
+(before any state is touched), check the API key, read a size-limited JSON body, call the
+backend, then paginate lists the way Heroku does (`Range` / `Next-Range`) and add the
+`Request-Id` and `RateLimit-Remaining` headers. Business rules live in `models.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import random
+import re
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from herokustack.emulator.models import ACCOUNT_EMAIL, ACCOUNT_ID, ApiError, Backend, Json
+
+MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_PAGE = 200
+MAX_PAGE = 1000
+RATE_LIMIT = 4500  # Heroku's budget per hour and account
+RANGE_RE = re.compile(
+    r"^\s*(?P<field>[a-z_]+)\s+(?P<start>[^;]*?)\.\.(?P<end>[^;]*?)\s*(?:;(?P<opts>.*))?$"
+)
+
+Handler = Callable[["Call"], Any]
+
+
+@dataclass
+class Call:
+    """What a route handler needs from the request."""
+
+    params: dict[str, str]
+    body: Any
+    include: frozenset[str]
+    expand: bool
+
+
+@dataclass
+class Settings:
+    api_keys: tuple[str, ...] = ("herokustack-local",)
+    latency_ms: float = 0.0
+    fail_rate: float = 0.0
+    seed: int | None = None
+
+
+@dataclass
+class Counters:
+    """Requests served, in total and per app name (routes under /apps/{app}/ and the data API)."""
+
+    total: int = 0
+    per_app: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, app: str | None) -> None:
+        with self.lock:
+            self.total += 1
+            if app:
+                self.per_app[app] += 1
+
+    def reset(self) -> None:
+        with self.lock:
+            self.total = 0
+            self.per_app.clear()
+
+
+class RateBucket:
+    """A token bucket refilled at 4500 per hour; only reported, never enforced."""
+
+    def __init__(self) -> None:
+        self.tokens = float(RATE_LIMIT)
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> int:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(RATE_LIMIT, self.tokens + (now - self.stamp) * RATE_LIMIT / 3600)
+            self.stamp = now
+            self.tokens = max(0.0, self.tokens - 1)
+            return int(self.tokens)
+
+    def peek(self) -> int:
+        with self.lock:
+            return int(self.tokens)
+
+
+def error_response(status: int, error_id: str, message: str, **headers: str) -> Response:
+    body = json.dumps({"id": error_id, "message": message})
+    return Response(body, status, media_type="application/json", headers=headers)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def parse_body(raw: bytes) -> Any:
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ApiError(400, "bad_request", "Request body is not valid JSON.") from exc
+
+
+def parse_range(header: str | None, default_field: str) -> tuple[str, str, str, int, str]:
+    """`id ..; max=N` → (field, start, end, max, order); heroku3's `id ..; ;` means defaults."""
+    if not header:
+        return default_field, "", "", DEFAULT_PAGE, "asc"
+    match = RANGE_RE.match(header)
+    if not match:
+        raise ApiError(400, "bad_request", "Invalid Range header.")
+    options: dict[str, str] = {}
+    for part in re.split(r"[,;]", match["opts"] or ""):
+        if part.strip():
+            key, _, value = part.strip().partition("=")
+            options[key.strip()] = value.strip()
+    unknown = set(options) - {"max", "order"}
+    order = options.get("order", "asc")
+    size = options.get("max", str(DEFAULT_PAGE))
+    if unknown or order not in ("asc", "desc") or not size.isdigit():
+        raise ApiError(400, "bad_request", "Invalid Range header.")
+    if not 1 <= int(size) <= MAX_PAGE:
+        raise ApiError(400, "bad_request", f"Range max must be between 1 and {MAX_PAGE}.")
+    return match["field"], match["start"].strip(), match["end"].strip(), int(size), order
+
+
+def paginate(
+    items: list[Json], header: str | None, default_field: str
+) -> tuple[list[Json], dict[str, str]]:
+    field_name, start, end, size, order = parse_range(header, default_field)
+    if items and field_name not in items[0]:
+        raise ApiError(400, "bad_request", f"Invalid Range field: {field_name}.")
+    numeric = bool(items) and isinstance(items[0][field_name], int)
+
+    def key(value: Any) -> Any:
+        if numeric:
+            return int(value) if str(value).lstrip("-").isdigit() else None
+        return str(value)
+
+    exclusive = start.startswith("]")
+    lo, hi = key(start.lstrip("]")) if start.lstrip("]") else None, key(end) if end else None
+    desc = order == "desc"
+    ordered = sorted(items, key=lambda i: key(i[field_name]), reverse=desc)
+
+    def wanted(item: Json) -> bool:
+        value = key(item[field_name])
+        if lo is not None:
+            if desc and (value > lo or (exclusive and value == lo)):
+                return False
+            if not desc and (value < lo or (exclusive and value == lo)):
+                return False
+        if hi is not None:
+            return value >= hi if desc else value <= hi
+        return True
+
+    selected = [i for i in ordered if wanted(i)]
+    page = selected[:size]
+    headers = {"Accept-Ranges": ", ".join(sorted({default_field, "id"}))}
+    if page:
+        headers["Content-Range"] = f"{field_name} {page[0][field_name]}..{page[-1][field_name]}"
+    if len(selected) > size:
+        order_part = ", order=desc" if desc else ""
+        headers["Next-Range"] = f"{field_name} ]{page[-1][field_name]}..; max={size}{order_part}"
+    return page, headers
+
+
+class Api:
+    """Route table and request pipeline of one emulator instance."""
+
+    def __init__(self, backend: Backend, settings: Settings) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.counters = Counters()
+        self.rate = RateBucket()
+        self._faults = random.Random(settings.seed)
+        self._fault_lock = threading.Lock()
+
+    # --- pipeline -----------------------------------------------------------------------------
+
+    def route(
+        self, path: str, method: str, handler: Handler, *, status: int = 200, list_field: str = ""
+    ) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await self.handle(request, handler, status, list_field)
+
+        return Route(path, endpoint, methods=[method])
+
+    async def handle(
+        self, request: Request, handler: Handler, status: int, list_field: str
+    ) -> Response:
+        request_id = str(uuid.uuid4())
+        self.counters.add(self._app_of(request))
+        if self.settings.latency_ms > 0:
+            await asyncio.sleep(self.settings.latency_ms / 1000)
+        try:
+            response = self._fault() or self._auth(request)
+            if response is None:
+                response = await self._serve(request, handler, status, list_field)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.error_id, exc.message)
+        response.headers["Request-Id"] = request_id
+        response.headers["RateLimit-Remaining"] = str(self.rate.take())
+        return response
+
+    def _fault(self) -> Response | None:
+        if self.settings.fail_rate <= 0:
+            return None
+        with self._fault_lock:
+            if self._faults.random() >= self.settings.fail_rate:
+                return None
+            throttle, retry_after = self._faults.random() < 0.5, self._faults.choice(("0", "1"))
+        if throttle:
+            message = "Your account reached the API rate limit. Please wait a few minutes."
+            return error_response(429, "rate_limit", message, **{"Retry-After": retry_after})
+        message = "The API is temporarily unavailable. Please try again."
+        return error_response(503, "service_unavailable", message, **{"Retry-After": retry_after})
+
+    def _auth(self, request: Request) -> Response | None:
+        token = token_of(request.headers.get("authorization", ""))
+        if token is not None and any(
+            hmac.compare_digest(token.encode(), key.encode()) for key in self.settings.api_keys
+        ):
+            return None
+        return error_response(401, "unauthorized", "Invalid credentials provided.")
+
+    async def _serve(
+        self, request: Request, handler: Handler, status: int, list_field: str
+    ) -> Response:
+        body: Any = {}
+        if request.method in ("POST", "PATCH", "PUT", "DELETE"):
+            body = parse_body(await read_limited(request))
+            if not isinstance(body, dict):
+                raise ApiError(400, "bad_request", "Request body must be a JSON object.")
+        call = Call(
+            params=dict(request.path_params),
+            body=body,
+            include=frozenset(
+                p.strip()
+                for p in request.headers.get("accept-inclusion", "").split(",")
+                if p.strip()
+            ),
+            expand=bool(request.headers.get("accept-expansion", "").strip()),
+        )
+        result = handler(call)
+        headers: dict[str, str] = {}
+        if list_field:
+            result, headers = paginate(result, request.headers.get("range"), list_field)
+            if "Next-Range" in headers:
+                status = 206
+        return Response(json.dumps(result), status, media_type="application/json", headers=headers)
+
+    def _app_of(self, request: Request) -> str | None:
+        """The app a request is about, by name: /apps/{app}/..., or the data API's database."""
+        parts = request.url.path.split("/")
+        try:
+            if len(parts) > 2 and parts[1] == "apps" and parts[2]:
+                return self._app_name(parts[2])
+            if parts[1:4] == ["client", "v11", "apps"] and len(parts) > 4:
+                return self._app_name(parts[4])
+            if parts[1:4] == ["client", "v11", "databases"] and len(parts) > 4:
+                return self.backend.get_addon(parts[4])["app"]["name"]
+        except ApiError:
+            return None
+        return None
+
+    def _app_name(self, ident: str) -> str:
+        try:
+            return str(self.backend.get_app(ident)["name"])
+        except ApiError:
+            return ident
+
+    # --- routes -------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        b = self.backend
+        r = self.route
+        return [
+            r("/account", "GET", lambda c: b.account()),
+            r("/account", "DELETE", self._refuse_account_delete),
+            r("/account/rate-limits", "GET", lambda c: {"remaining": self.rate.peek()}),
+            r("/stacks", "GET", lambda c: b.list_stacks(), list_field="id"),
+            r("/stacks/{stack}", "GET", lambda c: b.get_stack(c.params["stack"])),
+            r("/regions", "GET", lambda c: b.list_regions(), list_field="id"),
+            r("/apps", "GET", lambda c: b.list_apps(), list_field="id"),
+            r("/apps", "POST", lambda c: b.create_app(c.body), status=201),
+            r("/apps/{app}", "GET", lambda c: b.get_app(c.params["app"])),
+            r("/apps/{app}", "PATCH", lambda c: b.update_app(c.params["app"], c.body)),
+            r("/apps/{app}", "DELETE", lambda c: b.delete_app(c.params["app"])),
+            r("/apps/{app}/collaborators", "GET", self._collaborators, list_field="id"),
+            r("/apps/{app}/pipeline-couplings", "GET", self._no_pipeline),
+            r(
+                "/apps/{app}/formation",
+                "GET",
+                lambda c: b.list_formation(c.params["app"]),
+                list_field="id",
+            ),
+            r(
+                "/apps/{app}/formation",
+                "PATCH",
+                lambda c: b.update_formation(c.params["app"], c.body),
+            ),
+            r(
+                "/apps/{app}/formation/{type}",
+                "GET",
+                lambda c: b.get_formation(c.params["app"], c.params["type"]),
+            ),
+            r(
+                "/apps/{app}/formation/{type}",
+                "PATCH",
+                lambda c: b.update_process(c.params["app"], c.params["type"], c.body),
+            ),
+            r("/apps/{app}/dynos", "GET", lambda c: b.list_dynos(c.params["app"]), list_field="id"),
+            r(
+                "/apps/{app}/dynos/{dyno}",
+                "GET",
+                lambda c: b.get_dyno(c.params["app"], c.params["dyno"]),
+            ),
+            r("/apps/{app}/config-vars", "GET", lambda c: b.get_config(c.params["app"])),
+            r(
+                "/apps/{app}/config-vars",
+                "PATCH",
+                lambda c: b.update_config(c.params["app"], c.body),
+            ),
+            r(
+                "/apps/{app}/releases",
+                "GET",
+                lambda c: b.list_releases(c.params["app"]),
+                list_field="version",
+            ),
+            r(
+                "/apps/{app}/releases",
+                "POST",
+                lambda c: b.create_release(c.params["app"], c.body),
+                status=201,
+            ),
+            r(
+                "/apps/{app}/releases/{release}",
+                "GET",
+                lambda c: b.get_release(c.params["app"], c.params["release"]),
+            ),
+            r(
+                "/apps/{app}/slugs",
+                "POST",
+                lambda c: b.create_slug(c.params["app"], c.body),
+                status=201,
+            ),
+            r(
+                "/apps/{app}/slugs/{slug}",
+                "GET",
+                lambda c: b.get_slug(c.params["app"], c.params["slug"]),
+            ),
+            r("/addon-services", "GET", lambda c: b.list_services(), list_field="id"),
+            r("/addon-services/{service}", "GET", lambda c: b.get_service(c.params["service"])),
+            r(
+                "/addon-services/{service}/plans",
+                "GET",
+                lambda c: b.list_plans(c.params["service"]),
+                list_field="id",
+            ),
+            r(
+                "/addon-services/{service}/plans/{plan}",
+                "GET",
+                lambda c: b.get_plan(c.params["plan"], c.params["service"]),
+            ),
+            r("/plans/{plan}", "GET", lambda c: b.get_plan(c.params["plan"])),
+            r("/addons", "GET", lambda c: b.list_addons(expand=c.expand), list_field="id"),
+            r("/addons/{addon}", "GET", lambda c: b.get_addon(c.params["addon"], expand=c.expand)),
+            r(
+                "/apps/{app}/addons",
+                "GET",
+                lambda c: b.list_addons(c.params["app"], expand=c.expand),
+                list_field="id",
+            ),
+            r(
+                "/apps/{app}/addons",
+                "POST",
+                lambda c: b.create_addon(c.params["app"], c.body),
+                status=201,
+            ),
+            r(
+                "/apps/{app}/addons/{addon}",
+                "GET",
+                lambda c: b.get_addon(c.params["addon"], c.params["app"], expand=c.expand),
+            ),
+            r(
+                "/apps/{app}/addons/{addon}",
+                "PATCH",
+                lambda c: b.update_addon(c.params["app"], c.params["addon"], c.body),
+            ),
+            r("/apps/{app}/addons/{addon}", "DELETE", self._delete_addon),
+            r("/actions/addons/resolve", "POST", lambda c: b.resolve_addons(c.body)),
+            r(
+                "/addon-attachments",
+                "GET",
+                lambda c: b.list_attachments(include=c.include),
+                list_field="id",
+            ),
+            r(
+                "/addon-attachments/{attachment}",
+                "GET",
+                lambda c: b.get_attachment(c.params["attachment"], include=c.include),
+            ),
+            r(
+                "/addons/{addon}/addon-attachments",
+                "GET",
+                lambda c: b.list_attachments(addon_ident=c.params["addon"], include=c.include),
+                list_field="id",
+            ),
+            r(
+                "/apps/{app}/addon-attachments",
+                "GET",
+                lambda c: b.list_attachments(c.params["app"], include=c.include),
+                list_field="id",
+            ),
+            r(
+                "/apps/{app}/addon-attachments/{attachment}",
+                "GET",
+                lambda c: b.get_attachment(c.params["attachment"], c.params["app"], c.include),
+            ),
+            r(
+                "/actions/addon-attachments/resolve",
+                "POST",
+                lambda c: b.resolve_attachments(c.body, c.include),
+            ),
+            r("/client/v11/databases/{addon}", "GET", lambda c: b.database(c.params["addon"])),
+            r(
+                "/client/v11/databases/{addon}/transfer-schedules",
+                "GET",
+                lambda c: b.list_schedules(c.params["addon"]),
+            ),
+            r(
+                "/client/v11/databases/{addon}/transfer-schedules",
+                "POST",
+                lambda c: b.create_schedule(c.params["addon"], c.body),
+                status=201,
+            ),
+            r(
+                "/client/v11/databases/{addon}/transfer-schedules/{schedule}",
+                "DELETE",
+                lambda c: b.delete_schedule(c.params["addon"], c.params["schedule"]),
+            ),
+            r(
+                "/client/v11/apps/{app}/transfers",
+                "GET",
+                lambda c: b.list_transfers(c.params["app"]),
+            ),
+        ]
+
+    def _delete_addon(self, call: Call) -> Json:
+        # The CLI sends {"force": false}; nothing else belongs in this body.
+        unknown = set(call.body) - {"force"}
+        if unknown:
+            raise ApiError(422, "invalid_params", f"Unknown field: {sorted(unknown)[0]}.")
+        return self.backend.delete_addon(call.params["app"], call.params["addon"])
+
+    def _collaborators(self, call: Call) -> list[Json]:
+        app = self.backend.get_app(call.params["app"])
+        return [
+            {
+                "app": {"id": app["id"], "name": app["name"]},
+                "created_at": app["created_at"],
+                "id": ACCOUNT_ID,
+                "permissions": [],
+                "role": "owner",
+                "updated_at": app["updated_at"],
+                "user": {"email": ACCOUNT_EMAIL, "federated": False, "id": ACCOUNT_ID},
+            }
+        ]
+
+    def _no_pipeline(self, call: Call) -> Json:
+        self.backend.get_app(call.params["app"])
+        raise ApiError(404, "not_found", "Couldn't find that pipeline coupling.")
+
+    @staticmethod
+    def _refuse_account_delete(call: Call) -> Json:
+        raise ApiError(403, "forbidden", "The emulated account cannot be deleted.")
+
+
+def token_of(authorization: str) -> str | None:
+    """The API key from `Bearer KEY` (official CLI) or `Basic base64(":KEY")` (heroku3)."""
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+async def read_limited(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, "bad_request", "Request body is too large (the limit is 1 MB).")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(413, "bad_request", "Request body is too large (the limit is 1 MB).")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def build_app(backend: Backend, settings: Settings) -> tuple[Starlette, Api]:
+    api = Api(backend, settings)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:
+            response = error_response(
+                405, "method_not_allowed", "Method not allowed for this resource."
+            )
+        else:
+            response = error_response(404, "not_found", "The requested API endpoint was not found.")
+        response.headers["Request-Id"] = str(uuid.uuid4())
+        response.headers["RateLimit-Remaining"] = str(api.rate.take())
+        return response
+
+    app = Starlette(routes=api.routes(), exception_handlers={HTTPException: http_error})
+    return app, api
+
+
+def accepted_keys(values: Sequence[str]) -> tuple[str, ...]:
+    keys = tuple(v.strip() for v in values if v and v.strip())
+    if not keys:
+        raise ValueError("at least one API key is required")
+    return keys
