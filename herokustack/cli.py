@@ -154,6 +154,130 @@ def cost_command(
             console.print(note, markup=False)
 
 
+# --- plan and apply (issue 4): live state against the stack files --------------------------
+
+
+def _plan_fail(message: str) -> typer.Exit:
+    err_console.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(1)
+
+
+_PATHS_ARG = typer.Argument(None, help="Stack files (default: stacks/*.toml without partials).")
+_APP_OPT = typer.Option(None, "--app", help="Only this app (repeatable).", metavar="NAME")
+_LOCAL_OPT = typer.Option(False, "--local", help="Use the local emulator (.herokustack/).")
+_URL_OPT = typer.Option(
+    None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
+)
+_PAR_OPT = typer.Option(8, "--parallelism", min=1, max=64, help="Apps read/applied at once.")
+_FORMAT_OPT = typer.Option("text", "--format", help="text or json.", metavar="FORMAT")
+
+
+@app.command("plan")
+def plan_command(
+    paths: list[Path] = _PATHS_ARG,
+    apps: list[str] = _APP_OPT,
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 0 when no changes, 2 when changes, 1 on error."
+    ),
+    output: str = _FORMAT_OPT,
+    local: bool = _LOCAL_OPT,
+    api_url: str | None = _URL_OPT,
+    parallelism: int = _PAR_OPT,
+) -> None:
+    """Show what would change on Heroku to make it match the stack files."""
+    from herokustack import render, session
+
+    if output not in render.FORMATS:
+        raise _plan_fail(f"--format: unknown format {output!r} (text or json)")
+    try:
+        stacks = session.select_stacks(paths, apps)
+        configs = session.resolve_configs(stacks)
+        with session.open_target(local, api_url, parallelism) as target:
+            plan = session.compute_plan(target, stacks, configs)
+    except HerokustackError as exc:
+        raise _plan_fail(str(exc)) from None
+    if output == "json":
+        typer.echo(render.plan_json(plan), nl=False)
+    else:
+        typer.echo(render.plan_text(plan, color=render.use_color()), nl=False)
+    raise typer.Exit(2 if detailed_exitcode and plan.has_changes else 0)
+
+
+@app.command("apply")
+def apply_command(
+    paths: list[Path] = _PATHS_ARG,
+    apps: list[str] = _APP_OPT,
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
+    allow_destroy: list[str] = typer.Option(
+        None,
+        "--allow-destroy",
+        metavar="NAME",
+        help="Allow destroying this protect = false add-on (repeatable).",
+    ),
+    output: str = _FORMAT_OPT,
+    local: bool = _LOCAL_OPT,
+    api_url: str | None = _URL_OPT,
+    parallelism: int = _PAR_OPT,
+    timeout: float = typer.Option(
+        900.0, "--timeout", min=1, help="Seconds to wait for add-ons to be provisioned."
+    ),
+) -> None:
+    """Show the plan, ask, then change Heroku to match the stack files."""
+    from herokustack import applier_ui, render, session
+
+    if output not in render.FORMATS:
+        raise _plan_fail(f"--format: unknown format {output!r} (text or json)")
+    try:
+        stacks = session.select_stacks(paths, apps)
+        configs = session.resolve_configs(stacks)
+        with session.open_target(local, api_url, parallelism) as target:
+            plan = session.compute_plan(target, stacks, configs, allow_destroy or ())
+            applier_ui.show_plan(plan, output)
+            if not applier_ui.approved(plan, auto_approve):
+                applier_ui.show_result(plan, None, output)
+                raise typer.Exit(0)
+            with applier_ui.progress() as on_step:
+                result = session.run_apply(target, plan, configs, timeout, on_step)
+    except HerokustackError as exc:
+        raise _plan_fail(str(exc)) from None
+    applier_ui.show_result(plan, result, output)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+# --- emulator (issue 2): a local Heroku Platform API and Postgres data API ----------------
+
+
+@app.command("emulator")
+def emulator_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback)."),
+    port: int = typer.Option(5000, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    data: Path | None = typer.Option(
+        None, "--data", dir_okay=False, help="SQLite state file (default: in memory)."
+    ),
+    latency: float = typer.Option(0.0, "--latency", min=0, help="Delay per request, in ms."),
+    fail_rate: float = typer.Option(
+        0.0, "--fail-rate", min=0, max=1, help="Fraction of requests answered 503 or 429."
+    ),
+    provision_delay: float = typer.Option(
+        0.0, "--provision-delay", min=0, help="Seconds new Postgres/Redis stay provisioning."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Makes --fail-rate deterministic."),
+    api_key: list[str] = typer.Option(
+        None, "--api-key", help="Accepted API key (repeatable; env HEROKUSTACK_EMULATOR_API_KEYS)."
+    ),
+) -> None:
+    """Serve a local emulator of the Heroku API until Ctrl-C."""
+    from herokustack.emulator import server
+
+    keys = server.api_keys_from(api_key, dict(os.environ))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(f"warning: listening on {host}, beyond loopback", markup=False)
+    emu = server.EmulatorServer(
+        str(data) if data else None, latency, fail_rate, provision_delay, seed, keys, host, port
+    )
+    server.serve(emu, lambda line: typer.echo(line))
+
+
 def main() -> None:
     try:
         app()

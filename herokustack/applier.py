@@ -1,0 +1,259 @@
+"""Executes a `Plan` exactly, app by app in parallel, in a safe order within each app.
+
+Order within an app: create app → maintenance ON → update app → add-ons (in parallel) →
+config vars (one PATCH) → wait for add-ons to be provisioned → backup schedules → formation
+(one batch PATCH) → maintenance OFF. Refused and deferred changes are never executed.
+
+When a step fails, that app stops there; the others go on. The result says, per app, which
+changes were done and which were not. Nothing is stored locally: re-running apply plans again
+from live state and so converges from wherever a run stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from herokustack.client import HerokuClient
+from herokustack.errors import HerokustackError
+from herokustack.planner import AppPlan, Change, Plan, secret_hash
+from herokustack.stackfile import ConfigEntry
+
+StepHook = Callable[[str, str], None]  # (app, what is happening now)
+CreatedHook = Callable[[str], None]  # called with the app name right after it is created
+
+
+class ApplyError(HerokustackError):
+    """A step of apply failed; the message names the step and never holds a secret."""
+
+
+@dataclasses.dataclass
+class AppOutcome:
+    app: str
+    done: list[Change] = dataclasses.field(default_factory=list)
+    failed: list[Change] = dataclasses.field(default_factory=list)
+    not_done: list[Change] = dataclasses.field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclasses.dataclass
+class ApplyResult:
+    apps: list[AppOutcome]
+
+    @property
+    def ok(self) -> bool:
+        return all(a.ok for a in self.apps)
+
+
+@dataclasses.dataclass
+class ApplyOptions:
+    timeout: float = 900.0  # seconds to wait for add-ons to be provisioned, per app
+    parallelism: int = 8
+    on_step: StepHook | None = None
+    after_create: CreatedHook | None = None
+    poll_first: float = 0.2
+    poll_max: float = 10.0
+
+
+def apply_plan(
+    client: HerokuClient,
+    plan: Plan,
+    config: Mapping[str, Mapping[str, ConfigEntry]],
+    options: ApplyOptions | None = None,
+) -> ApplyResult:
+    """Apply every app of `plan`; `config` holds the resolved config (secrets) by app."""
+    opts = options or ApplyOptions()
+    todo = [a for a in plan.apps if any(c.is_change for c in a.changes)]
+    if not todo:
+        return ApplyResult([])
+
+    def run(app_plan: AppPlan) -> AppOutcome:
+        runner = _AppApplier(client, plan.salt, app_plan, config.get(app_plan.app, {}), opts)
+        return runner.run()
+
+    with ThreadPoolExecutor(max_workers=min(opts.parallelism, len(todo))) as pool:
+        return ApplyResult(list(pool.map(run, todo)))
+
+
+class _AppApplier:
+    def __init__(
+        self,
+        client: HerokuClient,
+        salt: str,
+        app_plan: AppPlan,
+        config: Mapping[str, ConfigEntry],
+        opts: ApplyOptions,
+    ) -> None:
+        self.client = client
+        self.salt = salt
+        self.app = app_plan.app
+        self.changes = [c for c in app_plan.changes if c.is_change]
+        self.config = config
+        self.opts = opts
+        self.addon_ids: dict[str, str] = {}  # attachment -> id of add-ons created in this run
+        self.outcome = AppOutcome(self.app)
+
+    def pick(self, resource: str, when: Callable[[Change], bool] = lambda c: True) -> list[Change]:
+        return [c for c in self.changes if c.resource == resource and when(c)]
+
+    def steps(self) -> list[tuple[str, list[Change], Callable[[list[Change]], None]]]:
+        def on(c: Change) -> bool:
+            return bool(c.after)
+
+        return [
+            ("create app", self.pick("app", lambda c: c.action == "create"), self.create_app),
+            ("maintenance on", self.pick("maintenance", on), self.maintenance),
+            ("update app", self.pick("app", lambda c: c.action == "update"), self.update_app),
+            ("add-ons", self.pick("addon"), self.addons),
+            ("config vars", self.pick("config"), self.config_vars),
+            ("wait for add-ons", self.pick("addon", lambda c: c.action != "destroy"), self.wait),
+            ("backup schedules", self.pick("backup"), self.backups),
+            ("formation", self.pick("formation"), self.formation),
+            ("maintenance off", self.pick("maintenance", lambda c: not c.after), self.maintenance),
+        ]
+
+    def run(self) -> AppOutcome:
+        steps = [s for s in self.steps() if s[1]]
+        for index, (title, changes, action) in enumerate(steps):
+            self.step(title)
+            try:
+                action(changes)
+            except HerokustackError as exc:
+                self.outcome.error = f"{title}: {exc}"
+                self.outcome.failed += [c for c in changes if c not in self.outcome.done]
+                for _, later, _ in steps[index + 1 :]:
+                    self.outcome.not_done += later
+                self.step(f"failed at {title}")
+                return self.outcome
+            self.outcome.done += [c for c in changes if c not in self.outcome.done]
+        self.step("done")
+        return self.outcome
+
+    def step(self, text: str) -> None:
+        if self.opts.on_step:
+            self.opts.on_step(self.app, text)
+
+    # -- the steps -------------------------------------------------------------------------------
+
+    def create_app(self, changes: list[Change]) -> None:
+        after = changes[0].after
+        self.client.create_app(self.app, after["region"], after["stack"])
+        if self.opts.after_create:
+            self.opts.after_create(self.app)
+
+    def update_app(self, changes: list[Change]) -> None:
+        fields = {c.field: c.after for c in changes if c.field}
+        self.client.update_app(self.app, **fields)
+
+    def maintenance(self, changes: list[Change]) -> None:
+        self.client.update_app(self.app, maintenance=bool(changes[0].after))
+
+    def addons(self, changes: list[Change]) -> None:
+        # Destroys first: a replacement reuses the attachment name of what it replaces.
+        destroys = [c for c in changes if c.action == "destroy"]
+        others = [c for c in changes if c.action != "destroy"]
+        for batch in (destroys, others):
+            self.parallel(batch, self.addon)
+
+    def parallel(self, changes: list[Change], action: Callable[[Change], None]) -> None:
+        if not changes:
+            return
+        errors: list[str] = []
+
+        def one(change: Change) -> None:
+            try:
+                action(change)
+                self.outcome.done.append(change)
+            except HerokustackError as exc:
+                errors.append(str(exc))
+
+        with ThreadPoolExecutor(max_workers=min(4, len(changes))) as pool:
+            list(pool.map(one, changes))
+        if errors:
+            raise ApplyError("; ".join(errors))
+
+    def addon(self, change: Change) -> None:
+        attachment = change.attachment or change.name
+        if change.action == "create":
+            config = change.params.get("config", {})
+            created = self.client.create_addon(self.app, change.after, attachment, config)
+            self.addon_ids[attachment] = created.id
+        elif change.action == "update":
+            assert change.addon_id
+            self.client.upgrade_addon(self.app, change.addon_id, change.after)
+        else:
+            assert change.addon_id
+            self.client.destroy_addon(self.app, change.addon_id)
+
+    def config_vars(self, changes: list[Change]) -> None:
+        body: dict[str, str | None] = {}
+        for change in changes:
+            body[change.name] = None if change.action == "destroy" else self.value(change)
+        self.client.update_config(self.app, body)
+
+    def value(self, change: Change) -> str:
+        if not change.sensitive:
+            return str(change.after)
+        entry = self.config.get(change.name)
+        if entry is None or secret_hash(self.salt, change.name, entry.value) != change.value_hash:
+            raise ApplyError(
+                f"config.{change.name}: the secret's value is not the one planned "
+                "(its environment variable changed or is missing)"
+            )
+        return entry.value
+
+    def wait(self, _changes: list[Change]) -> None:
+        """Poll the add-ons with backoff until none is provisioning, or the timeout."""
+        start = time.monotonic()
+        delay = self.opts.poll_first
+        while True:
+            pending = [a for a in self.client.list_addons(self.app) if a.state == "provisioning"]
+            if not pending:
+                return
+            waited = time.monotonic() - start
+            names = ", ".join(a.name for a in pending)
+            if waited + delay > self.opts.timeout:
+                raise ApplyError(
+                    f"add-ons still provisioning after {waited:.0f}s: {names} "
+                    "(raise --timeout, or run apply again later)"
+                )
+            self.step(f"waiting for add-ons to be provisioned ({names}, {waited:.0f}s)")
+            time.sleep(delay)
+            delay = min(delay * 1.6, self.opts.poll_max)
+
+    def backups(self, changes: list[Change]) -> None:
+        for change in changes:
+            addon_id = change.addon_id or self.addon_ids.get(change.attachment or "")
+            if not addon_id:
+                addon_id = self.find_addon_id(change.attachment or "")
+            params: dict[str, Any] = change.params
+            if change.action == "destroy":
+                self.client.unschedule_backups(addon_id, params["uuid"])
+            else:
+                self.client.schedule_backups(
+                    addon_id, params["schedule_name"], params["hour"], params["timezone"]
+                )
+            self.outcome.done.append(change)
+
+    def find_addon_id(self, attachment: str) -> str:
+        for addon in self.client.list_addons(self.app):
+            if attachment in addon.attachments:
+                return addon.id
+        raise ApplyError(f"no add-on is attached as {attachment}")
+
+    def formation(self, changes: list[Change]) -> None:
+        updates: dict[str, dict[str, Any]] = {}
+        for change in changes:
+            entry = updates.setdefault(change.name, {"type": change.name})
+            if change.field:
+                entry[change.field] = change.after
+            else:
+                entry.update(change.after)
+        self.client.scale(self.app, list(updates.values()))

@@ -1,0 +1,110 @@
+"""What `plan` and `apply` share: choose the stacks, reach Heroku (or the local emulator),
+read live state and compute the plan. The CLI commands stay thin on top of this."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from herokustack import stackfile
+from herokustack.applier import ApplyOptions, ApplyResult, StepHook, apply_plan
+from herokustack.client import HerokuClient, client_from_options
+from herokustack.errors import HerokustackError, StackFileError
+from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku, reread
+from herokustack.planner import Plan, make_plan
+from herokustack.stackfile import ConfigEntry, Stack
+
+Configs = dict[str, dict[str, ConfigEntry]]
+
+
+@dataclasses.dataclass
+class Target:
+    client: HerokuClient
+    local: LocalHeroku | None = None
+
+
+@contextmanager
+def open_target(
+    local: bool,
+    api_url: str | None = None,
+    parallelism: int = 8,
+    environ: Mapping[str, str] = os.environ,
+    data_path: Path = DEFAULT_DATA_PATH,
+) -> Iterator[Target]:
+    """Heroku (or --api-url) with the key from the environment, or the in-process emulator."""
+    if not local:
+        yield Target(client_from_options(api_url, parallelism, environ))
+        return
+    with LocalHeroku(data_path, parallelism=parallelism) as emulator:
+        assert emulator.client is not None
+        yield Target(emulator.client, emulator)
+
+
+def select_stacks(paths: Sequence[Path] | None, apps: Iterable[str] | None) -> list[Stack]:
+    """The stacks of `paths` (default: stacks/*.toml without partials), limited to `apps`."""
+    paths = list(paths or stackfile.default_stack_paths())
+    if not paths:
+        raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
+    stacks = stackfile.load_stacks(paths)
+    wanted = list(dict.fromkeys(apps or ()))
+    if not wanted:
+        return stacks
+    known = {s.name for s in stacks}
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise HerokustackError(
+            f"--app {unknown[0]}: no stack file declares this app "
+            f"(declared: {', '.join(sorted(known)) or 'none'})"
+        )
+    return [s for s in stacks if s.name in wanted]
+
+
+def resolve_configs(stacks: Sequence[Stack], environ: Mapping[str, str] = os.environ) -> Configs:
+    """Resolved config vars of every stack; one error lists every missing variable."""
+    configs: Configs = {}
+    problems: list[str] = []
+    for stack in stacks:
+        try:
+            configs[stack.name] = stackfile.resolve_config(stack, environ)
+        except StackFileError as exc:
+            problems += exc.problems
+    if problems:
+        raise StackFileError(problems)
+    return configs
+
+
+def compute_plan(
+    target: Target,
+    stacks: Sequence[Stack],
+    configs: Configs,
+    allow_destroy: Iterable[str] = (),
+) -> Plan:
+    """Read live state of every app in parallel, then diff it against the stacks."""
+    names = [s.name for s in stacks]
+    if target.local:
+        target.local.know(stacks)
+    lives = target.client.read_apps(names)
+    assume: dict[str, list[str]] = {}
+    if target.local:
+        reread(target.client, lives, target.local.ensure_released(lives))
+        assume = target.local.released_for_new()
+    return make_plan(stacks, configs, lives, allow_destroy=allow_destroy, assume_released=assume)
+
+
+def run_apply(
+    target: Target,
+    plan: Plan,
+    configs: Configs,
+    timeout: float,
+    on_step: StepHook | None = None,
+) -> ApplyResult:
+    options = ApplyOptions(
+        timeout=timeout,
+        parallelism=target.client.parallelism,
+        on_step=on_step,
+        after_create=target.local.deploy if target.local else None,
+    )
+    return apply_plan(target.client, plan, configs, options)
