@@ -1,7 +1,59 @@
 #!/usr/bin/env bash
 # `make demo`: validate, plan and apply the example stacks against the embedded local emulator,
-# then show that a second plan is empty. Runs from the project root with the venv installed.
+# then show that a second plan is empty, and (when Node is installed) let the official Heroku
+# CLI read the result. Runs from the project root with the venv installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hs=.venv/bin/herokustack
-$hs --help
+heroku=tests/heroku-cli/node_modules/.bin/heroku
+data=.herokustack/local.sqlite
+
+# The production and staging stacks read their Django secret from the environment.
+export DJANGO_SECRET_KEY="demo-only-$(date +%s)-not-a-real-secret"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "herokustack validate"
+$hs validate
+
+step "herokustack plan --local   (fresh local state in $data)"
+rm -f "$data"
+$hs plan --local
+
+step "herokustack apply --local --auto-approve"
+$hs apply --local --auto-approve
+
+step "herokustack plan --local --detailed-exitcode   (exit 0: nothing left to change)"
+set +e
+$hs plan --local --detailed-exitcode
+code=$?
+set -e
+echo "exit code: $code"
+if [ "$code" -ne 0 ]; then
+    echo "demo: the plan after apply is not empty" >&2
+    exit 1
+fi
+
+if [ ! -x "$heroku" ] || ! $hs emulator --help >/dev/null 2>&1; then
+    echo
+    echo "(the official heroku CLI is not installed: run 'make node' to see it read the result)"
+    exit 0
+fi
+
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$hs emulator --data "$data" --port "$port" >/dev/null 2>&1 &
+emulator_pid=$!
+trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+    if .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+
+export HEROKU_HOST="http://127.0.0.1:$port" HEROKU_DATA_HOST=127.0.0.1 HEROKU_API_KEY=herokustack-local
+for cmd in "apps:info" "ps" "pg:backups:schedules"; do
+    step "heroku $cmd -a acme-production   (the official CLI, against the same local state)"
+    # shellcheck disable=SC2086
+    $heroku $cmd -a acme-production
+done
