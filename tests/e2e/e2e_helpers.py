@@ -1,0 +1,167 @@
+"""End-to-end helpers: stack files in tmp dirs, the CLI driven with typer's CliRunner (or the
+official CLI as a subprocess), direct reads of the emulator's API to check what apply did."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import tomli_w
+from typer.testing import CliRunner
+
+from herokustack.cli import app as cli_app
+from herokustack.emulator import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[2]
+HEROKU_CLI = ROOT / "tests" / "heroku-cli" / "node_modules" / ".bin" / "heroku"
+SECRET = "s3cret-Value-that-must-never-be-printed-4711"
+RELEASED = {"web": "gunicorn app:wsgi", "worker": "celery worker"}
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def stack_doc(name: str, **overrides: Any) -> dict[str, Any]:
+    """A typical stack file as a dict: web+worker, Postgres with backups, Redis, a secret."""
+    doc: dict[str, Any] = {
+        "app": {"name": name, "environment": "production", "region": "us", "stack": "heroku-24"},
+        "formation": {
+            "web": {"quantity": 2, "size": "standard-1x"},
+            "worker": {"quantity": 1, "size": "standard-1x"},
+        },
+        "addons": {
+            "database": {
+                "plan": "heroku-postgresql:essential-0",
+                "backups": {"at": "02:00", "timezone": "UTC"},
+            },
+            "redis": {"plan": "heroku-redis:mini"},
+            "logging": {"plan": "papertrail:choklad"},
+        },
+        "config": {
+            "PYTHONUNBUFFERED": "1",
+            "SECRET_KEY": {"from_env": "APP_SECRET"},
+        },
+    }
+    for key, value in overrides.items():
+        doc[key] = value
+    return doc
+
+
+def write_stack(directory: Path, doc: dict[str, Any]) -> Path:
+    path = directory / f"{doc['app']['name']}.toml"
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
+class Cli:
+    """Runs `herokustack` in-process against one emulator; every output is kept for checks."""
+
+    def __init__(self, emu: EmulatorServer) -> None:
+        self.emu = emu
+        self.runner = CliRunner()
+        self.outputs: list[str] = []
+
+    def __call__(
+        self, *args: str, env: dict[str, str | None] | None = None, api: bool = True
+    ) -> Any:
+        full_env: dict[str, str | None] = {
+            "HEROKU_API_KEY": self.emu.api_key,
+            "APP_SECRET": SECRET,
+            "NO_COLOR": "1",
+            "HEROKU_API_URL": None,
+            "HEROKU_HOST": None,
+            "HEROKU_DATA_HOST": None,
+        }
+        full_env.update(env or {})
+        argv = [*args, "--api-url", self.emu.url] if api else list(args)
+        result = self.runner.invoke(cli_app, argv, env=full_env, catch_exceptions=False)
+        self.outputs.append(result.stdout + result.stderr)
+        return result
+
+
+class Heroku:
+    """Direct reads of the emulator's API, to check what apply did (not through herokustack)."""
+
+    def __init__(self, emu: EmulatorServer) -> None:
+        self.emu = emu
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {emu.api_key}"
+        self.session.headers["Accept"] = "application/vnd.heroku+json; version=3"
+
+    def get(self, path: str) -> Any:
+        resp = self.session.get(f"{self.emu.url}/{path.lstrip('/')}", timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+    def exists(self, app: str) -> bool:
+        return self.session.get(f"{self.emu.url}/apps/{app}", timeout=10).status_code == 200
+
+    def formation(self, app: str) -> dict[str, tuple[int, str]]:
+        return {
+            p["type"]: (p["quantity"], p["size"].lower())
+            for p in self.get(f"/apps/{app}/formation")
+        }
+
+    def addons(self, app: str) -> dict[str, dict[str, Any]]:
+        return {a["plan"]["name"].split(":")[0]: a for a in self.get(f"/apps/{app}/addons")}
+
+    def config(self, app: str) -> dict[str, str]:
+        return self.get(f"/apps/{app}/config-vars")
+
+    def schedules(self, addon_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/client/v11/databases/{addon_id}/transfer-schedules")
+
+    def patch(self, path: str, body: dict[str, Any]) -> Any:
+        resp = self.session.patch(f"{self.emu.url}/{path.lstrip('/')}", json=body, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
+
+def converge(cli: Cli, emu: EmulatorServer, path: Path) -> None:
+    """Create the app, 'deploy' its code (web and worker), apply again: plan is then empty."""
+    first = cli("apply", str(path), "--auto-approve")
+    assert first.exit_code == 0, first.output
+    app = path.stem
+    emu.deploy(app, RELEASED)
+    second = cli("apply", str(path), "--auto-approve")
+    assert second.exit_code == 0, second.output
+    assert_plan_empty(cli, path)
+
+
+def assert_plan_empty(cli: Cli, path: Path) -> None:
+    result = cli("plan", str(path), "--detailed-exitcode")
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.stdout
+
+
+def plan_json(cli: Cli, *paths: Path) -> dict[str, Any]:
+    result = cli("plan", *map(str, paths), "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def official_cli(emu: EmulatorServer, *args: str) -> str:
+    if not HEROKU_CLI.exists():
+        pytest.skip("the official heroku CLI is not installed (make node)")
+    env = {
+        **os.environ,
+        "HEROKU_HOST": emu.url,
+        "HEROKU_DATA_HOST": "127.0.0.1",
+        "HEROKU_API_KEY": emu.api_key,
+        "HEROKU_UPDATE_INSTRUCTIONS": "",
+        "HEROKU_SKIP_NEW_VERSION_CHECK": "1",
+        "NO_COLOR": "1",
+        "CI": "1",
+    }
+    proc = subprocess.run(
+        [str(HEROKU_CLI), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
