@@ -120,8 +120,8 @@ def cost_command(
     live: bool = typer.Option(
         False, "--live", help="Price add-ons from the live add-on catalog (HEROKU_API_KEY)."
     ),
-    api_url: str = typer.Option(
-        "https://api.heroku.com", "--api-url", envvar="HEROKU_API_URL", help="Platform API URL."
+    api_url: str | None = typer.Option(
+        None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
     ),
 ) -> None:
     """Show the monthly cost the stack files declare, per process type and add-on."""
@@ -129,7 +129,7 @@ def cost_command(
 
     from rich.markup import escape
 
-    from herokustack import cost, stackfile
+    from herokustack import client, cost, stackfile
 
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
@@ -137,9 +137,9 @@ def cost_command(
         book = cost.PriceBook.builtin()
         if prices is not None:
             book = book.with_file(prices)
-        if live:
-            book = book.with_catalog(cost.http_catalog(api_url, os.environ.get("HEROKU_API_KEY")))
         stacks = stackfile.load_stacks(paths or stackfile.default_stack_paths())
+        if live:
+            book = book.with_catalog(cost.catalog_fetch(client.client_from_options(api_url)))
         costs = [cost.cost_of(s.spec, book) for s in stacks]
     except HerokustackError as exc:
         raise fail(escape(str(exc))) from None
@@ -242,6 +242,64 @@ def apply_command(
         raise _plan_fail(str(exc)) from None
     applier_ui.show_result(plan, result, output)
     raise typer.Exit(0 if result.ok else 1)
+
+
+# --- import and drift (issue 7): adopt live apps, notice hand-made changes ----------------
+
+
+@app.command("import")
+def import_command(
+    app_name: str = typer.Argument(None, metavar="APP", help="The Heroku app to import."),
+    environment: str | None = typer.Option(
+        None,
+        "--environment",
+        help="production, staging, review or development "
+        "(default: the partial's, else guessed from the app name).",
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="File to write (default stacks/APP.toml; - for stdout). "
+        "With --all: a directory (default stacks).",
+    ),
+    extends: str | None = typer.Option(
+        None, "--extends", help="Partial to extend (e.g. _base.toml): write only what differs."
+    ),
+    inline_config: list[str] = typer.Option(
+        None,
+        "--inline-config",
+        metavar="NAME,...",
+        help="Config vars to write with their live value (non-secrets only).",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Inline even config vars that look like secrets."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing files."),
+    all_apps: bool = typer.Option(False, "--all", help="Import every app the key can see."),
+    local: bool = _LOCAL_OPT,
+    api_url: str | None = _URL_OPT,
+) -> None:
+    """Write the stack file of a live app, so that plan shows no change."""
+    from herokustack import importer, session
+
+    names = frozenset(
+        n.strip() for item in inline_config or () for n in item.split(",") if n.strip()
+    )
+    request = importer.ImportRequest(
+        app_name, all_apps, out, environment, extends, names, force, overwrite
+    )
+    try:
+        importer.check_request(request)
+        with session.open_target(local, api_url) as target:
+            written = importer.import_apps(target.client, request)
+    except HerokustackError as exc:
+        raise _plan_fail(str(exc)) from None
+    for line in importer.report_lines(written):
+        err_console.print(line, markup=False, highlight=False)
+    for item in written:
+        if item.path is None and item.imported:
+            typer.echo(item.imported.text, nl=False)
+    raise typer.Exit(1 if any(w.error for w in written) else 0)
 
 
 # --- emulator (issue 2): a local Heroku Platform API and Postgres data API ----------------
