@@ -20,8 +20,9 @@ from urllib.parse import quote
 
 from rich.table import Table
 
-from herokustack.client import ApiError, HerokuClient, LiveState
+from herokustack.client import ApiError, HerokuClient, LiveAddon, LiveState
 from herokustack.errors import HerokustackError
+from herokustack.planner import Change, Plan
 from herokustack.stackfile import StackFile
 
 # Built-in monthly prices in US cents (the maximum for a dyno running the whole month).
@@ -242,18 +243,22 @@ def cost_of(spec: StackFile, prices: PriceBook) -> AppCost:
 def cost_of_state(
     app: str,
     formation: Iterable[tuple[str, int, str]],
-    addons: Mapping[str, str] | Iterable[str],
+    addons: Mapping[str, str] | Iterable[tuple[str, str] | str],
     prices: PriceBook,
 ) -> AppCost:
     """Monthly cost of an app given as plain data.
 
     `formation` holds `(process type, quantity, size)`; `addons` maps a name to a plan
-    ("service:plan"), or is a plain list of plans (then each plan names itself).
+    ("service:plan"), or lists `(name, plan)` pairs or bare plans (a bare plan names itself).
     """
     items = [_dyno_item(t, q, s, prices) for t, q, s in sorted(formation)]
-    named = addons.items() if isinstance(addons, Mapping) else ((p, p) for p in addons)
-    items += [_addon_item(name, plan, prices) for name, plan in sorted(named)]
+    pairs = addons.items() if isinstance(addons, Mapping) else map(_named, addons)
+    items += [_addon_item(name, plan, prices) for name, plan in sorted(pairs)]
     return AppCost(app, tuple(items))
+
+
+def _named(addon: tuple[str, str] | str) -> tuple[str, str]:
+    return (addon, addon) if isinstance(addon, str) else addon
 
 
 def _dyno_item(ptype: str, quantity: int, size: str, prices: PriceBook) -> LineItem:
@@ -302,7 +307,9 @@ class CostChange:
 
     def line(self) -> str:
         """The text plan line: "cost: $260.00/mo → $310.00/mo (+$50.00)"."""
-        return f"cost: {format_change(self.before.cents, self.after.cents)}"
+        unpriced = sorted(set(self.before.unpriced) | set(self.after.unpriced))
+        note = f" (no price for {', '.join(unpriced)})" if unpriced else ""
+        return f"cost: {format_change(self.before.cents, self.after.cents)}{note}"
 
     def json(self) -> dict[str, int]:
         return {"cost_before_cents": self.before.cents, "cost_after_cents": self.after.cents}
@@ -395,9 +402,67 @@ def cost_of_live(state: LiveState, prices: PriceBook) -> AppCost:
     Only add-ons the app owns count: an add-on attached from another app is billed there.
     """
     formation = [(p.type, p.quantity, p.size) for p in state.formation.values()]
-    owned = [a for a in state.addons if a.owner in ("", state.name)]
-    addons = {(a.attachments[0] if a.attachments else a.name): a.plan for a in owned}
+    addons = [(_label(a), a.plan) for a in _owned(state)]
     return cost_of_state(state.name, formation, addons, prices)
+
+
+def _owned(state: LiveState) -> list[LiveAddon]:
+    return [a for a in state.addons if a.owner in ("", state.name)]
+
+
+def _label(addon: LiveAddon) -> str:
+    return addon.attachments[0] if addon.attachments else addon.name
+
+
+def cost_after(state: LiveState, changes: Iterable[Change], prices: PriceBook) -> AppCost:
+    """Monthly cost of an app once `changes` (one app's plan) are applied to its live state.
+
+    Only what apply would do counts: refused and deferred changes leave the cost as it is.
+    """
+    formation = {p.type: (p.quantity, p.size) for p in state.formation.values()}
+    addons: dict[str, tuple[str, str]] = {a.id: (_label(a), a.plan) for a in _owned(state)}
+    for n, change in enumerate(changes):
+        if not change.is_change:
+            continue
+        if change.resource == "formation":
+            formation[change.name] = _scaled(formation.get(change.name), change)
+        elif change.resource == "addon":
+            _apply_addon(addons, n, change)
+    dynos = [(ptype, qty, size) for ptype, (qty, size) in formation.items()]
+    return cost_of_state(state.name, dynos, list(addons.values()), prices)
+
+
+def _scaled(current: tuple[int, str] | None, change: Change) -> tuple[int, str]:
+    quantity, size = current or (0, "standard-1x")
+    if change.action == "create" or current is None:
+        after = change.after if isinstance(change.after, Mapping) else {}
+        return after.get("quantity", quantity), after.get("size", size)
+    if change.field == "quantity":
+        return change.after, size
+    if change.field == "size":
+        return quantity, change.after
+    return quantity, size
+
+
+def _apply_addon(addons: dict[str, tuple[str, str]], n: int, change: Change) -> None:
+    if change.action == "create":
+        addons[f"new-{n}"] = (change.attachment or change.name, change.after)
+    elif change.action == "destroy":
+        addons.pop(change.addon_id or "", None)
+    elif change.addon_id in addons:
+        addons[change.addon_id] = (addons[change.addon_id][0], change.after)
+
+
+def plan_cost(
+    plan: Plan, lives: Mapping[str, LiveState], prices: PriceBook
+) -> dict[str, CostChange]:
+    """Per app of a plan: its monthly cost now (live) and once the plan is applied."""
+    return {
+        app.app: CostChange(
+            cost_of_live(lives[app.app], prices), cost_after(lives[app.app], app.changes, prices)
+        )
+        for app in plan.apps
+    }
 
 
 # --- reports for `herokustack cost` ---------------------------------------------------------

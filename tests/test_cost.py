@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveState
 from herokustack.cost import (
     ADDON_CENTS,
     DYNO_CENTS,
@@ -26,10 +27,12 @@ from herokustack.cost import (
     format_usd,
     markdown_delta,
     parse_usd,
+    plan_cost,
     total_cents,
 )
 from herokustack.errors import HerokustackError
-from herokustack.stackfile import StackFile
+from herokustack.planner import make_plan
+from herokustack.stackfile import Stack, StackFile
 
 
 def stack(name: str, formation: dict[str, Any], addons: dict[str, Any]) -> StackFile:
@@ -326,3 +329,74 @@ def test_markdown_delta_is_bold_only_above_the_threshold() -> None:
     assert markdown_delta(10000, 10000) == "+$100.00"
     assert markdown_delta(-50000, 0) == "-$500.00"
     assert markdown_delta(10**9, None) == "+$10,000,000.00"
+
+
+# --- cost of a plan: live state before, live state + the plan's changes after ---------------
+
+
+def live_addon(id_: str, plan: str, attachment: str, owner: str = "shop") -> LiveAddon:
+    return LiveAddon(
+        id=id_,
+        name=f"addon-{id_}",
+        service=plan.split(":")[0],
+        plan=plan,
+        state="provisioned",
+        owner=owner,
+        attachments=(attachment,),
+    )
+
+
+def test_plan_cost_follows_what_apply_would_do() -> None:
+    spec = stack(
+        "shop",
+        {
+            "web": {"quantity": 6, "size": "performance-l"},
+            "clock": {"quantity": 1, "size": "performance-l"},  # not released yet: deferred
+        },
+        {"database": {"plan": "heroku-postgresql:standard-0", "as": "DATABASE"}},
+    )
+    live = LiveState(
+        name="shop",
+        app=LiveAppInfo(
+            name="shop",
+            id="1",
+            region="us",
+            stack="heroku-24",
+            build_stack="heroku-24",
+            maintenance=False,
+        ),
+        formation={"web": LiveProcess(type="web", quantity=2, size="performance-l")},
+        addons=(
+            live_addon("a1", "heroku-postgresql:essential-0", "DATABASE"),
+            live_addon("a2", "papertrail:fixa", "PAPERTRAIL"),  # undeclared: destroyed
+            live_addon("a3", "heroku-redis:premium-0", "REDIS"),  # undeclared data: refused
+            live_addon("a4", "heroku-redis:mini", "SHARED_REDIS", owner="other"),  # billed there
+        ),
+    )
+    stacks = [Stack(path=Path("shop.toml"), spec=spec)]
+    plan = make_plan(stacks, {"shop": {}}, {"shop": live})
+    change = plan_cost(plan, {"shop": live}, PriceBook.builtin())["shop"]
+    pl = DYNO_CENTS["performance-l"]
+    redis = ADDON_CENTS["heroku-redis:premium-0"]
+    before = 2 * pl + ADDON_CENTS["heroku-postgresql:essential-0"] + ADDON_CENTS["papertrail:fixa"]
+    after = 6 * pl + ADDON_CENTS["heroku-postgresql:standard-0"]
+    assert (change.before.cents, change.after.cents) == (before + redis, after + redis)
+    assert change.line() == f"cost: {format_change(before + redis, after + redis)}"
+    assert change.delta_cents == 4 * pl + 5000 - 500 - 700
+    assert change.line().endswith("(+$2,038.00)")
+
+
+def test_new_app_costs_nothing_before() -> None:
+    spec = stack("fresh", {}, {"cache": {"plan": "heroku-redis:mini", "as": "REDIS"}})
+    live = LiveState(name="fresh")
+    plan = make_plan([Stack(path=Path("f.toml"), spec=spec)], {"fresh": {}}, {"fresh": live})
+    change = plan_cost(plan, {"fresh": live}, PriceBook.builtin())["fresh"]
+    assert (change.before.cents, change.after.cents) == (0, ADDON_CENTS["heroku-redis:mini"])
+
+
+def test_unpriced_plans_are_named_in_the_plan_line() -> None:
+    before = cost_of_state("x", [], [("search", "bonsai:sandbox-10")], PriceBook.builtin())
+    after = cost_of_state("x", [], {}, PriceBook.builtin())
+    assert CostChange(before, after).line() == (
+        "cost: $0.00/mo → $0.00/mo ($0.00) (no price for bonsai:sandbox-10)"
+    )
