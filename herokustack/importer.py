@@ -360,7 +360,9 @@ def import_live(live: LiveState, options: ImportOptions | None = None) -> Import
     ]
     notes = [text for section in builder.notes.values() for text in section]
     text = render(child, builder.notes, options.extends, warnings)
-    loaded = _validate(live.name, deep_merge(base, tomli.loads(text)))
+    written = tomli.loads(text)
+    written.pop("extends", None)
+    loaded = _validate(live.name, deep_merge(base, written))
     if not warnings and loaded != spec:
         raise ImportProblem(f"app {live.name}: the written file would not describe the app")
     return Imported(live.name, text, spec, notes, warnings)
@@ -469,12 +471,12 @@ def partial_for(extends: str, out_dir: Path) -> tuple[str, Path]:
     The value is relative to the written file, like `extends` itself; a path that only exists
     relative to the current directory is accepted and rewritten relative to the file.
     """
-    beside = out_dir / extends
-    if beside.is_file():
-        return extends, beside
     given = Path(extends)
+    beside = out_dir / extends
+    if not given.is_absolute() and beside.is_file():
+        return extends, beside
     if given.is_file():
-        return os.path.relpath(given, out_dir), given
+        return Path(os.path.relpath(given, out_dir)).as_posix(), given
     raise ImportProblem(f"--extends {extends}: no such partial (looked in {out_dir} and .)")
 
 
