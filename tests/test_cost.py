@@ -400,3 +400,49 @@ def test_unpriced_plans_are_named_in_the_plan_line() -> None:
     assert CostChange(before, after).line() == (
         "cost: $0.00/mo → $0.00/mo ($0.00) (no price for bonsai:sandbox-10)"
     )
+
+
+ATTACH = st.sampled_from(["ALPHA", "BRAVO", "CHARLIE", "DELTA"])
+PRO_SIZES = st.sampled_from([s for s in DYNO_CENTS if s.startswith(("standard", "performance"))])
+NON_DATA = st.sampled_from(["papertrail:fixa", "papertrail:volmar", "sentry:f1", "scout:chair"])
+PTYPE = st.sampled_from(["web", "worker", "clock"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    declared=st.dictionaries(PTYPE, st.tuples(st.integers(0, 20), PRO_SIZES), max_size=3),
+    running=st.dictionaries(PTYPE, st.tuples(st.integers(0, 20), PRO_SIZES), max_size=3),
+    wanted=st.dictionaries(ATTACH, st.sampled_from(sorted(ADDON_CENTS)), max_size=3),
+    present=st.dictionaries(ATTACH, NON_DATA, max_size=3),
+)
+def test_after_apply_the_app_costs_what_its_file_declares(
+    declared: dict[str, tuple[int, str]],
+    running: dict[str, tuple[int, str]],
+    wanted: dict[str, str],
+    present: dict[str, str],
+) -> None:
+    """Once apply has run, each running process type costs what the file declares for it (or
+    what it costs now when the file does not mention it: plan leaves it alone); a declared type
+    that is not released yet is deferred, so costs nothing; add-ons cost the file's plans."""
+    spec = stack(
+        "shop",
+        {t: {"quantity": q, "size": s} for t, (q, s) in declared.items()},
+        {a.lower(): {"plan": p, "as": a} for a, p in wanted.items()},
+    )
+    live = LiveState(
+        name="shop",
+        app=LiveAppInfo(
+            name="shop",
+            id="1",
+            region="us",
+            stack="heroku-24",
+            build_stack="heroku-24",
+            maintenance=False,
+        ),
+        formation={t: LiveProcess(type=t, quantity=q, size=s) for t, (q, s) in running.items()},
+        addons=tuple(live_addon(f"id-{a}", p, a) for a, p in present.items()),
+    )
+    plan = make_plan([Stack(path=Path("shop.toml"), spec=spec)], {"shop": {}}, {"shop": live})
+    after = plan_cost(plan, {"shop": live}, PriceBook.builtin())["shop"].after
+    dynos = sum(q * DYNO_CENTS[s] for q, s in ({**running, **declared}[t] for t in running))
+    assert after.cents == dynos + sum(ADDON_CENTS[p] for p in wanted.values())
