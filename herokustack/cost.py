@@ -3,13 +3,15 @@
 A `PriceBook` answers "how much per month" for a dyno size or an add-on plan. Its prices come,
 highest precedence first, from a price file (`--prices FILE`), from the live add-on catalog
 (`GET /addon-services/{service}/plans`, fetched at most once per service per run), and from the
-built-in table below. `cost_of` prices a declared stack file and `cost_of_state` a live app, so
-the "before" and "after" of a plan come from the same code.
+built-in table below. `cost_of` prices a declared stack file, `cost_of_live` an app as Heroku
+runs it, `cost_after` that app once a plan's changes are applied and `plan_cost` a whole plan:
+all go through `cost_of_state`, so before and after come from the same code.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -84,6 +86,7 @@ class PriceBook:
     overrides: frozenset[str] = frozenset()
     fetch: CatalogFetch | None = None
     _fetched: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def builtin(cls) -> PriceBook:
@@ -117,10 +120,12 @@ class PriceBook:
         return self.addons.get(plan)
 
     def _catalog(self, service: str) -> dict[str, int]:
-        if service not in self._fetched:
-            assert self.fetch is not None
-            self._fetched[service] = catalog_prices(service, self.fetch(service))
-        return self._fetched[service]
+        # Plans may be costed from several threads: the lock keeps it one request per service.
+        with self._lock:
+            if service not in self._fetched:
+                assert self.fetch is not None
+                self._fetched[service] = catalog_prices(service, self.fetch(service))
+            return self._fetched[service]
 
 
 def normalize_size(size: str) -> str:

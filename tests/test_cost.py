@@ -446,3 +446,20 @@ def test_after_apply_the_app_costs_what_its_file_declares(
     after = plan_cost(plan, {"shop": live}, PriceBook.builtin())["shop"].after
     dynos = sum(q * DYNO_CENTS[s] for q, s in ({**running, **declared}[t] for t in running))
     assert after.cents == dynos + sum(ADDON_CENTS[p] for p in wanted.values())
+
+
+def test_catalog_is_asked_once_per_service_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from time import sleep
+
+    class Slow(CountingCatalog):
+        def __call__(self, service: str) -> list[dict[str, Any]]:
+            sleep(0.05)  # long enough for every thread to ask before the first answer
+            return super().__call__(service)
+
+    catalog = Slow({"heroku-postgresql": [plan("heroku-postgresql:standard-0", 5500)]})
+    prices = PriceBook.builtin().with_catalog(catalog)
+    with ThreadPoolExecutor(8) as pool:
+        costs = list(pool.map(lambda _: cost_of(SHOP, prices), range(16)))
+    assert sorted(catalog.calls) == ["heroku-postgresql", "heroku-redis"]
+    assert len({c.cents for c in costs}) == 1
