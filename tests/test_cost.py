@@ -28,6 +28,8 @@ from herokustack.cost import (
     markdown_delta,
     parse_usd,
     plan_cost,
+    plan_cost_data,
+    plan_cost_text,
     total_cents,
 )
 from herokustack.errors import HerokustackError
@@ -463,3 +465,32 @@ def test_catalog_is_asked_once_per_service_from_many_threads() -> None:
         costs = list(pool.map(lambda _: cost_of(SHOP, prices), range(16)))
     assert sorted(catalog.calls) == ["heroku-postgresql", "heroku-redis"]
     assert len({c.cents for c in costs}) == 1
+
+
+def test_plan_cost_text_and_data_for_the_renderers() -> None:
+    prices = PriceBook.builtin()
+    changes = {
+        "shop": CostChange(
+            cost_of_state("shop", [("web", 2, "performance-l")], {}, prices),
+            cost_of_state("shop", [("web", 6, "performance-l")], {}, prices),
+        ),
+        "blog": CostChange(
+            cost_of_state("blog", [("web", 1, "eco")], {}, prices),
+            cost_of_state("blog", [("web", 1, "basic")], {}, prices),
+        ),
+    }
+    pl, basic = DYNO_CENTS["performance-l"], DYNO_CENTS["basic"]
+    assert cost_plan_text_lines(changes) == [
+        "shop: cost: $1,000.00/mo → $3,000.00/mo (+$2,000.00)",
+        "blog: cost: $0.00/mo → $7.00/mo (+$7.00)",
+        "total: $1,005.00/mo → $3,007.00/mo (+$2,002.00)",  # eco plan: $5 before, none after
+    ]
+    data = plan_cost_data(changes)
+    assert data["apps"]["shop"] == {"cost_before_cents": 2 * pl, "cost_after_cents": 6 * pl}
+    before, after = 2 * pl + ECO_PLAN_CENTS, 6 * pl + basic
+    assert (data["cost_before_cents"], data["cost_after_cents"]) == (before, after)
+    assert data["cost_delta_cents"] == after - before
+
+
+def cost_plan_text_lines(changes: dict[str, CostChange]) -> list[str]:
+    return plan_cost_text(changes).splitlines()
