@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
+from herokustack import client as client_module
+from herokustack.client import ApiError, HerokuClient
 from herokustack.errors import HerokustackError
 from herokustack.stackfile import (
     CURRENT_STACK,
@@ -100,6 +103,7 @@ class LiveAddon:
     name: str
     service: str
     plan: str = ""
+    owned: bool = True  # False for an add-on of another app that is only attached here
 
 
 @dataclass(frozen=True)
@@ -514,7 +518,7 @@ def _undeclared_addons(ctx: Context) -> Iterator[Hit]:
     if ctx.live_app is None:
         return
     declared = Counter(addon.service for addon in ctx.stack.spec.addons.values())
-    for addon in ctx.live_app.addons:
+    for addon in (a for a in ctx.live_app.addons if a.owned):
         if declared[addon.service] > 0:
             declared[addon.service] -= 1
         else:
@@ -731,5 +735,34 @@ def load(paths: Sequence[Path] | None) -> list[Stack]:
     return load_stacks(paths)
 
 
-def read_live_state(stacks: Sequence[Stack]) -> LiveState:
-    raise HerokustackError("--live is not available yet: the live state reader is missing")
+def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:
+    """Stack states (`GET /stacks`), add-ons and log drains of the apps of `stacks`."""
+    docs = client.get_list("stacks")
+    states = {str(d["name"]): str(d.get("state") or "public") for d in docs}
+    default = next((str(d["name"]) for d in docs if d.get("default")), None)
+    lives = client.read_apps([s.spec.app.name for s in stacks])
+    apps = {
+        name: replace(live_app_of(live), log_drains=_drain_count(client, name))
+        for name, live in lives.items()
+        if live.exists
+    }
+    return LiveState(apps, states, default)
+
+
+def live_state_from(lives: Mapping[str, client_module.LiveState]) -> LiveState:
+    """What the checks need from live states already read (e.g. by `plan`); no requests."""
+    return LiveState({name: live_app_of(live) for name, live in lives.items() if live.exists})
+
+
+def live_app_of(live: client_module.LiveState) -> LiveApp:
+    addons = tuple(LiveAddon(a.name, a.service, a.plan, a.owner == live.name) for a in live.addons)
+    return LiveApp(addons=addons)
+
+
+def _drain_count(client: HerokuClient, app: str) -> int:
+    try:
+        return len(client.get_list(f"apps/{quote(app)}/log-drains"))
+    except ApiError as exc:
+        if exc.not_found:  # an API without log drains (the local emulator): none known
+            return 0
+        raise

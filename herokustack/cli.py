@@ -81,11 +81,15 @@ def check_command(
     ),
     list_rules: bool = typer.Option(False, "--list", help="List every rule and exit."),
     live: bool = typer.Option(False, "--live", help="Also check live state on Heroku."),
+    local: bool = typer.Option(False, "--local", help="With --live: the local emulator."),
+    api_url: str | None = typer.Option(
+        None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
+    ),
 ) -> None:
-    """Check stack files against Heroku's production advice (rules HS001-HS014)."""
+    """Check stack files against Heroku's production advice (rules HS000-HS014)."""
     from rich.markup import escape
 
-    from herokustack import check_render, checks
+    from herokustack import check_render, checks, session
 
     if output not in ("text", *check_render.RENDERERS):
         raise fail(f"--format: unknown format {output!r} (text, json, markdown or sarif)")
@@ -95,7 +99,10 @@ def check_command(
         return
     try:
         stacks = checks.load(paths or None)
-        state = checks.read_live_state(stacks) if live else None
+        state = None
+        if live:
+            with session.open_target(local, api_url) as target:
+                state = checks.read_live_state(target.client, stacks)
     except HerokustackError as exc:
         raise fail(escape(str(exc))) from None
     findings = checks.run_checks(stacks, state, include_suppressed=True)

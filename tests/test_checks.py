@@ -376,3 +376,36 @@ def test_run_checks_leaves_out_suppressed_findings_unless_asked(tmp_path: Path) 
     assert "HS006" not in {f.rule_id for f in run_checks([stack])}
     kept = [f for f in run_checks([stack], include_suppressed=True) if f.rule_id == "HS006"]
     assert [f.suppressed for f in kept] == ["VPN"]
+
+
+def test_live_state_from_plan_reads_counts_only_owned_addons() -> None:
+    from herokustack import client
+
+    def addon(name: str, service: str, owner: str) -> client.LiveAddon:
+        plan = f"{service}:x"
+        return client.LiveAddon(
+            id=name, name=name, service=service, plan=plan, state="provisioned", owner=owner
+        )
+
+    lives = {
+        "acme-production": client.LiveState(
+            name="acme-production",
+            app=client.LiveAppInfo(
+                name="acme-production",
+                id="1",
+                region="us",
+                stack="heroku-24",
+                build_stack="heroku-24",
+                maintenance=False,
+            ),
+            addons=(
+                addon("shared-db", "heroku-postgresql", "acme-other"),
+                addon("hand-made", "bugsnag", "acme-production"),
+            ),
+        ),
+        "not-created": client.LiveState(name="not-created"),
+    }
+    state = checks.live_state_from(lives)
+    assert set(state.apps) == {"acme-production"}
+    hits = [f for f in findings_of("production-good.toml", state) if f.rule_id == "HS014"]
+    assert [f.message for f in hits] == ["live add-on hand-made (bugsnag) is not declared"]
