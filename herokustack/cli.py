@@ -144,7 +144,10 @@ def cost_command(
         book = cost.PriceBook.builtin()
         if prices is not None:
             book = book.with_file(prices)
-        stacks = stackfile.load_stacks(paths or stackfile.default_stack_paths())
+        paths = paths or stackfile.default_stack_paths()
+        if not paths:
+            raise fail("no stack files found: pass paths, or add stacks/*.toml")
+        stacks = stackfile.load_stacks(paths)
         if live:
             book = book.with_catalog(cost.catalog_fetch(client.client_from_options(api_url)))
         costs = [cost.cost_of(s.spec, book) for s in stacks]

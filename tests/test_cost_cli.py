@@ -195,3 +195,10 @@ def test_unknown_plan_is_shown_and_named_in_a_note(tmp_path: Path) -> None:
     report = json.loads(run(str(stack), "--format", "json").stdout)
     assert report["apps"][0]["unpriced"] == ["bonsai:sandbox-10"]
     assert report["apps"][0]["items"][0]["cents"] is None
+
+
+def test_no_stack_files_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run()
+    assert result.exit_code == 1
+    assert "no stack files found" in result.stderr
