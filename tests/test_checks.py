@@ -23,6 +23,7 @@ from herokustack.checks import (
     secret_reason,
     shannon_entropy,
 )
+from herokustack.errors import HerokustackError
 from herokustack.stackfile import FromEnv, Stack
 
 FIXTURES = Path(__file__).parent / "fixtures" / "checks"
@@ -409,3 +410,16 @@ def test_live_state_from_plan_reads_counts_only_owned_addons() -> None:
     assert set(state.apps) == {"acme-production"}
     hits = [f for f in findings_of("production-good.toml", state) if f.rule_id == "HS014"]
     assert [f.message for f in hits] == ["live add-on hand-made (bugsnag) is not declared"]
+
+
+def test_a_finding_in_a_partial_points_at_the_partial() -> None:
+    (hs005,) = [f for f in findings_of("extends/app.toml") if f.rule_id == "HS005"]
+    assert hs005.path == FIXTURES / "extends" / "_shared.toml"
+    assert hs005.line == 2
+    assert hs005.app == "extends-app"
+
+
+def test_no_stack_files_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(HerokustackError, match="no stack files found"):
+        checks.load(None)
