@@ -229,7 +229,7 @@ def render_markdown(findings: Sequence[Finding], *, root: Path | None = None) ->
 
 
 def _sarif_rule(r: Rule) -> dict[str, object]:
-    severity = r.severity + (f" ({r.severity_note})" if r.severity_note else "")
+    severity = r.severity + (f"; {r.severity_note}" if r.severity_note else "")
     return {
         "id": r.id,
         "name": "".join(word.capitalize() for word in r.title.replace("-", " ").split()),
@@ -237,7 +237,7 @@ def _sarif_rule(r: Rule) -> dict[str, object]:
         "fullDescription": {"text": r.why},
         "help": {
             "text": f"{r.why}\n\nFix: {r.fix}",
-            "markdown": f"**{r.title}** ({severity})\n\n{r.why}\n\n**Fix:** {r.fix}",
+            "markdown": f"**{r.title}** (severity: {severity})\n\n{r.why}\n\n**Fix:** {r.fix}",
         },
         "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
         "properties": {"tags": ["heroku", *SARIF_TAGS.get(r.id, ("reliability",))]},
