@@ -284,3 +284,14 @@ def test_text_colours_by_severity() -> None:
     assert "\x1b[31merror" in coloured and "\x1b[33mwarning" in coloured
     assert "\x1b[36minfo" in coloured
     assert "\x1b[" not in render_text(findings, color=False)
+
+
+def test_table_suppression_without_reason_is_rejected_with_its_key(tmp_path: Path) -> None:
+    path = tmp_path / "app.toml"
+    path.write_text(
+        (FIXTURES / "hs006-fail.toml").read_text() + '[checks]\nignore = [{ id = "HS006" }]\n'
+    )
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 1
+    assert "checks.ignore[0].reason" in result.output
+    assert "Traceback" not in result.output
