@@ -312,6 +312,32 @@ def import_command(
     raise typer.Exit(1 if any(w.error for w in written) else 0)
 
 
+@app.command("drift")
+def drift_command(
+    paths: list[Path] = _PATHS_ARG,
+    apps: list[str] = _APP_OPT,
+    output: str = typer.Option(
+        "text", "--format", help="text, json or markdown.", metavar="FORMAT"
+    ),
+    local: bool = _LOCAL_OPT,
+    api_url: str | None = _URL_OPT,
+    parallelism: int = _PAR_OPT,
+) -> None:
+    """Report where live apps differ from their stack files; exit 2 when they do."""
+    from herokustack import drift, session
+
+    if output not in drift.FORMATS:
+        raise _plan_fail(f"--format: unknown format {output!r} (text, json or markdown)")
+    try:
+        stacks = session.select_stacks(paths, apps)
+        with session.open_target(local, api_url, parallelism) as target:
+            report = drift.detect_drift(target, stacks)
+    except HerokustackError as exc:
+        raise _plan_fail(str(exc)) from None
+    typer.echo(drift.RENDERERS[output](report), nl=False)
+    raise typer.Exit(2 if report.has_drift else 0)
+
+
 # --- emulator (issue 2): a local Heroku Platform API and Postgres data API ----------------
 
 

@@ -1,0 +1,421 @@
+"""`herokustack drift`: where live apps differ from their stack files.
+
+There is no state file, so herokustack cannot tell a hand-made change from a file edit that was
+not applied yet: the stack files are the truth, and every difference between them and live
+state is drift, reported as "live → declared". Drift is computed by the planner (the plan that
+would make Heroku match the files), then re-worded, plus what the planner leaves alone but a
+person changed by hand: config vars and running process types the files do not declare.
+
+Kinds: `changed` (both sides have it, with other values), `missing` (declared, not on Heroku),
+`undeclared` (on Heroku, not declared; add-ons and process types with their monthly price).
+Secret values never appear: a `from_env` value is compared only when its environment variable
+is set (else only its presence is), and is shown as "(sensitive)" either way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from herokustack import cost
+from herokustack.checks import secret_reason
+from herokustack.client import LiveAddon, LiveState
+from herokustack.errors import HerokustackError
+from herokustack.local import reread
+from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan
+from herokustack.session import Target
+from herokustack.stackfile import ConfigEntry, Stack, owned_config_vars
+
+Kind = Literal["changed", "missing", "undeclared"]
+SYMBOLS: dict[str, str] = {"changed": "~", "missing": "-", "undeclared": "+"}
+FORMATS = ("text", "json", "markdown")
+HIDDEN = "(sensitive)"
+
+
+class DriftItem(BaseModel):
+    """One difference between a live app and its stack file."""
+
+    app: str
+    kind: Kind
+    resource: str = Field(description="app, addon, config, backup, formation or maintenance")
+    name: str
+    field: str | None = None
+    live: Any = None
+    declared: Any = None
+    sensitive: bool = False
+    monthly_cents: int | None = Field(default=None, description="What it costs (undeclared).")
+    note: str | None = None
+
+    @property
+    def text(self) -> str:
+        """One line, without its symbol: `formation web quantity: live 3 → declared 2`."""
+        what = f"{_LABELS[self.resource]} {self.name}"
+        if self.resource == "maintenance":
+            what = "maintenance"
+        elif self.field and self.resource != "addon":
+            what += f" {self.field}"
+        price = "" if self.monthly_cents is None else f", {cost.format_monthly(self.monthly_cents)}"
+        quote = self.resource == "config"
+        if self.kind == "missing":
+            shown = "" if self.sensitive else f" {_show(self.declared, quote)}"
+            body = f"declared{shown}, missing on Heroku"
+        elif self.kind == "undeclared":
+            shown = "" if self.sensitive or self.live is None else _show(self.live, quote)
+            body = f"on Heroku{f' ({shown}{price})' if shown else price}, not declared"
+        elif self.sensitive:
+            body = "live value differs from the declared one (sensitive)"
+        else:
+            body = f"live {_show(self.live, quote)} → declared {_show(self.declared, quote)}"
+        note = f"  # {self.note}" if self.note else ""
+        return f"{what}: {body}{note}"
+
+
+_LABELS = {
+    "app": "app",
+    "addon": "add-on",
+    "config": "config",
+    "backup": "backup",
+    "formation": "formation",
+    "maintenance": "maintenance",
+}
+
+
+def _show(value: Any, quote: bool = False) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "(none)"
+    if isinstance(value, str) and not (quote and value != HIDDEN):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+class AppDrift(BaseModel):
+    app: str
+    path: str
+    exists: bool
+    items: list[DriftItem] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="Not drift: worth knowing.")
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def undeclared_cents(self) -> int:
+        return sum(i.monthly_cents or 0 for i in self.items if i.kind == "undeclared")
+
+
+class DriftReport(BaseModel):
+    apps: list[AppDrift] = Field(default_factory=list)
+
+    @property
+    def has_drift(self) -> bool:
+        return any(a.has_drift for a in self.apps)
+
+    @property
+    def count(self) -> int:
+        return sum(len(a.items) for a in self.apps)
+
+    @property
+    def undeclared_cents(self) -> int:
+        return sum(a.undeclared_cents for a in self.apps)
+
+
+# --- computing drift ---------------------------------------------------------------------------
+
+
+def detect_drift(
+    target: Target, stacks: Sequence[Stack], environ: Mapping[str, str] = os.environ
+) -> DriftReport:
+    """Read every app, plan against its stack file, and report the differences as drift."""
+    if target.local:
+        target.local.know(stacks)
+    lives = target.client.read_apps([s.name for s in stacks])
+    if target.local:
+        reread(target.client, lives, target.local.ensure_released(lives))
+    configs: dict[str, dict[str, ConfigEntry]] = {}
+    unchecked: dict[str, list[str]] = {}
+    for stack in stacks:
+        configs[stack.name], unchecked[stack.name] = drift_config(stack, lives[stack.name], environ)
+    plan = make_plan(stacks, configs, lives)
+    prices = _Prices(cost.PriceBook.builtin().with_catalog(cost.catalog_fetch(target.client)))
+    apps = []
+    for stack, app_plan in zip(stacks, plan.apps, strict=True):
+        app = app_drift(stack, app_plan, lives[stack.name], prices)
+        if unchecked[stack.name]:
+            names = ", ".join(unchecked[stack.name])
+            app.notes.append(f"not compared (environment variables not set): {names}")
+        apps.append(app)
+    return DriftReport(apps=apps)
+
+
+def drift_config(
+    stack: Stack, live: LiveState, environ: Mapping[str, str]
+) -> tuple[dict[str, ConfigEntry], list[str]]:
+    """The declared config; a secret whose variable is unset is only checked for presence.
+
+    Such a secret takes its live value (so the planner sees no change), or, when it is missing
+    on Heroku, a blank one (so the planner reports it missing). The names not compared are
+    returned too.
+    """
+    entries: dict[str, ConfigEntry] = {}
+    unchecked: list[str] = []
+    for key, value in stack.spec.config.items():
+        if isinstance(value, str):
+            entries[key] = ConfigEntry(value)
+        elif value.from_env in environ:
+            entries[key] = ConfigEntry(environ[value.from_env], sensitive=True)
+        elif key in live.config:
+            entries[key] = ConfigEntry(live.config[key], sensitive=True)
+            unchecked.append(key)
+        elif not value.optional:
+            entries[key] = ConfigEntry("", sensitive=True)
+    return entries, unchecked
+
+
+class _Prices:
+    """Monthly prices: the live catalog, else the built-in table (drift never fails on price)."""
+
+    def __init__(self, book: cost.PriceBook) -> None:
+        self.book = book
+        self.builtin = cost.PriceBook.builtin()
+
+    def addon(self, plan: str) -> int | None:
+        try:
+            price = self.book.addon(plan)
+        except HerokustackError:
+            price = self.builtin.addon(plan)
+        return price.cents if price else None
+
+    def dynos(self, quantity: int, size: str) -> int | None:
+        price = self.builtin.dyno(size)
+        return price.cents * quantity if price else None
+
+
+def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: _Prices) -> AppDrift:
+    drift = AppDrift(app=stack.name, path=str(stack.path), exists=live.exists)
+    if not live.exists:
+        drift.items.append(
+            DriftItem(
+                app=stack.name,
+                kind="missing",
+                resource="app",
+                name=stack.name,
+                note="the app does not exist on Heroku",
+            )
+        )
+        return drift
+    addons = {a.id: a for a in live.addons}
+    replaced = {
+        c.name: c
+        for c in plan.changes
+        if c.resource == "addon" and c.action == "destroy" and c.name in stack.spec.addons
+    }
+    for change in plan.changes:
+        if change.action == "deferred":
+            drift.notes.append(f"formation {change.name}: {change.note}")
+        elif not (
+            change.resource == "addon" and change.action == "destroy" and change.name in replaced
+        ):
+            drift.items.append(_item(stack, change, addons, replaced, prices))
+    drift.items += _undeclared_config(stack, live)
+    drift.items += _undeclared_processes(stack, live, prices)
+    drift.items.sort(key=lambda item: RESOURCE_ORDER.index(item.resource))
+    return drift
+
+
+def _item(
+    stack: Stack,
+    change: Change,
+    addons: Mapping[str, LiveAddon],
+    replaced: Mapping[str, Change],
+    prices: _Prices,
+) -> DriftItem:
+    common: dict[str, Any] = {
+        "app": stack.name,
+        "resource": change.resource,
+        "name": change.name,
+        "field": change.field,
+        "sensitive": change.sensitive,
+    }
+    declared_here = change.resource != "addon" or change.name in stack.spec.addons
+    if change.resource == "config" and change.action == "destroy":
+        declared_here = False  # prune_config: a live var the file does not declare
+    if change.resource == "backup" and change.action == "destroy":
+        return DriftItem(kind="undeclared", live=f"daily at {change.before}", **common)
+    if not declared_here:
+        return _undeclared(change, addons, prices, common)
+    if change.action == "create" and change.name in replaced:
+        return DriftItem(
+            kind="changed",
+            live=replaced[change.name].before,
+            declared=change.after,
+            note=change.note,
+            **common,
+        )
+    if change.action == "create":
+        declared = f"daily at {change.after}" if change.resource == "backup" else change.after
+        return DriftItem(kind="missing", declared=declared, **common)
+    live = _shown_live(change)
+    return DriftItem(
+        kind="changed",
+        live=live,
+        declared=change.after,
+        note=change.note if change.action == "refused" else None,
+        **common,
+    )
+
+
+def _shown_live(change: Change) -> Any:
+    """The live value, hidden when it looks like a secret (a declared literal set by hand)."""
+    if change.resource == "config" and secret_reason(change.name, change.before):
+        return HIDDEN
+    return change.before
+
+
+def _undeclared(
+    change: Change, addons: Mapping[str, LiveAddon], prices: _Prices, common: dict[str, Any]
+) -> DriftItem:
+    if change.resource == "config":
+        note = "apply unsets it (prune_config)"
+        return DriftItem(kind="undeclared", note=note, **common)
+    addon = addons.get(change.addon_id or "")
+    plan = addon.plan if addon else str(change.before)
+    attachment = f"{change.attachment}: " if change.attachment else ""
+    if change.action == "refused":
+        note = "holds data: apply never destroys it"
+    else:
+        note = "apply would destroy it"
+    return DriftItem(
+        kind="undeclared",
+        live=f"{attachment}{plan}",
+        note=note,
+        monthly_cents=prices.addon(plan),
+        **common,
+    )
+
+
+def _undeclared_config(stack: Stack, live: LiveState) -> list[DriftItem]:
+    if stack.spec.app.prune_config:
+        return []  # the planner already reports them (apply would unset them)
+    owned = owned_config_vars(stack.spec)
+    for addon in live.addons:
+        owned.update(addon.config_vars)
+    return [
+        DriftItem(
+            app=stack.name,
+            kind="undeclared",
+            resource="config",
+            name=key,
+            sensitive=True,
+            note="apply leaves it (prune_config = false)",
+        )
+        for key in sorted(live.config)
+        if key not in stack.spec.config and key not in owned
+    ]
+
+
+def _undeclared_processes(stack: Stack, live: LiveState, prices: _Prices) -> list[DriftItem]:
+    return [
+        DriftItem(
+            app=stack.name,
+            kind="undeclared",
+            resource="formation",
+            name=ptype,
+            live=f"{proc.quantity} × {proc.size}",
+            monthly_cents=prices.dynos(proc.quantity, proc.size),
+            note="apply leaves it",
+        )
+        for ptype, proc in sorted(live.formation.items())
+        if ptype not in stack.spec.formation and proc.quantity > 0
+    ]
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _head(app: AppDrift) -> str:
+    state = _plural(len(app.items), "difference") if app.items else "no drift"
+    return f"{app.app} ({app.path}): {state}"
+
+
+def summary_line(report: DriftReport) -> str:
+    if not report.has_drift:
+        return f"No drift: live state matches the stack files ({_plural(len(report.apps), 'app')})."
+    drifted = sum(1 for a in report.apps if a.has_drift)
+    line = (
+        f"Drift in {drifted} of {_plural(len(report.apps), 'app')}: "
+        f"{_plural(report.count, 'difference')}"
+    )
+    if report.undeclared_cents:
+        line += f"; undeclared resources cost {cost.format_monthly(report.undeclared_cents)}"
+    return line + "."
+
+
+def drift_text(report: DriftReport) -> str:
+    """`~` differs, `-` declared but missing on Heroku, `+` on Heroku but not declared."""
+    lines: list[str] = []
+    for app in report.apps:
+        lines.append(_head(app))
+        lines += [f"  {SYMBOLS[i.kind]} {i.text}" for i in app.items]
+        lines += [f"  note: {n}" for n in app.notes]
+    lines += ["", summary_line(report)]
+    return "\n".join(lines) + "\n"
+
+
+def drift_data(report: DriftReport) -> dict[str, Any]:
+    return {
+        "drift": report.has_drift,
+        "summary": {
+            "apps": len(report.apps),
+            "apps_with_drift": sum(1 for a in report.apps if a.has_drift),
+            "differences": report.count,
+            "undeclared_monthly_cents": report.undeclared_cents,
+        },
+        "apps": [
+            {
+                "app": a.app,
+                "path": a.path,
+                "exists": a.exists,
+                "drift": a.has_drift,
+                "undeclared_monthly_cents": a.undeclared_cents,
+                "items": [{**i.model_dump(mode="json"), "text": i.text} for i in a.items],
+                "notes": a.notes,
+            }
+            for a in report.apps
+        ],
+    }
+
+
+def drift_json(report: DriftReport) -> str:
+    return json.dumps(drift_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def drift_markdown(report: DriftReport) -> str:
+    """A heading, the summary, and one table row per difference (for issues and CI summaries)."""
+    title = "Drift detected" if report.has_drift else "No drift"
+    lines = [f"## herokustack drift: {title}", "", summary_line(report), ""]
+    rows = [(a, i) for a in report.apps for i in a.items]
+    if rows:
+        lines += ["| App | | Difference |", "|---|---|---|"]
+        lines += [f"| {_cell(a.app)} | `{SYMBOLS[i.kind]}` | {_cell(i.text)} |" for a, i in rows]
+        lines.append("")
+    notes = [(a.app, n) for a in report.apps for n in a.notes]
+    lines += [f"- {_cell(app)}: {_cell(note)}" for app, note in notes]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+RENDERERS = {"text": drift_text, "json": drift_json, "markdown": drift_markdown}
