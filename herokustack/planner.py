@@ -242,7 +242,9 @@ class _AppPlanner:
         self, local: str, spec: AddonSpec, attachment: str, live: LiveAddon
     ) -> None:
         """Another service under the same attachment: destroy the old one, create the new one."""
-        protected = spec.protect if spec.protect is not None else live.service in _DATA
+        # Data always needs both `protect = false` and --allow-destroy; others only when
+        # the file protects them.
+        protected = live.service in _DATA or spec.protect is True
         allowed = spec.protect is False and bool({local, live.name} & self.allow_destroy)
         common: dict[str, Any] = {"field": "plan", "attachment": attachment}
         if protected and not allowed:
