@@ -61,7 +61,8 @@ class DriftItem(BaseModel):
         price = "" if self.monthly_cents is None else f", {cost.format_monthly(self.monthly_cents)}"
         quote = self.resource == "config"
         if self.kind == "missing":
-            shown = "" if self.sensitive else f" {_show(self.declared, quote)}"
+            hide = self.sensitive or self.declared is None
+            shown = "" if hide else f" {_show(self.declared, quote)}"
             body = f"declared{shown}, missing on Heroku"
         elif self.kind == "undeclared":
             shown = "" if self.sensitive or self.live is None else _show(self.live, quote)
