@@ -163,6 +163,7 @@ class Backend:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.provision_delay = provision_delay
+        self.data_path = data_path
         self.clock = clock
         self._rng = random.Random(seed)
         self._lock = threading.RLock()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
 
 from herokustack.emulator.models import Backend, Json
 from herokustack.emulator.responses import Settings, accepted_keys, build_app
+from herokustack.errors import HerokustackError
 
 DEFAULT_API_KEY = "herokustack-local"
 
@@ -38,7 +41,12 @@ class EmulatorServer:
             raise ValueError("latency_ms and provision_delay must not be negative")
         self.host = host
         self.port = port
-        self.backend = Backend(data_path, provision_delay=provision_delay, seed=seed)
+        try:
+            self.backend = Backend(data_path, provision_delay=provision_delay, seed=seed)
+        except sqlite3.Error as exc:
+            raise HerokustackError(
+                f"{data_path}: not a usable emulator state file ({exc})"
+            ) from None
         settings = Settings(accepted_keys(list(api_keys)), latency_ms, fail_rate, seed)
         self.asgi, self.api = build_app(self.backend, settings)
         self._server: uvicorn.Server | None = None
@@ -47,6 +55,10 @@ class EmulatorServer:
     @property
     def api_key(self) -> str:
         return self.api.settings.api_keys[0]
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def url(self) -> str:
@@ -59,7 +71,11 @@ class EmulatorServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.asgi, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30
@@ -116,3 +132,42 @@ class EmulatorServer:
             "HEROKU_DATA_HOST": self.host,
             "HEROKU_API_KEY": self.api_key,
         }
+
+
+KEYS_ENV = "HEROKUSTACK_EMULATOR_API_KEYS"
+
+
+def api_keys_from(options: list[str] | None, environ: dict[str, str]) -> tuple[str, ...]:
+    """--api-key values, else the comma-separated env var, else the demo key."""
+    keys = [k.strip() for k in options or [] if k.strip()]
+    if not keys:
+        keys = [k.strip() for k in environ.get(KEYS_ENV, "").split(",") if k.strip()]
+    return tuple(keys) or (DEFAULT_API_KEY,)
+
+
+def banner(emu: EmulatorServer, data_path: str | None) -> list[str]:
+    """What `herokustack emulator` prints: the URL and the variables to export (no secret)."""
+    key = emu.api_key if emu.api_key == DEFAULT_API_KEY else "<one of your --api-key values>"
+    env = {**emu.env(), "HEROKU_API_KEY": key}
+    where = data_path or "in memory; use --data FILE to keep it"
+    lines = [f"Heroku API emulator listening on {emu.url} (state: {where})", ""]
+    lines += ["Point heroku3 and the official heroku CLI at it:"]
+    lines += [f"  export {name}={value}" for name, value in env.items()]
+    return [*lines, "", "Press Ctrl-C to stop."]
+
+
+def serve(emu: EmulatorServer, echo: Callable[[str], None]) -> None:
+    """Start, print the banner, and serve until Ctrl-C; then stop cleanly."""
+    try:
+        emu.start()
+    except OSError as exc:
+        raise HerokustackError(f"cannot listen on {emu.host}:{emu.port}: {exc.strerror}") from None
+    for line in banner(emu, emu.backend.data_path):
+        echo(line)
+    try:
+        while emu.running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        echo("Stopping the emulator.")
+    finally:
+        emu.stop()
