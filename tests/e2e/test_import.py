@@ -268,3 +268,34 @@ def test_app_list_follows_pages():
         first = session.get(f"{server.url}/apps", timeout=10)
         assert first.status_code == 206  # more than one page
         assert list_app_names(HerokuClient(server.url, server.api_key)) == names
+
+
+def test_local_import_reads_the_local_state(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+    name = unique_name("loc")
+    stack = tmp_path / "stacks" / f"{name}.toml"
+    stack.parent.mkdir()
+    stack.write_text(
+        f'[app]\nname = "{name}"\nenvironment = "staging"\n'
+        '[formation]\nweb = { quantity = 1, size = "basic" }\n'
+        '[addons.database]\nplan = "heroku-postgresql:essential-0"\n'
+        '[config]\nLOG_LEVEL = "info"\n'
+    )
+    applied = cli("apply", "--local", "--auto-approve", api=False)
+    assert applied.exit_code == 0, applied.output
+
+    result = cli("import", name, "--local", "--out", "-", "--inline-config", "LOG_LEVEL",
+                 "--environment", "staging", api=False)  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert tomli.loads(result.stdout) == {
+        "app": {"name": name, "environment": "staging"},
+        "formation": {
+            "web": {"quantity": 1, "size": "basic"},
+            "worker": {"quantity": 0, "size": "basic"},
+        },
+        "addons": {"database": {"plan": "heroku-postgresql:essential-0"}},
+        "config": {"LOG_LEVEL": "info"},
+    }
