@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
+import requests.auth
 from heroku3.api import Heroku, RateLimitExceeded
 from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
@@ -310,6 +311,7 @@ class HerokuClient:
         self.parallelism = max(1, parallelism)
         self.redact = Redactor()
         self.redact.add(key)
+        self._key = key
         self.session = make_session(timeout, retries, backoff)
         self.heroku = Heroku(session=self.session)
         self.heroku._heroku_url = self.url
@@ -335,7 +337,11 @@ class HerokuClient:
         payload = None if body is None else json.dumps(body)
         try:
             if data_api or headers:
-                resp = self.session.request(method, url, data=payload, headers=dict(headers or {}))
+                # The data API gets the key as the official CLI sends it (Bearer).
+                auth = _Bearer(self._key) if data_api else None
+                resp = self.session.request(
+                    method, url, data=payload, headers=dict(headers or {}), auth=auth
+                )
             else:
                 resp = self.heroku._http_resource(method, path.lstrip("/"), data=payload)
         except requests.HTTPError as exc:
@@ -388,15 +394,6 @@ class HerokuClient:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def verify(self) -> None:
-        """Check the key once (heroku3's authenticate asks the same endpoint)."""
-        try:
-            self.request("GET", "account/rate-limits")
-        except ApiError as exc:
-            if exc.status in (401, 403):
-                raise AuthError(f"Heroku rejected the API key at {self.url} ({exc})") from None
-            raise
-
     def read_app(self, name: str) -> LiveState:
         """Live state of one app; `app` None when it does not exist (a planned creation)."""
         app_path = f"apps/{quote(name)}"
@@ -406,17 +403,20 @@ class HerokuClient:
             if exc.not_found:
                 return LiveState(name=name)
             raise
-        formation = {p.type: p for p in map(parse_process, self.get_list(f"{app_path}/formation"))}
-        config = {
-            k: str(v) for k, v in self.get(f"{app_path}/config-vars").items() if v is not None
-        }
+        # The three reads do not depend on each other: in parallel, to cut the wall time.
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            formation_f = pool.submit(self.get_list, f"{app_path}/formation")
+            config_f = pool.submit(self.get, f"{app_path}/config-vars")
+            addons_f = pool.submit(self.get_list, f"{app_path}/addons")
+            formation = {p.type: p for p in map(parse_process, formation_f.result())}
+            raw_config = config_f.result()
+            addon_docs = addons_f.result()
+        config = {k: str(v) for k, v in raw_config.items() if v is not None}
         self.redact.add(*config.values())
-        addons = self._read_addons(app_path, self.get_list(f"{app_path}/addons"))
-        schedules = {
-            a.id: self.read_schedules(a.id)
-            for a in addons
-            if a.service == POSTGRES and a.owner == name and a.state == "provisioned"
-        }
+        addons = self._read_addons(app_path, addon_docs)
+        schedules = self._read_all_schedules(
+            [a for a in addons if a.service == POSTGRES and a.owner == name]
+        )
         return LiveState(
             name=name,
             app=info,
@@ -438,6 +438,19 @@ class HerokuClient:
             if addon_id:
                 by_addon.setdefault(addon_id, []).append(att["name"])
         return [parse_addon(d, tuple(by_addon.get(d["id"], ()))) for d in docs]
+
+    def _read_all_schedules(self, dbs: list[LiveAddon]) -> dict[str, tuple[LiveSchedule, ...]]:
+        ready = [db for db in dbs if db.state == "provisioned"]
+        if len(ready) <= 1:
+            return {db.id: self.read_schedules(db.id) for db in ready}
+        with ThreadPoolExecutor(max_workers=min(4, len(ready))) as pool:
+            return dict(
+                zip(
+                    [db.id for db in ready],
+                    pool.map(self.read_schedules, [db.id for db in ready]),
+                    strict=True,
+                )
+            )
 
     def read_schedules(self, addon_id: str) -> tuple[LiveSchedule, ...]:
         path = f"client/v11/databases/{quote(addon_id)}/transfer-schedules"
@@ -554,6 +567,18 @@ class HerokuClient:
                 if found is not None:
                     return found
         raise AssertionError("unreachable")
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_Bearer(***)"
 
 
 def _service(doc: Mapping[str, Any]) -> str:
