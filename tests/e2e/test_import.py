@@ -61,9 +61,8 @@ def test_app_built_with_official_cli_imports_to_an_empty_plan(
     official_cli(emu, "apps:create", name, "--region", "eu")
     emu.deploy(name, {"web": "gunicorn app:wsgi", "worker": "celery worker"})
     official_cli(emu, "addons:create", "heroku-postgresql:essential-0", "-a", name)
-    official_cli(emu, "addons:create", "papertrail:choklad", "-a", name)
-    official_cli(emu, "ps:type", "web=standard-2x", "worker=standard-2x", "-a", name)
-    official_cli(emu, "ps:scale", "web=3", "worker=2", "-a", name)
+    official_cli(emu, "ps:scale", "web=1", "worker=1", "-a", name)
+    add_addon(Heroku(emu), name, "papertrail:choklad")  # the API, to spare a CLI start-up
     official_cli(
         emu, "config:set", f"SECRET_KEY={DJANGO_SECRET}", f"STRIPE_API_KEY={STRIPE}",
         "LOG_LEVEL=info", "-a", name,
@@ -86,8 +85,8 @@ def test_app_built_with_official_cli_imports_to_an_empty_plan(
     assert doc["app"] == {"name": name, "environment": "staging", "region": "eu",
                           "maintenance": True}  # fmt: skip
     assert doc["formation"] == {
-        "web": {"quantity": 3, "size": "standard-2x"},
-        "worker": {"quantity": 2, "size": "standard-2x"},
+        "web": {"quantity": 1, "size": "basic"},
+        "worker": {"quantity": 1, "size": "basic"},
     }
     assert doc["addons"] == {
         "database": {

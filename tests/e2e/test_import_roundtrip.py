@@ -124,3 +124,5 @@ def test_apply_then_import_describes_the_same_app(
         assert result.exit_code == 0, result.output
         assert SECRET not in imported.read_text()
         assert described(load_stack(imported)) == described(load_stack(original))
+        plan = cli("plan", str(imported), "--detailed-exitcode", env={"SECRET_KEY": SECRET})
+        assert plan.exit_code == 0, plan.output
