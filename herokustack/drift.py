@@ -144,7 +144,7 @@ def detect_drift(
     for stack in stacks:
         configs[stack.name], unchecked[stack.name] = drift_config(stack, lives[stack.name], environ)
     plan = make_plan(stacks, configs, lives)
-    prices = _Prices(cost.PriceBook.builtin().with_catalog(cost.catalog_fetch(target.client)))
+    prices = Prices(cost.PriceBook.builtin().with_catalog(cost.catalog_fetch(target.client)))
     apps = []
     for stack, app_plan in zip(stacks, plan.apps, strict=True):
         app = app_drift(stack, app_plan, lives[stack.name], prices)
@@ -179,7 +179,7 @@ def drift_config(
     return entries, unchecked
 
 
-class _Prices:
+class Prices:
     """Monthly prices: the live catalog, else the built-in table (drift never fails on price)."""
 
     def __init__(self, book: cost.PriceBook) -> None:
@@ -198,7 +198,7 @@ class _Prices:
         return price.cents * quantity if price else None
 
 
-def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: _Prices) -> AppDrift:
+def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: Prices) -> AppDrift:
     drift = AppDrift(app=stack.name, path=str(stack.path), exists=live.exists)
     if not live.exists:
         drift.items.append(
@@ -220,6 +220,8 @@ def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: _Prices) -> 
     for change in plan.changes:
         if change.action == "deferred":
             drift.notes.append(f"formation {change.name}: {change.note}")
+        elif change.action == "refused" and change.before == change.after:
+            drift.notes.append(f"add-on {change.name}: {change.note}")  # same plan, shared add-on
         elif not (
             change.resource == "addon" and change.action == "destroy" and change.name in replaced
         ):
@@ -235,7 +237,7 @@ def _item(
     change: Change,
     addons: Mapping[str, LiveAddon],
     replaced: Mapping[str, Change],
-    prices: _Prices,
+    prices: Prices,
 ) -> DriftItem:
     common: dict[str, Any] = {
         "app": stack.name,
@@ -280,7 +282,7 @@ def _shown_live(change: Change) -> Any:
 
 
 def _undeclared(
-    change: Change, addons: Mapping[str, LiveAddon], prices: _Prices, common: dict[str, Any]
+    change: Change, addons: Mapping[str, LiveAddon], prices: Prices, common: dict[str, Any]
 ) -> DriftItem:
     if change.resource == "config":
         note = "apply unsets it (prune_config)"
@@ -321,7 +323,7 @@ def _undeclared_config(stack: Stack, live: LiveState) -> list[DriftItem]:
     ]
 
 
-def _undeclared_processes(stack: Stack, live: LiveState, prices: _Prices) -> list[DriftItem]:
+def _undeclared_processes(stack: Stack, live: LiveState, prices: Prices) -> list[DriftItem]:
     return [
         DriftItem(
             app=stack.name,

@@ -31,9 +31,9 @@ from herokustack.stackfile import (
     DEFAULT_ATTACHMENTS,
     DYNO_SIZES,
     STACK_PATTERN,
+    Backups,
     StackFile,
     _read_chain,
-    _time_zones,
     deep_merge,
 )
 
@@ -218,11 +218,14 @@ class _Builder:
         for other in schedules:
             if other is not schedule:
                 self.note("addons", f"addons.{local}: backup schedule {other.name} not managed")
-        if schedule.timezone not in _time_zones():
-            self.note("addons", f"addons.{local}: backups in time zone {schedule.timezone!r} "
-                      "cannot be declared (not an IANA name)")  # fmt: skip
+        backups = {"at": f"{schedule.hour:02d}:00", "timezone": schedule.timezone}
+        try:
+            Backups.model_validate(backups)
+        except ValidationError:
+            self.note("addons", f"addons.{local}: backups at {backups['at']} "
+                      f"{schedule.timezone!r} cannot be declared")  # fmt: skip
             return None
-        return {"at": f"{schedule.hour:02d}:00", "timezone": schedule.timezone}
+        return backups
 
     def attached_from_elsewhere(self, addon: LiveAddon) -> None:
         names = ", ".join(addon.attachments) or "no name"
