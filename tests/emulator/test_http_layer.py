@@ -1,0 +1,156 @@
+"""The HTTP layer: auth, headers, Range pagination, body limits, faults, latency, counters."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import httpx
+import pytest
+from conftest import client_for, new_app
+
+from herokustack.emulator import EmulatorServer
+
+
+def test_bearer_and_basic_auth_accepted_others_refused(emu: EmulatorServer) -> None:
+    basic = base64.b64encode(f":{emu.api_key}".encode()).decode()
+    for header, status in [
+        (f"Bearer {emu.api_key}", 200),
+        (f"Basic {basic}", 200),
+        ("Bearer wrong-key", 401),
+        (f"Basic {base64.b64encode(b':wrong').decode()}", 401),
+        ("Basic !!not-base64!!", 401),
+        ("", 401),
+    ]:
+        response = httpx.get(f"{emu.url}/account", headers={"Authorization": header})
+        assert response.status_code == status, header
+        if status == 401:
+            assert response.json()["id"] == "unauthorized"
+
+
+def test_extra_keys_from_the_constructor() -> None:
+    with EmulatorServer(api_keys=("first-key", "second-key")) as emu:
+        assert emu.api_key == "first-key"
+        for key, status in [("first-key", 200), ("second-key", 200), ("herokustack-local", 401)]:
+            with client_for(emu, key) as http:
+                assert http.get("/account").status_code == status
+
+
+def test_every_answer_has_request_id_and_rate_limit(http: httpx.Client) -> None:
+    ids = set()
+    for path in ("/account", "/apps/nope", "/no-such-route"):
+        response = http.get(path)
+        ids.add(response.headers["Request-Id"])
+        assert int(response.headers["RateLimit-Remaining"]) > 0
+    assert len(ids) == 3
+    remaining = http.get("/account/rate-limits").json()["remaining"]
+    assert 0 < remaining <= 4500
+
+
+@pytest.fixture(scope="module")
+def many_apps(emu: EmulatorServer) -> list[str]:
+    names = [f"page-app-{i:03d}" for i in range(230)]
+    for name in names:
+        emu.backend.create_app({"name": name})
+    return names
+
+
+def test_range_pages_through_every_app(http: httpx.Client, many_apps: list[str]) -> None:
+    seen: list[str] = []
+    header = "id ..; max=100"
+    pages = 0
+    while True:
+        response = http.get("/apps", headers={"Range": header})
+        pages += 1
+        seen += [a["name"] for a in response.json()]
+        assert response.headers["Content-Range"].startswith("id ")
+        assert "id" in response.headers["Accept-Ranges"]
+        if response.status_code == 200:
+            break
+        assert response.status_code == 206
+        header = response.headers["Next-Range"]
+    assert set(many_apps) <= set(seen)
+    assert len(seen) == len(set(seen))
+    assert pages == -(-len(seen) // 100)
+
+
+def test_default_page_is_200_and_heroku3_empty_max_means_default(
+    http: httpx.Client, many_apps: list[str]
+) -> None:
+    for headers in ({}, {"Range": "id ..; ;"}):
+        response = http.get("/apps", headers=headers)
+        assert response.status_code == 206
+        assert len(response.json()) == 200
+        assert response.headers["Next-Range"].startswith("id ]")
+
+
+def test_releases_newest_first_with_max(http: httpx.Client) -> None:
+    new_app(http, "range-rel")
+    for i in range(5):
+        http.patch("/apps/range-rel/config-vars", json={"N": str(i)})
+    response = http.get(
+        "/apps/range-rel/releases", headers={"Range": "version ..; max=3, order=desc"}
+    )
+    assert response.status_code == 206
+    assert [r["version"] for r in response.json()] == [6, 5, 4]
+    follow = http.get("/apps/range-rel/releases", headers={"Range": response.headers["Next-Range"]})
+    assert [r["version"] for r in follow.json()] == [3, 2, 1]
+    assert follow.status_code == 200
+
+
+@pytest.mark.parametrize("header", ["id ..; max=1001", "id ..; max=0", "nonsense", "id ..; max=x"])
+def test_bad_ranges_are_400(http: httpx.Client, header: str) -> None:
+    response = http.get("/apps", headers={"Range": header})
+    assert response.status_code == 400
+    assert response.json()["id"] == "bad_request"
+
+
+def test_bodies_over_one_megabyte_are_refused(http: httpx.Client) -> None:
+    big = b'{"FOO": "' + b"x" * (1024 * 1024) + b'"}'
+    response = http.patch("/apps/anything/config-vars", content=big)
+    assert response.status_code == 413
+    assert response.json()["id"] == "bad_request"
+
+
+def test_fault_injection_is_deterministic_and_touches_no_state() -> None:
+    def statuses() -> list[int]:
+        with EmulatorServer(fail_rate=0.5, seed=7) as emu, client_for(emu) as http:
+            codes = [http.post("/apps", json={"name": f"fault-{i}"}).status_code for i in range(30)]
+            created = {a["name"] for a in emu.backend.list_apps()}
+            assert created == {f"fault-{i}" for i, c in enumerate(codes) if c == 201}
+            return codes
+
+    first = statuses()
+    assert first == statuses()
+    assert {429, 503} <= set(first) and 201 in first
+
+
+def test_faults_carry_retry_after_and_heroku_ids() -> None:
+    with EmulatorServer(fail_rate=1.0, seed=3) as emu, client_for(emu) as http:
+        for _ in range(10):
+            response = http.get("/account")
+            assert response.status_code in (429, 503)
+            assert response.headers["Retry-After"] in ("0", "1")
+            expected = "rate_limit" if response.status_code == 429 else "service_unavailable"
+            assert response.json()["id"] == expected
+
+
+def test_latency_is_added_to_each_request() -> None:
+    with EmulatorServer(latency_ms=150) as emu, client_for(emu) as http:
+        started = time.monotonic()
+        http.get("/account")
+        assert time.monotonic() - started >= 0.15
+
+
+def test_request_counts_per_app_and_reset(emu: EmulatorServer, http: httpx.Client) -> None:
+    app = new_app(http, "count-app")
+    addon = http.post("/apps/count-app/addons", json={"plan": "heroku-postgresql"}).json()
+    emu.reset_counts()
+    http.get("/apps/count-app")
+    http.get(f"/apps/{app['id']}/formation")
+    http.get(f"/client/v11/databases/{addon['id']}/transfer-schedules")
+    http.get("/account")
+    assert emu.request_count("count-app") == 3
+    assert emu.request_count() == 4
+    emu.reset_counts()
+    assert emu.request_count() == 0 and emu.request_count("count-app") == 0

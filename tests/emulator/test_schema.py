@@ -1,0 +1,171 @@
+"""Every Platform API route answers bodies that validate against Heroku's own hyper-schema.
+
+The request bodies sent here are those herokustack sends; they are checked against the link's
+request `schema` too. The data API (`/client/v11`) has no published schema: its answers are
+checked against the fields the official CLI reads (shared/heroku-platform-api/cli-calls.md).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from conftest import HerokuSchema, new_app
+
+from herokustack.emulator import EmulatorServer
+
+# Routes the emulator serves that have no success answer to check (always an error by design).
+NOT_SUCCESS = {("GET", "/apps/{app}/pipeline-couplings"), ("DELETE", "/account")}
+
+
+class Checked:
+    """Sends requests, validates request and response bodies, remembers the routes covered."""
+
+    def __init__(self, http: httpx.Client, schema: HerokuSchema, emu: EmulatorServer) -> None:
+        self.http = http
+        self.schema = schema
+        self.covered: set[tuple[str, str]] = set()
+        self.templates = [
+            (method, route.path, re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", route.path) + "$"))
+            for route in emu.asgi.routes
+            for method in (route.methods or set()) - {"HEAD"}
+        ]
+
+    def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        if body is not None:
+            self.schema.check_request(method, path, body)
+        response = self.http.request(method, path, json=body, headers=headers)
+        assert response.status_code in (200, 201, 206), f"{method} {path}: {response.text}"
+        if not path.startswith("/client/"):
+            self.schema.check_response(method, path, response.json())
+        self.covered |= {(m, t) for m, t, rx in self.templates if m == method and rx.match(path)}
+        return response.json()
+
+
+@pytest.fixture()
+def call(http: httpx.Client, heroku_schema: HerokuSchema, emu: EmulatorServer) -> Checked:
+    return Checked(http, heroku_schema, emu)
+
+
+def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServer) -> None:
+    call("GET", "/account")
+    call("GET", "/account/rate-limits")
+    call("GET", "/stacks")
+    call("GET", "/stacks/heroku-24")
+    call("GET", "/regions")
+    app = call("POST", "/apps", {"name": "schema-app", "region": "eu", "stack": "heroku-22"})
+    call("GET", "/apps")
+    call("GET", f"/apps/{app['id']}")
+    call("PATCH", "/apps/schema-app", {"maintenance": True, "build_stack": "heroku-24"})
+    call("PATCH", "/apps/schema-app", {"name": "schema-app-2"})
+    call("GET", "/apps/schema-app-2")
+    call("GET", "/apps/schema-app-2/collaborators")
+
+    types = {"web": "gunicorn app:app", "worker": "celery -A app worker"}
+    slug = call("POST", "/apps/schema-app-2/slugs", {"process_types": types, "commit": "abc123"})
+    call("GET", f"/apps/schema-app-2/slugs/{slug['id']}")
+    call("POST", "/apps/schema-app-2/releases", {"slug": slug["id"], "description": "Deploy"})
+    call("GET", "/apps/schema-app-2/releases", Range="version ..; max=15, order=desc")
+    call("GET", "/apps/schema-app-2/releases/2")
+
+    call("GET", "/apps/schema-app-2/formation")
+    call("GET", "/apps/schema-app-2/formation/web")
+    updates = [{"type": "web", "quantity": 2, "dyno_size": {"name": "standard-1x"}}]
+    call("PATCH", "/apps/schema-app-2/formation", {"updates": updates})
+    call("PATCH", "/apps/schema-app-2/formation/worker", {"quantity": 1})
+    call("GET", "/apps/schema-app-2/dynos")
+    call("GET", "/apps/schema-app-2/dynos/web.1")
+
+    call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
+    call("GET", "/apps/schema-app-2/config-vars")
+
+    call("GET", "/addon-services")
+    call("GET", "/addon-services/heroku-postgresql")
+    call("GET", "/addon-services/heroku-postgresql/plans")
+    call("GET", "/addon-services/heroku-postgresql/plans/essential-0")
+    call("GET", "/plans/heroku-redis:mini")
+    body = {
+        "plan": "heroku-postgresql:essential-0",
+        "attachment": {"name": "DATABASE"},
+        "config": {},
+    }
+    addon = call("POST", "/apps/schema-app-2/addons", body)
+    call("GET", "/addons")
+    call("GET", f"/addons/{addon['name']}")
+    call("GET", "/apps/schema-app-2/addons")
+    call("GET", "/apps/schema-app-2/addons", **{"Accept-Expansion": "addon_service,plan"})
+    call("GET", f"/apps/schema-app-2/addons/{addon['id']}")
+    call(
+        "PATCH",
+        f"/apps/schema-app-2/addons/{addon['id']}",
+        {"plan": "heroku-postgresql:essential-1"},
+    )
+    call("POST", "/actions/addons/resolve", {"addon": addon["name"], "app": "schema-app-2"})
+
+    attachments = call("GET", "/addon-attachments")
+    call("GET", f"/addon-attachments/{attachments[0]['id']}")
+    call("GET", f"/addons/{addon['id']}/addon-attachments")
+    call("GET", "/apps/schema-app-2/addon-attachments")
+    call("GET", "/apps/schema-app-2/addon-attachments/DATABASE")
+    resolve = {"addon_attachment": "DATABASE_URL", "app": "schema-app-2"}
+    call("POST", "/actions/addon-attachments/resolve", resolve)
+
+    database = call("GET", f"/client/v11/databases/{addon['id']}")
+    assert {"addon_id", "name", "plan", "status", "info", "resource_url"} <= set(database)
+    assert all(set(row) == {"name", "values"} for row in database["info"])
+    schedule = _schedule(call, addon["id"])
+    assert {"uuid", "name", "hour", "days", "timezone", "retain_weeks", "retain_months"} <= set(
+        schedule
+    )
+    call("GET", f"/client/v11/databases/{addon['id']}/transfer-schedules")
+    call("DELETE", f"/client/v11/databases/{addon['id']}/transfer-schedules/{schedule['uuid']}")
+    call("GET", "/client/v11/apps/schema-app-2/transfers")
+
+    deleted = call("DELETE", f"/apps/schema-app-2/addons/{addon['id']}")
+    assert deleted["state"] == "deprovisioned"
+    call("DELETE", "/apps/schema-app-2")
+
+    every = {(m, t) for m, t, _ in call.templates}
+    missing = sorted(every - call.covered - NOT_SUCCESS)
+    assert not missing, f"routes never exercised: {missing}"
+
+
+def _schedule(call: Checked, addon_id: str) -> Any:
+    path = f"/client/v11/databases/{addon_id}/transfer-schedules"
+    response = call.http.post(
+        path, json={"hour": 2, "timezone": "UTC", "schedule_name": "DATABASE_URL"}
+    )
+    assert response.status_code == 201, response.text
+    call.covered.add(("POST", "/client/v11/databases/{addon}/transfer-schedules"))
+    return response.json()
+
+
+def test_errors_are_heroku_shaped(http: httpx.Client) -> None:
+    for method, path, status, error_id in [
+        ("GET", "/apps/no-such-app", 404, "not_found"),
+        ("GET", "/apps/no-such-app/formation/web", 404, "not_found"),
+        ("DELETE", "/account", 403, "forbidden"),
+        ("GET", "/no/such/endpoint", 404, "not_found"),
+    ]:
+        response = http.request(method, path)
+        assert response.status_code == status
+        assert response.json()["id"] == error_id
+        assert set(response.json()) == {"id", "message"}
+        assert response.headers["Request-Id"]
+
+
+def test_included_attachment_embeds_plan_and_config_vars(http: httpx.Client) -> None:
+    new_app(http, "schema-incl")
+    http.post("/apps/schema-incl/addons", json={"plan": "heroku-postgresql:standard-0"})
+    resolve = {"addon_attachment": "DATABASE_URL", "app": "schema-incl"}
+    plain = http.post("/actions/addon-attachments/resolve", json=resolve).json()
+    assert "plan" not in plain[0]["addon"] and "config_vars" not in plain[0]
+    headers = {"Accept-Inclusion": "addon:plan,config_vars", "Accept": f"{ACCEPT_SDK}"}
+    rich = http.post("/actions/addon-attachments/resolve", json=resolve, headers=headers).json()
+    assert rich[0]["addon"]["plan"]["name"] == "heroku-postgresql:standard-0"
+    assert rich[0]["config_vars"] == ["DATABASE_URL"]
+
+
+ACCEPT_SDK = "application/vnd.heroku+json; version=3.sdk"
