@@ -158,7 +158,11 @@ def plan_text(plan: Plan, color: bool = False, extra: Sequence[tuple[str, str]] 
     if len(plan.apps) > 1:
         console.print(Text(f"Plan: {summary_text(plan.summary)}", style="bold"))
     if not plan.has_changes:
-        console.print(Text("No changes: live state matches the stack files.", style="green"))
+        deferred = plan.summary.deferred
+        text = "No changes: live state matches the stack files."
+        if deferred:
+            text = f"No changes to make now ({deferred} deferred until code is deployed)."
+        console.print(Text(text, style="green"))
     for title, text in extra:
         console.print()
         console.print(Text(title, style="bold"))
