@@ -98,6 +98,7 @@ class _AppApplier:
         self.config = config
         self.opts = opts
         self.addon_ids: dict[str, str] = {}  # attachment -> id of add-ons created in this run
+        self.waited = False
         self.outcome = AppOutcome(self.app)
 
     def pick(self, resource: str, when: Callable[[Change], bool] = lambda c: True) -> list[Change]:
@@ -211,6 +212,7 @@ class _AppApplier:
 
     def wait(self, _changes: list[Change]) -> None:
         """Poll the add-ons with backoff until none is provisioning, or the timeout."""
+        self.waited = True
         start = time.monotonic()
         delay = self.opts.poll_first
         while True:
@@ -229,6 +231,8 @@ class _AppApplier:
             delay = min(delay * 1.6, self.opts.poll_max)
 
     def backups(self, changes: list[Change]) -> None:
+        if not self.waited:  # a database may still be provisioning from an earlier run
+            self.wait([])
         for change in changes:
             addon_id = change.addon_id or self.addon_ids.get(change.attachment or "")
             if not addon_id:

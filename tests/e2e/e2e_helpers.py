@@ -118,6 +118,11 @@ class Heroku:
     def schedules(self, addon_id: str) -> list[dict[str, Any]]:
         return self.get(f"/client/v11/databases/{addon_id}/transfer-schedules")
 
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        resp = self.session.post(f"{self.emu.url}/{path.lstrip('/')}", json=body, timeout=10)
+        resp.raise_for_status()
+        return resp.json()
+
     def patch(self, path: str, body: dict[str, Any]) -> Any:
         resp = self.session.patch(f"{self.emu.url}/{path.lstrip('/')}", json=body, timeout=10)
         resp.raise_for_status()

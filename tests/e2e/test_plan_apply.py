@@ -274,6 +274,21 @@ def test_removing_the_database_never_destroys_it(
     assert refused.exit_code == 2 and "refused" in refused.stdout
 
 
+def test_backups_wait_for_a_database_still_provisioning(cli: Cli, heroku: Heroku, tmp_path: Path):
+    name = unique_name()
+    doc = stack_doc(name, addons={})
+    path = write_stack(tmp_path, doc)
+    assert cli("apply", str(path), "--auto-approve").exit_code == 0
+    plan = "heroku-postgresql:essential-0"
+    made = heroku.post(f"/apps/{name}/addons", {"plan": plan, "attachment": {"name": "DATABASE"}})
+    assert made["state"] == "provisioning"
+    doc["addons"] = {"database": {"plan": plan, "backups": {"at": "06:00"}}}
+    write_stack(tmp_path, doc)
+    applied = cli("apply", str(path), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert [s["hour"] for s in heroku.schedules(made["id"])] == [6]
+
+
 def test_region_cannot_change(cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path):
     name = unique_name()
     doc = stack_doc(name)
