@@ -299,7 +299,8 @@ class _AppPlanner:
         for addon in self.live.addons:
             owned.update(addon.config_vars)
         for key in sorted(self.live.config):
-            if key not in self.config and key not in owned:
+            # A declared key is never pruned, even an optional secret left out this time.
+            if key not in self.spec.config and key not in owned:
                 note = "not in the stack file (prune_config)"
                 self.add("destroy", "config", key, sensitive=True, note=note)
 

@@ -131,6 +131,14 @@ def test_prune_keeps_addon_vars_and_hides_values(tmp_path: Path):
     assert [(c.action, c.name, c.before) for c in removed] == [("destroy", "OLD", None)]
 
 
+def test_prune_keeps_an_optional_secret_that_is_not_set(tmp_path: Path):
+    optional = {"from_env": "MAYBE", "optional": True}
+    s = stack(tmp_path, app={"prune_config": True}, config={"RELEASE": optional})
+    state = live(config={"RELEASE": "v41", "STRAY": "x"})
+    plan = plan_app(s, resolve_config(s, {}), state, salt="s")
+    assert [(c.action, c.name) for c in plan.changes] == [("destroy", "STRAY")]
+
+
 def test_removed_data_addons_are_refused_others_destroyed_foreign_ignored(tmp_path: Path):
     s = stack(tmp_path)
     state = live(
