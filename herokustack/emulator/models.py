@@ -126,9 +126,9 @@ def want_bool(body: Json, key: str) -> bool | None:
     value = body.get(key)
     if value is None:
         return None
-    if not isinstance(value, bool):
-        raise invalid(f"Invalid type for {key}: expected a boolean.")
-    return value
+    if value in (0, 1) and not isinstance(value, float):  # heroku3 turns maintenance off with 0
+        return bool(value)
+    raise invalid(f"Invalid type for {key}: expected a boolean.")
 
 
 def want_int(value: Any, key: str) -> int:
