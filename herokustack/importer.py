@@ -355,6 +355,8 @@ def import_live(live: LiveState, options: ImportOptions | None = None) -> Import
     base = options.base or {}
     full = spec.model_dump(by_alias=True, exclude_none=True)
     minimal = spec.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
+    for ptype, process in minimal.get("formation", {}).items():
+        process["size"] = full["formation"][ptype]["size"]  # the size matters: always say it
     child = difference(full, minimal, base) if base else minimal
     child.setdefault("app", {})["name"] = live.name  # the name says which app a file is
     warnings = [
@@ -433,9 +435,11 @@ def _table(values: Mapping[str, Any], order: Sequence[str], notes: Iterable[str]
 
 
 def _inline(values: Mapping[str, Any]) -> Any:
+    """An inline table written `{ a = 1, b = "x" }`, the style of the README and examples."""
     table = tomlkit.inline_table()
     table.update(values)
-    return table
+    # tomlkit writes new inline tables without inner spaces; a parsed one keeps them.
+    return tomlkit.parse(f"v = {{ {table.as_string()[1:-1]} }}\n")["v"]
 
 
 def _formation_table(values: Mapping[str, Any], notes: Iterable[str]) -> Any:
