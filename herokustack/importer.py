@@ -34,7 +34,9 @@ from herokustack.stackfile import (
     Backups,
     StackFile,
     _read_chain,
+    check_file,
     deep_merge,
+    is_partial,
 )
 
 REGIONS = ("us", "eu")
@@ -78,10 +80,13 @@ def list_app_names(client: HerokuClient) -> list[str]:
 
 
 def load_partial(path: Path) -> dict[str, Any]:
-    """The merged document of a partial and the partials it extends."""
-    _sources, docs, problems = _read_chain(path)
-    if problems:
-        raise StackFileError([str(p) for p in problems])
+    """The merged document of a partial and the partials it extends (checked like validate)."""
+    if not is_partial(path):
+        raise ImportProblem(f"--extends {path}: not a partial (its name must start with _)")
+    problems = check_file(path).problems
+    _sources, docs, read_problems = _read_chain(path)
+    if problems or read_problems:
+        raise StackFileError(list(dict.fromkeys(str(p) for p in [*problems, *read_problems])))
     merged: dict[str, Any] = {}
     for doc in reversed(docs):
         merged = deep_merge(merged, doc)

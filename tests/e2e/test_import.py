@@ -298,3 +298,19 @@ def test_local_import_reads_the_local_state(
         "addons": {"database": {"plan": "heroku-postgresql:essential-0"}},
         "config": {"LOG_LEVEL": "info"},
     }
+
+
+def test_extends_needs_a_valid_partial(cli: Cli, heroku: Heroku, tmp_path: Path):
+    name = unique_name("imp")
+    create_app(heroku, name, {})
+    (tmp_path / "_base.toml").write_text('[app]\nregion = "mars"\n')
+    (tmp_path / "base.toml").write_text('[app]\nregion = "eu"\n')
+    out = tmp_path / "app.toml"
+
+    broken = cli("import", name, "--out", str(out), "--extends", "_base.toml")
+    assert broken.exit_code == 1
+    assert f'{tmp_path / "_base.toml"}: app.region: must be one of "us", "eu"' in broken.stderr
+    not_partial = cli("import", name, "--out", str(out), "--extends", "base.toml")
+    assert not_partial.exit_code == 1
+    assert "not a partial (its name must start with _)" in not_partial.stderr
+    assert not out.exists()
