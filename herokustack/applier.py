@@ -24,6 +24,8 @@ from herokustack.stackfile import ConfigEntry
 
 StepHook = Callable[[str, str], None]  # (app, what is happening now)
 CreatedHook = Callable[[str], None]  # called with the app name right after it is created
+# Called before each write batch with (app, step, its changes); raises to stop that app there.
+BatchHook = Callable[[str, str, list[Change]], None]
 
 
 class ApplyError(HerokustackError):
@@ -60,6 +62,7 @@ class ApplyOptions:
     after_create: CreatedHook | None = None
     poll_first: float = 0.2
     poll_max: float = 10.0
+    before_write: BatchHook | None = None
 
 
 def apply_plan(
@@ -125,6 +128,8 @@ class _AppApplier:
         for index, (title, changes, action) in enumerate(steps):
             self.step(title)
             try:
+                if self.opts.before_write and title != "wait for add-ons":
+                    self.opts.before_write(self.app, title, changes)
                 action(changes)
             except HerokustackError as exc:
                 self.outcome.error = f"{title}: {exc}"

@@ -45,18 +45,22 @@ def _root() -> None:
 @app.command("validate")
 def validate_command(
     paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
-    output: str = typer.Option("text", "--format", help="text or json.", metavar="FORMAT"),
+    output: str = typer.Option(
+        "text", "--format", help="text, json or markdown.", metavar="FORMAT"
+    ),
 ) -> None:
     """Check stack files offline: TOML syntax, keys, types and Heroku's naming rules."""
-    from herokustack import stackfile
+    from herokustack import markdown, stackfile
 
-    if output not in ("text", "json"):
-        raise fail(f"--format: unknown format {output!r} (text or json)")
+    if output not in ("text", "json", "markdown"):
+        raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     paths = paths or stackfile.default_stack_paths()
     if not paths:
         raise fail("no stack files found: pass paths, or add stacks/*.toml")
     results = stackfile.check_files(paths)
-    render = stackfile.validation_json if output == "json" else stackfile.validation_text
+    render = {"json": stackfile.validation_json, "markdown": markdown.validate_markdown}.get(
+        output, stackfile.validation_text
+    )
     typer.echo(render(results), nl=False)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
@@ -179,7 +183,7 @@ _URL_OPT = typer.Option(
     None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
 )
 _PAR_OPT = typer.Option(8, "--parallelism", min=1, max=64, help="Apps read/applied at once.")
-_FORMAT_OPT = typer.Option("text", "--format", help="text or json.", metavar="FORMAT")
+_FORMAT_OPT = typer.Option("text", "--format", help="text, json or markdown.", metavar="FORMAT")
 
 
 @app.command("plan")
@@ -193,29 +197,41 @@ def plan_command(
     local: bool = _LOCAL_OPT,
     api_url: str | None = _URL_OPT,
     parallelism: int = _PAR_OPT,
+    out: Path | None = typer.Option(
+        None, "--out", help="Save the plan (JSON) for `herokustack apply FILE`.", metavar="FILE"
+    ),
+    changed_since: str | None = typer.Option(
+        None,
+        "--changed-since",
+        metavar="REF",
+        help="Only stack files changed since this git ref (and those extending a changed partial).",
+    ),
 ) -> None:
     """Show what would change on Heroku to make it match the stack files."""
-    from herokustack import render, session
+    from herokustack import ci, session
 
-    if output not in render.FORMATS:
-        raise _plan_fail(f"--format: unknown format {output!r} (text or json)")
     try:
-        stacks = session.select_stacks(paths, apps)
-        configs = session.resolve_configs(stacks)
-        with session.open_target(local, api_url, parallelism) as target:
-            plan = session.compute_plan(target, stacks, configs)
+        ci.check_format(output)
+        run = ci.make_plan(
+            paths, apps, changed_since, lambda: session.open_target(local, api_url, parallelism)
+        )
+        code = 2 if detailed_exitcode and run.plan.has_changes else 0
+        doc = ci.document(run, code)
+        if out is not None:
+            ci.write_plan(out, doc)
     except HerokustackError as exc:
         raise _plan_fail(str(exc)) from None
-    if output == "json":
-        typer.echo(render.plan_json(plan), nl=False)
-    else:
-        typer.echo(render.plan_text(plan, color=render.use_color()), nl=False)
-    raise typer.Exit(2 if detailed_exitcode and plan.has_changes else 0)
+    if run.note:
+        err_console.print(run.note, markup=False, highlight=False)
+    typer.echo(ci.plan_output(run, output, doc), nl=False)
+    raise typer.Exit(code)
 
 
 @app.command("apply")
 def apply_command(
-    paths: list[Path] = _PATHS_ARG,
+    paths: list[Path] = typer.Argument(
+        None, help="Stack files (default: stacks/*.toml), or one saved plan (plan.json)."
+    ),
     apps: list[str] = _APP_OPT,
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
     allow_destroy: list[str] = typer.Option(
@@ -231,26 +247,36 @@ def apply_command(
     timeout: float = typer.Option(
         900.0, "--timeout", min=1, help="Seconds to wait for add-ons to be provisioned."
     ),
+    plan_file: Path | None = typer.Option(
+        None, "--plan", help="Apply this saved plan (from plan --out), without asking."
+    ),
 ) -> None:
     """Show the plan, ask, then change Heroku to match the stack files."""
-    from herokustack import applier_ui, render, session
+    from herokustack import applier_ui, ci, planfile, session
 
-    if output not in render.FORMATS:
-        raise _plan_fail(f"--format: unknown format {output!r} (text or json)")
     try:
+        ci.check_format(output)
+        saved = ci.saved_plan_path(paths, plan_file)
+        if saved is not None:
+            if apps or allow_destroy:
+                raise HerokustackError(ci.SAVED_PLAN_OPTIONS)
+            target_options = {"local": local, "api_url": api_url, "parallelism": parallelism}
+            done = ci.apply_saved(saved, output, target_options, timeout)
+            raise typer.Exit(0 if done is None or done.ok else 1)
         stacks = session.select_stacks(paths, apps)
         configs = session.resolve_configs(stacks)
         with session.open_target(local, api_url, parallelism) as target:
-            plan = session.compute_plan(target, stacks, configs, allow_destroy or ())
+            plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy or ())
             applier_ui.show_plan(plan, output)
             if not applier_ui.approved(plan, auto_approve):
-                applier_ui.show_result(plan, None, output)
+                ci.show_result(plan, None, output)
                 raise typer.Exit(0)
+            guard = planfile.LiveGuard.from_lives(target.client, plan.salt, lives)
             with applier_ui.progress() as on_step:
-                result = session.run_apply(target, plan, configs, timeout, on_step)
+                result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     except HerokustackError as exc:
         raise _plan_fail(str(exc)) from None
-    applier_ui.show_result(plan, result, output)
+    ci.show_result(plan, result, output)
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from herokustack import stackfile
-from herokustack.applier import ApplyOptions, ApplyResult, StepHook, apply_plan
-from herokustack.client import HerokuClient, client_from_options
+from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
+from herokustack.client import HerokuClient, LiveState, client_from_options
 from herokustack.errors import HerokustackError, StackFileError
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku, reread
 from herokustack.planner import Plan, make_plan
@@ -83,6 +83,16 @@ def compute_plan(
     allow_destroy: Iterable[str] = (),
 ) -> Plan:
     """Read live state of every app in parallel, then diff it against the stacks."""
+    return plan_with_lives(target, stacks, configs, allow_destroy)[0]
+
+
+def plan_with_lives(
+    target: Target,
+    stacks: Sequence[Stack],
+    configs: Configs,
+    allow_destroy: Iterable[str] = (),
+) -> tuple[Plan, dict[str, LiveState]]:
+    """The plan and the live states it was computed from (saved plans fingerprint them)."""
     names = [s.name for s in stacks]
     if target.local:
         target.local.know(stacks)
@@ -91,7 +101,8 @@ def compute_plan(
     if target.local:
         reread(target.client, lives, target.local.ensure_released(lives))
         assume = target.local.released_for_new()
-    return make_plan(stacks, configs, lives, allow_destroy=allow_destroy, assume_released=assume)
+    plan = make_plan(stacks, configs, lives, allow_destroy=allow_destroy, assume_released=assume)
+    return plan, lives
 
 
 def run_apply(
@@ -100,11 +111,13 @@ def run_apply(
     configs: Configs,
     timeout: float,
     on_step: StepHook | None = None,
+    before_write: BatchHook | None = None,
 ) -> ApplyResult:
     options = ApplyOptions(
         timeout=timeout,
         parallelism=target.client.parallelism,
         on_step=on_step,
         after_create=target.local.deploy if target.local else None,
+        before_write=before_write,
     )
     return apply_plan(target.client, plan, configs, options)

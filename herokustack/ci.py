@@ -1,0 +1,149 @@
+"""What `plan` and `apply` do for pull requests and CI: formats, saved plans, --changed-since.
+
+The CLI commands call these; planning and applying themselves stay in `session`, `planner`
+and `applier`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from herokustack import applier_ui, gitchanges, markdown, planfile, render, session, stackfile
+from herokustack.applier import ApplyResult
+from herokustack.client import LiveState
+from herokustack.errors import HerokustackError
+from herokustack.planner import Plan, new_salt
+from herokustack.stackfile import Stack
+
+FORMATS = ("text", "json", "markdown")
+SAVED_PLAN_OPTIONS = "--app and --allow-destroy are options of plan, not of applying a saved plan"
+
+
+def check_format(output: str) -> None:
+    if output not in FORMATS:
+        raise HerokustackError(f"--format: unknown format {output!r} (text, json or markdown)")
+
+
+@dataclasses.dataclass
+class PlanRun:
+    plan: Plan
+    lives: dict[str, LiveState]
+    stacks: list[Stack]
+    note: str | None = None  # said on stderr, e.g. "no stack file changed since main"
+
+
+def select(
+    paths: Sequence[Path] | None, apps: Sequence[str] | None, since: str | None
+) -> tuple[list[Stack], str | None]:
+    """The stacks to plan; with `since`, only those changed since that git ref."""
+    if since is None:
+        return session.select_stacks(paths, apps), None
+    candidates = list(paths or stackfile.default_stack_paths())
+    changed = gitchanges.select_changed(candidates, since)
+    if not changed:
+        return [], f"no stack file changed since {since}: nothing to plan"
+    stacks = session.select_stacks(changed, None)
+    return [s for s in stacks if not apps or s.name in apps], None
+
+
+def make_plan(
+    paths: Sequence[Path] | None,
+    apps: Sequence[str] | None,
+    since: str | None,
+    open_target: Any,
+) -> PlanRun:
+    """Plan the selected stacks; `open_target()` reaches Heroku only when there is one."""
+    stacks, note = select(paths, apps, since)
+    if not stacks:
+        return PlanRun(Plan(salt=new_salt()), {}, [], note)
+    configs = session.resolve_configs(stacks)
+    with open_target() as target:
+        plan, lives = session.plan_with_lives(target, stacks, configs)
+    return PlanRun(plan, lives, stacks, note)
+
+
+def document(run: PlanRun, exit_code: int) -> dict[str, Any]:
+    """The plan document (`plan --format json`, `plan --out`), checked against its model."""
+    extra = planfile.document_extra(run.plan, run.lives, run.stacks, exit_code)
+    data = render.plan_data(run.plan, extra)
+    planfile.PlanDocument.model_validate(data)
+    return data
+
+
+def plan_output(run: PlanRun, output: str, doc: Mapping[str, Any]) -> str:
+    if output == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if output == "markdown":
+        return markdown.plan_markdown(run.plan)
+    return render.plan_text(run.plan, color=render.use_color())
+
+
+def write_plan(path: Path, doc: Mapping[str, Any]) -> None:
+    try:
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise HerokustackError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
+
+
+# --- apply ------------------------------------------------------------------------------------
+
+
+def saved_plan_path(paths: Sequence[Path] | None, plan_opt: Path | None) -> Path | None:
+    """`apply plan.json` or `apply --plan plan.json`: the saved plan to apply, if any."""
+    jsons = [p for p in paths or () if p.suffix == ".json"]
+    if plan_opt is not None and paths:
+        raise HerokustackError("--plan: a saved plan is applied alone, without stack files")
+    if jsons and len(list(paths or ())) > 1:
+        raise HerokustackError(f"{jsons[0]}: a saved plan is applied alone, without stack files")
+    return plan_opt or (jsons[0] if jsons else None)
+
+
+def show_result(plan: Plan, result: ApplyResult | None, output: str) -> None:
+    if output != "markdown":
+        applier_ui.show_result(plan, result, output)
+        return
+    text = markdown.plan_markdown(plan)
+    if result is not None:
+        text += "\n" + markdown.apply_markdown(result)
+    typer.echo(text, nl=False)
+
+
+def _stacks_of(doc: planfile.PlanDocument) -> list[Stack]:
+    """The planned stacks, when their files are here (for --local's pretend deploys)."""
+    try:
+        return stackfile.load_stacks([Path(a.path) for a in doc.apps])
+    except HerokustackError:
+        return []
+
+
+def apply_saved(
+    path: Path,
+    output: str,
+    target_options: Mapping[str, Any],
+    timeout: float,
+    environ: Mapping[str, str] = os.environ,
+) -> ApplyResult | None:
+    """Apply exactly the saved plan, after checking it is still fresh; None: nothing to do."""
+    doc = planfile.load(path)
+    plan = doc.to_plan()
+    configs = planfile.secret_configs(doc, environ)
+    with session.open_target(**target_options) as target:
+        if target.local:
+            target.local.know(_stacks_of(doc))
+        planfile.check_fresh(target.client, doc, plan, str(path))
+        applier_ui.show_plan(plan, output)
+        if not any(c.is_change for a in plan.apps for c in a.changes):
+            show_result(plan, None, output)
+            return None
+        guard = planfile.LiveGuard(target.client, plan.salt, doc.live)
+        with applier_ui.progress() as on_step:
+            result = session.run_apply(target, plan, configs, timeout, on_step, guard)
+    show_result(plan, result, output)
+    return result

@@ -1,0 +1,145 @@
+"""Markdown for pull-request comments: plan, apply results and validation, short enough to read.
+
+A plan comment is a summary table (app, add, change, destroy, refused), then one collapsed
+`<details>` block per app that has changes, its lines in a `diff` code block (GitHub colours
+`+` and `-`). Refused changes need a person, so they come first, in bold, outside the blocks.
+The first line is a hidden marker, so a CI job can find its earlier comment and edit it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from herokustack.applier import ApplyResult
+from herokustack.planner import AppPlan, Plan, Summary
+from herokustack.render import SYMBOLS, change_text, summary_text
+from herokustack.stackfile import FileResult
+
+PLAN_MARKER = "<!-- herokustack-plan -->"
+COLUMNS = ("add", "change", "destroy", "refused")
+# Cost per app, in US cents: (before, after), and how to show a pair in a cell.
+Costs = Mapping[str, tuple[int, int]]
+CostCell = Callable[[int, int], str]
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell or a summary line: no pipe, no line break, no HTML."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return code_cell(text)
+
+
+def code_cell(text: str) -> str:
+    """Text safe inside `code` in a table cell (GitHub reads a pipe there as a column)."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def code_block(lines: Sequence[str], lang: str = "") -> str:
+    """A fenced block longer than any run of backticks in its lines, so nothing breaks out."""
+    longest = max((len(m) for line in lines for m in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([f"{fence}{lang}", *lines, fence])
+
+
+def _counts(summary: Summary) -> list[str]:
+    cells = [str(getattr(summary, c)) for c in COLUMNS]
+    if summary.refused:
+        cells[-1] = f"**{summary.refused}**"
+    return cells
+
+
+def _row(first: str, summary: Summary, cost: str | None) -> str:
+    cells = [first, *_counts(summary)] + ([cost] if cost is not None else [])
+    return "| " + " | ".join(cells) + " |"
+
+
+def summary_table(plan: Plan, costs: Costs | None = None, cost_cell: CostCell | None = None) -> str:
+    head = ["App", "Add", "Change", "Destroy", "Refused"] + (["Cost / month"] if costs else [])
+    align = [":--", "--:", "--:", "--:", "--:"] + ([":--"] if costs else [])
+    rows = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
+
+    def cost_of(app: str) -> str | None:
+        if not costs or cost_cell is None:
+            return None
+        return cost_cell(*costs[app]) if app in costs else ""
+
+    for app in plan.apps:
+        rows.append(_row(f"`{app.app}`", app.summary, cost_of(app.app)))
+    if len(plan.apps) > 1:
+        total = None
+        if costs and cost_cell is not None:
+            total = cost_cell(sum(b for b, _ in costs.values()), sum(a for _, a in costs.values()))
+        rows.append(_row("**Total**", plan.summary, total))
+    return "\n".join(rows)
+
+
+def refused_lines(plan: Plan) -> list[str]:
+    return [
+        f"- **{cell(app.app)}: {cell(change_text(change))}**"
+        for app in plan.apps
+        for change in app.changes
+        if change.action == "refused"
+    ]
+
+
+def app_details(app: AppPlan) -> str:
+    new = ", new app" if not app.exists else ""
+    title = f"<code>{cell(app.app)}</code> ({cell(app.path)}{new}): {summary_text(app.summary)}"
+    lines = [f"{SYMBOLS[c.action]} {change_text(c)}" for c in app.changes]
+    return "\n".join(
+        [f"<details><summary>{title}</summary>", "", code_block(lines, "diff"), "", "</details>"]
+    )
+
+
+def plan_markdown(
+    plan: Plan,
+    extra: Sequence[tuple[str, str]] = (),
+    costs: Costs | None = None,
+    cost_cell: CostCell | None = None,
+) -> str:
+    """The PR comment of a plan; `extra` adds (title, markdown) sections under it."""
+    parts = [PLAN_MARKER, f"### herokustack plan: {summary_text(plan.summary)}"]
+    refused = refused_lines(plan)
+    if refused:
+        parts.append("**Refused: these need a person (apply leaves them as they are):**\n")
+        parts[-1] += "\n".join(refused)
+    if plan.apps:
+        parts.append(summary_table(plan, costs, cost_cell))
+    parts += [app_details(app) for app in plan.apps if app.changes]
+    if not plan.has_changes:
+        parts.append("No changes: live state matches the stack files.")
+    parts += [f"#### {title}\n\n{body.rstrip()}" for title, body in extra]
+    return "\n\n".join(parts) + "\n"
+
+
+def apply_markdown(result: ApplyResult) -> str:
+    failed = sum(1 for a in result.apps if not a.ok)
+    if not result.apps:
+        return "### herokustack apply: nothing to apply\n"
+    head = f"### herokustack apply: {len(result.apps) - failed} of {len(result.apps)} apps applied"
+    rows = ["| App | Result | Done | Failed | Not done |", "| :-- | :-- | --: | --: | --: |"]
+    for o in result.apps:
+        outcome = "applied" if o.ok else f"**failed** at {cell(o.error or '')}"
+        counts = f"{len(o.done)} | {len(o.failed)} | {len(o.not_done)}"
+        rows.append(f"| `{o.app}` | {outcome} | {counts} |")
+    return "\n\n".join([head, "\n".join(rows)]) + "\n"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def validate_markdown(results: Sequence[FileResult]) -> str:
+    bad = [r for r in results if r.problems]
+    count = sum(len(r.problems) for r in results)
+    head = f"### herokustack validate: {_plural(len(results), 'file')} valid"
+    if bad:
+        head = f"### herokustack validate: {len(bad)} of {_plural(len(results), 'file')} invalid, "
+        head += _plural(count, "problem")
+    rows = ["| File | App | Result |", "| :-- | :-- | :-- |"]
+    for r in results:
+        what = "partial" if r.partial else r.stack.name if r.stack else ""
+        mark = f"**{_plural(len(r.problems), 'problem')}**" if r.problems else "valid"
+        rows.append(f"| `{code_cell(str(r.path))}` | {cell(what)} | {mark} |")
+    problems = [f"- {cell(str(p))}" for r in bad for p in r.problems]
+    return "\n\n".join([head, "\n".join(rows), *(["\n".join(problems)] if problems else [])]) + "\n"

@@ -1,0 +1,203 @@
+"""Saved plans through the CLI against the emulator: apply exactly what was reviewed, refuse
+a stale plan, never store a secret, and stop a second apply running at the same time."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from e2e_helpers import (
+    SECRET,
+    Cli,
+    Heroku,
+    converge,
+    official_cli,
+    stack_doc,
+    unique_name,
+    write_stack,
+)
+
+from herokustack import planfile, session
+from herokustack.client import HerokuClient
+
+NEW_SECRET = "n3w-Secret-Value-never-printed-0815"
+SCHEMA = json.loads(planfile.SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def converged_app(cli: Cli, emu: Any, tmp_path: Path) -> tuple[str, dict[str, Any], Path]:
+    name = unique_name()
+    doc = stack_doc(name)
+    path = write_stack(tmp_path, doc)
+    converge(cli, emu, path)
+    return name, doc, path
+
+
+def change_file(tmp_path: Path, doc: dict[str, Any]) -> None:
+    doc["formation"]["web"]["quantity"] = 3
+    doc["config"]["FEATURE_X"] = "on"
+    write_stack(tmp_path, doc)
+
+
+def no_secret_anywhere(cli: Cli, *files: Path) -> None:
+    for output in cli.outputs:
+        assert SECRET not in output and NEW_SECRET not in output
+    for file in files:
+        data = file.read_bytes()
+        assert SECRET.encode() not in data and NEW_SECRET.encode() not in data
+
+
+def test_saved_plan_is_applied_exactly_then_plan_is_empty(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    name, doc, path = converged_app(cli, emu, tmp_path)
+    change_file(tmp_path, doc)
+    saved = tmp_path / "plan.json"
+    env = {"APP_SECRET": NEW_SECRET}
+
+    planned = cli("plan", str(path), "--out", str(saved), "--detailed-exitcode", env=env)
+    assert planned.exit_code == 2, planned.output
+    assert "~ config SECRET_KEY (sensitive value changed)" in planned.stdout
+    document = json.loads(saved.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["exit_code"] == 2
+    assert document["secrets"] == [{"app": name, "key": "SECRET_KEY", "env": "APP_SECRET"}]
+
+    # No terminal under CliRunner: a saved plan is applied without asking.
+    applied = cli("apply", str(saved), env=env)
+    assert applied.exit_code == 0, applied.output
+    assert f"{name}: applied 3 changes" in applied.stdout
+    assert heroku.formation(name)["web"] == (3, "standard-1x")
+    assert heroku.config(name)["FEATURE_X"] == "on"
+    assert heroku.config(name)["SECRET_KEY"] == NEW_SECRET
+
+    again = cli("plan", str(path), "--detailed-exitcode", env=env)
+    assert again.exit_code == 0 and "No changes" in again.stdout
+    # Applying the same plan twice: the first run changed what it touches.
+    twice = cli("apply", "--plan", str(saved), env=env)
+    assert twice.exit_code == 1
+    assert "is stale: nothing was changed" in twice.stderr
+    assert f"{name}: config FEATURE_X, config SECRET_KEY, formation web changed" in twice.stderr
+    no_secret_anywhere(cli, saved)
+
+
+@pytest.mark.cli
+def test_stale_saved_plan_refuses_and_changes_nothing(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    name, doc, path = converged_app(cli, emu, tmp_path)
+    change_file(tmp_path, doc)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", str(path), "--out", str(saved)).exit_code == 0
+
+    official_cli(emu, "ps:scale", "web=5", "-a", name)
+    official_cli(emu, "config:set", "FEATURE_X=off", "-a", name)
+    before = (heroku.formation(name), heroku.config(name))
+
+    result = cli("apply", str(saved), "--format", "json")
+    assert result.exit_code == 1
+    assert f"{name}: config FEATURE_X, formation web changed since the plan was made" in (
+        result.stderr
+    )
+    assert (heroku.formation(name), heroku.config(name)) == before
+    assert heroku.formation(name)["web"][0] == 5
+    no_secret_anywhere(cli, saved)
+
+
+def test_secret_missing_or_changed_at_apply_changes_nothing(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    name, doc, path = converged_app(cli, emu, tmp_path)
+    change_file(tmp_path, doc)
+    saved = tmp_path / "plan.json"
+    assert (
+        cli("plan", str(path), "--out", str(saved), env={"APP_SECRET": NEW_SECRET}).exit_code == 0
+    )
+
+    missing = cli("apply", str(saved), env={"APP_SECRET": None})
+    assert missing.exit_code == 1
+    assert f"{name}: config.SECRET_KEY: environment variable APP_SECRET is not set" in (
+        missing.stderr
+    )
+    other = cli("apply", str(saved), env={"APP_SECRET": "something-else"})
+    assert other.exit_code == 1
+    assert "APP_SECRET holds another value than when the plan was made" in other.stderr
+    assert heroku.config(name)["SECRET_KEY"] == SECRET
+    assert heroku.formation(name)["web"][0] == 2
+    no_secret_anywhere(cli, saved)
+
+
+def test_changed_stack_file_or_newer_format_is_refused(cli: Cli, emu: Any, tmp_path: Path):
+    _, doc, path = converged_app(cli, emu, tmp_path)
+    change_file(tmp_path, doc)
+    saved = tmp_path / "plan.json"
+    assert cli("plan", str(path), "--out", str(saved)).exit_code == 0
+
+    document = json.loads(saved.read_text())
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({**document, "format_version": 99}))
+    result = cli("apply", str(newer))
+    assert result.exit_code == 1
+    assert f"{newer}: plan format version 99 is newer than this herokustack reads (1)" in (
+        result.stderr
+    )
+    junk = tmp_path / "junk.json"
+    junk.write_text("[1, 2]")
+    assert "not a herokustack plan file" in cli("apply", str(junk)).stderr
+
+    doc["formation"]["web"]["quantity"] = 4
+    write_stack(tmp_path, doc)
+    stale = cli("apply", str(saved))
+    assert stale.exit_code == 1
+    assert f"{path.as_posix()}: changed since the plan was made" in stale.stderr
+
+
+def test_second_apply_running_at_once_is_stopped(emu: Any, heroku: Heroku, cli: Cli, tmp_path):
+    """Run A plans, then run B (another apply) scales by hand while A is between batches."""
+    name, doc, path = converged_app(cli, emu, tmp_path)
+    change_file(tmp_path, doc)
+    stacks = session.select_stacks([path], None)
+    configs = session.resolve_configs(stacks, {"APP_SECRET": SECRET})
+    client = HerokuClient(emu.url, emu.api_key)
+    target = session.Target(client)
+    plan, lives = session.plan_with_lives(target, stacks, configs)
+
+    def other_apply(app: str, step: str) -> None:
+        if step == "formation":  # announced right before the formation batch is written
+            heroku.patch(f"/apps/{app}/formation", {"updates": [{"type": "web", "quantity": 7}]})
+
+    guard = planfile.LiveGuard.from_lives(client, plan.salt, lives)
+    result = session.run_apply(target, plan, configs, 60, other_apply, guard)
+    [outcome] = result.apps
+    assert not outcome.ok
+    assert outcome.error is not None and outcome.error.startswith(
+        f"formation: {name}: formation web changed since the plan was made: another apply"
+    )
+    assert [c.name for c in outcome.done] == ["FEATURE_X"]
+    assert [c.name for c in outcome.failed] == ["web"]
+    assert heroku.formation(name)["web"][0] == 7  # B's write stands; A wrote nothing over it
+
+
+def test_two_app_plan_as_json_and_markdown(cli: Cli, emu: Any, tmp_path: Path):
+    first, doc, path = converged_app(cli, emu, tmp_path)
+    change_file(tmp_path, doc)
+    second = write_stack(tmp_path, stack_doc(unique_name()))
+
+    as_json = cli("plan", str(path), str(second), "--format", "json", "--detailed-exitcode")
+    assert as_json.exit_code == 2
+    document = json.loads(as_json.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert [a["app"] for a in document["apps"]] == [first, second.stem]
+    assert document["summary"]["change"] == 1 and document["summary"]["add"] == 8
+
+    as_md = cli("plan", str(path), str(second), "--format", "markdown")
+    assert as_md.exit_code == 0
+    lines = as_md.stdout.splitlines()
+    assert lines[0] == "<!-- herokustack-plan -->"
+    assert f"| `{first}` | 1 | 1 | 0 | 0 |" in lines
+    assert f"| `{second.stem}` | 7 | 0 | 0 | 0 |" in lines
+    assert "| **Total** | 8 | 1 | 0 | 0 |" in lines
+    assert as_md.stdout.count("<details>") == 2
+    no_secret_anywhere(cli)
