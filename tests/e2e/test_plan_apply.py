@@ -410,3 +410,18 @@ def test_official_cli_reads_what_apply_did(cli: Cli, emu: Any, tmp_path: Path):
     info = json.loads(official_cli(emu, "apps:info", "-a", name, "--json"))
     assert info["app"]["maintenance"] is True
     assert info["app"]["build_stack"]["name"] == "heroku-22"
+
+
+def test_apply_json_reports_plan_and_result(cli: Cli, heroku: Heroku, tmp_path: Path):
+    name = unique_name()
+    path = write_stack(tmp_path, stack_doc(name, addons={}, formation={}))
+    result = cli("apply", str(path), "--auto-approve", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["plan"]["summary"]["add"] == 3  # app, two config vars
+    [outcome] = doc["result"]["apps"]
+    assert outcome["ok"] and outcome["app"] == name and len(outcome["done"]) == 3
+    assert outcome["not_done"] == [] and outcome["error"] is None
+    assert SECRET not in result.stdout and heroku.config(name)["SECRET_KEY"] == SECRET
+    nothing = cli("apply", str(path), "--auto-approve", "--format", "json")
+    assert json.loads(nothing.stdout)["result"] is None
