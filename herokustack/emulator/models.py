@@ -142,6 +142,12 @@ def want_int(value: Any, key: str) -> int:
     raise invalid(f"Invalid type for {key}: expected an integer.")
 
 
+def service_prefix(service: str) -> str:
+    """A LIKE pattern for the plans of a service, with the user's text escaped."""
+    escaped = service.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}:%"
+
+
 def identity_of(value: Any, key: str) -> str:
     """A reference given as "name" or {"name": ...} / {"id": ...} (the CLI sends objects)."""
     if isinstance(value, dict):
@@ -1099,7 +1105,8 @@ class Backend:
         ):
             c.execute(sql, (addon_id,))
 
-    def resolve_addons(self, body: Json) -> list[Json]:
+    def resolve_addons(self, body: Json, *, expand: bool = False) -> list[Json]:
+        """Match an add-on's id or name, an attachment name or config var, or a service or plan."""
         check_fields(body, {"addon", "app", "addon_service"})
         ident = want_str(body, "addon", required=True)
         app_ident = want_str(body, "app")
@@ -1110,8 +1117,9 @@ class Backend:
             rows = c.execute(
                 "SELECT DISTINCT addons.* FROM addons LEFT JOIN attachments"
                 " ON attachments.addon_id = addons.id WHERE addons.id = ? OR addons.name = ?"
-                " OR attachments.name = ? ORDER BY addons.seq",
-                (ident, ident, ident.removesuffix("_URL")),
+                " OR attachments.name = ? OR addons.plan = ? OR addons.plan LIKE ? ESCAPE '\\'"
+                " ORDER BY addons.seq",
+                (ident, ident, ident.removesuffix("_URL"), ident, service_prefix(ident)),
             ).fetchall()
             if app_ident is not None:
                 app = self._app_row(c, app_ident)
@@ -1120,7 +1128,7 @@ class Backend:
                 rows = [r for r in rows if r["plan"].split(":")[0] == service]
             if not rows:
                 raise not_found("Couldn't find that add-on.")
-            return [self._addon_json(c, r) for r in rows]
+            return [self._addon_json(c, r, expand=expand) for r in rows]
 
     @staticmethod
     def _addon_on_app(c: sqlite3.Connection, addon_id: str, app_id: str) -> bool:
@@ -1206,8 +1214,8 @@ class Backend:
                 sql += " AND attachments.app_id = ?"
                 args += (self._app_row(c, app_ident)["id"],)
             if service is not None:
-                sql += " AND addons.plan LIKE ?"
-                args += (f"{service}:%",)
+                sql += " AND addons.plan LIKE ? ESCAPE '\\'"
+                args += (service_prefix(service),)
             rows = c.execute(sql + " ORDER BY attachments.seq", args).fetchall()
             if not rows:
                 raise not_found("Couldn't find that add-on attachment.")

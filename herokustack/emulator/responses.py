@@ -405,7 +405,11 @@ class Api:
                 lambda c: b.update_addon(c.params["app"], c.params["addon"], c.body),
             ),
             r("/apps/{app}/addons/{addon}", "DELETE", self._delete_addon),
-            r("/actions/addons/resolve", "POST", lambda c: b.resolve_addons(c.body)),
+            r(
+                "/actions/addons/resolve",
+                "POST",
+                lambda c: b.resolve_addons(c.body, expand=c.expand),
+            ),
             r(
                 "/addon-attachments",
                 "GET",

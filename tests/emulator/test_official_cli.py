@@ -1,0 +1,141 @@
+"""The official `heroku` CLI (npm, 11.x) works against the emulator and shows what it holds.
+
+Each CLI call costs over a second of Node start-up, so independent commands run in parallel,
+in three rounds: changes, then reads, then undoing some changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import client_for, heroku_cli_path, node_available
+
+from herokustack.emulator import EmulatorServer
+
+pytestmark = [
+    pytest.mark.cli,
+    pytest.mark.skipif(
+        heroku_cli_path() is None or not node_available(),
+        reason="the official heroku CLI is not installed (run `make node`) or node is missing",
+    ),
+]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture(scope="module")
+def cli_emu() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def api(cli_emu: EmulatorServer) -> Iterator[httpx.Client]:
+    with client_for(cli_emu) as http:
+        yield http
+
+
+def heroku(emu: EmulatorServer, home: Path, *args: str) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "HEROKU_HOST": emu.url,
+        "HEROKU_DATA_HOST": emu.host,
+        "HEROKU_API_KEY": emu.api_key,
+        "HEROKU_SKIP_NEW_VERSION_CHECK": "1",
+        # Offline, the CLI's analytics calls wait for a timeout; send them here instead (a 404).
+        "DISABLE_TELEMETRY": "true",
+        "HEROKU_ANALYTICS_URL": f"{emu.url}/analytics",
+        "HEROKU_UPDATE_INSTRUCTIONS": "",
+        "NO_COLOR": "1",
+        "FORCE_COLOR": "0",
+    }
+    cli = heroku_cli_path()
+    assert cli is not None
+    done = subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=90)
+    output = ANSI.sub("", done.stdout + done.stderr)
+    assert done.returncode == 0, f"heroku {' '.join(args)} failed:\n{output}"
+    return output
+
+
+def run_all(emu: EmulatorServer, home: Path, commands: list[list[str]]) -> list[str]:
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return list(pool.map(lambda args: heroku(emu, home, *args), commands))
+
+
+def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_path: Path) -> None:
+    api.post("/apps", json={"name": "cli-main"}).raise_for_status()
+    cli_emu.deploy("cli-main", {"web": "gunicorn app:app", "worker": "celery -A app worker"})
+    resize = [{"type": "web", "size": "standard-1x"}, {"type": "worker", "size": "standard-1x"}]
+    api.patch("/apps/cli-main/formation", json={"updates": resize}).raise_for_status()
+    api.post("/apps/cli-main/addons", json={"plan": "heroku-postgresql:essential-0"})
+
+    run_all(
+        cli_emu,
+        tmp_path,
+        [
+            ["apps:create", "cli-new", "--region", "eu"],
+            ["ps:scale", "web=2", "worker=1", "-a", "cli-main"],
+            ["config:set", "FOO=bar", "-a", "cli-main"],
+            ["addons:create", "heroku-redis:mini", "-a", "cli-main"],
+            ["maintenance:on", "-a", "cli-main"],
+            ["stack:set", "heroku-22", "-a", "cli-main"],
+            [
+                "pg:backups:schedule",
+                "DATABASE_URL",
+                "--at",
+                "02:00 America/New_York",
+                "-a",
+                "cli-main",
+            ],
+        ],
+    )
+    assert api.get("/apps/cli-new").json()["region"]["name"] == "eu"
+    app = api.get("/apps/cli-main").json()
+    assert app["maintenance"] is True and app["build_stack"]["name"] == "heroku-22"
+    assert {f["type"]: f["quantity"] for f in api.get("/apps/cli-main/formation").json()} == {
+        "web": 2,
+        "worker": 1,
+    }
+    assert api.get("/apps/cli-main/config-vars").json()["FOO"] == "bar"
+
+    info, ps, config, addons, schedules = run_all(
+        cli_emu,
+        tmp_path,
+        [
+            ["apps:info", "-a", "cli-main", "--json"],
+            ["ps", "-a", "cli-main"],
+            ["config", "-a", "cli-main"],
+            ["addons", "-a", "cli-main"],
+            ["pg:backups:schedules", "-a", "cli-main"],
+        ],
+    )
+    assert '"name": "cli-main"' in info and '"maintenance": true' in info
+    assert "web.1: up" in ps and "web.2: up" in ps and "worker.1: up" in ps
+    assert "Standard-1X" in ps
+    assert re.search(r"FOO:\s+bar", config) and "REDIS_URL" in config
+    assert "heroku-postgresql" in addons and "heroku-redis" in addons and "mini" in addons
+    assert "DATABASE_URL: daily at 2:00 America/New_York" in schedules
+
+    redis = next(a for a in api.get("/apps/cli-main/addons").json() if "redis" in a["plan"]["name"])
+    run_all(
+        cli_emu,
+        tmp_path,
+        [
+            ["maintenance:off", "-a", "cli-main"],
+            ["pg:backups:unschedule", "DATABASE_URL", "-a", "cli-main"],
+            ["addons:destroy", redis["name"], "-a", "cli-main", "--confirm", "cli-main"],
+        ],
+    )
+    assert api.get("/apps/cli-main").json()["maintenance"] is False
+    db = next(a for a in api.get("/apps/cli-main/addons").json() if "postgres" in a["plan"]["name"])
+    assert api.get(f"/client/v11/databases/{db['id']}/transfer-schedules").json() == []
+    assert [a["plan"]["name"] for a in api.get("/apps/cli-main/addons").json()] == [
+        "heroku-postgresql:essential-0"
+    ]
