@@ -256,7 +256,9 @@ class Redactor:
         return text
 
 
-def make_session(timeout: tuple[float, float], retries: int, backoff: float) -> requests.Session:
+def make_session(
+    timeout: tuple[float, float], retries: int, backoff: float, pool_size: int = 32
+) -> requests.Session:
     """A session with connect/read timeouts and retries of idempotent requests.
 
     Connection errors (nothing was sent) are retried for every method; read errors and
@@ -276,7 +278,7 @@ def make_session(timeout: tuple[float, float], retries: int, backoff: float) -> 
         raise_on_status=False,
     )
     session = _TimeoutSession(timeout)
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=16, pool_maxsize=32)
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -312,7 +314,8 @@ class HerokuClient:
         self.redact = Redactor()
         self.redact.add(key)
         self._key = key
-        self.session = make_session(timeout, retries, backoff)
+        # Up to 4 requests of one app at once (its reads, its add-ons), for each app at once.
+        self.session = make_session(timeout, retries, backoff, pool_size=4 * self.parallelism)
         self.heroku = Heroku(session=self.session)
         self.heroku._heroku_url = self.url
         self.heroku._api_key = key
