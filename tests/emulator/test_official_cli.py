@@ -105,7 +105,7 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
     }
     assert api.get("/apps/cli-main/config-vars").json()["FOO"] == "bar"
 
-    info, ps, config, addons, schedules = run_all(
+    info, ps, config, addons, schedules, types, releases, pg_info = run_all(
         cli_emu,
         tmp_path,
         [
@@ -114,6 +114,9 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
             ["config", "-a", "cli-main"],
             ["addons", "-a", "cli-main"],
             ["pg:backups:schedules", "-a", "cli-main"],
+            ["ps:type", "-a", "cli-main"],
+            ["releases", "-a", "cli-main"],
+            ["pg:info", "-a", "cli-main"],
         ],
     )
     assert '"name": "cli-main"' in info and '"maintenance": true' in info
@@ -122,6 +125,9 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
     assert re.search(r"FOO:\s+bar", config) and "REDIS_URL" in config
     assert "heroku-postgresql" in addons and "heroku-redis" in addons and "mini" in addons
     assert "DATABASE_URL: daily at 2:00 America/New_York" in schedules
+    assert re.search(r"web\s+Standard-1X\s+2", types) and "$25" in types
+    assert "Set FOO config vars" in releases and "Deploy" in releases
+    assert re.search(r"Plan:\s+Essential 0", pg_info) and "Daily at 2:00" in pg_info
 
     redis = next(a for a in api.get("/apps/cli-main/addons").json() if "redis" in a["plan"]["name"])
     run_all(
