@@ -84,7 +84,7 @@ def _body(change: Change) -> str:
         field = ""
     if change.action == "create":
         return f"{field}: {_show(change.after)}"
-    if change.action == "destroy":
+    if change.action == "destroy" or (change.action == "refused" and change.after is None):
         return f"{field}: {_show(change.before)}"
     return f"{field}: {_show(change.before)} → {_show(change.after)}"
 

@@ -1,0 +1,170 @@
+"""The plan document and the Markdown comment of a 2-app plan against golden files; the JSON
+Schema is current and the document validates; saved-plan parsing refuses what it cannot read.
+
+After an intended change: UPDATE_GOLDEN=1 pytest tests/test_plan_formats.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from herokustack import ci, markdown, planfile
+from herokustack.applier import ApplyResult, AppOutcome
+from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveState
+from herokustack.errors import HerokustackError
+from herokustack.planner import Change, Plan, make_plan
+from herokustack.stackfile import load_stacks, resolve_config
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path("tests/golden")
+SECRET = "golden-secret-value-never-shown-31337"
+OLD_SECRET = "old-golden-secret-value-never-shown"
+
+
+def addon(service: str, plan: str, attachment: str, id_: str) -> LiveAddon:
+    return LiveAddon(
+        id=id_,
+        name=f"{service}-{id_}",
+        service=service,
+        plan=plan,
+        state="provisioned",
+        owner="golden-alpha",
+        attachments=(attachment,),
+        config_vars=(f"{attachment}_URL",),
+    )
+
+
+def alpha_live() -> LiveState:
+    info = LiveAppInfo(
+        name="golden-alpha",
+        id="app-alpha",
+        region="us",
+        stack="heroku-24",
+        build_stack="heroku-24",
+        maintenance=False,
+    )
+    return LiveState(
+        name="golden-alpha",
+        app=info,
+        formation={
+            "web": LiveProcess(type="web", quantity=1, size="standard-1x"),
+            "worker": LiveProcess(type="worker", quantity=2, size="standard-1x"),
+        },
+        config={"PYTHONUNBUFFERED": "1", "LOG_LEVEL": "warning", "SECRET_KEY": OLD_SECRET},
+        addons=(
+            addon("heroku-postgresql", "heroku-postgresql:essential-0", "DATABASE", "db-1"),
+            addon("heroku-postgresql", "heroku-postgresql:essential-1", "ANALYTICS", "db-2"),
+            addon("heroku-redis", "heroku-redis:mini", "REDIS", "redis-1"),
+        ),
+        schedules={"db-1": ()},
+    )
+
+
+@pytest.fixture()
+def run(monkeypatch: pytest.MonkeyPatch) -> ci.PlanRun:
+    monkeypatch.chdir(ROOT)  # stack file paths in the document are relative, as in CI
+    stacks = load_stacks([GOLDEN / "stacks" / "alpha.toml", GOLDEN / "stacks" / "beta.toml"])
+    configs = {s.name: resolve_config(s, {"GOLDEN_SECRET": SECRET}) for s in stacks}
+    lives = {"golden-alpha": alpha_live(), "golden-beta": LiveState(name="golden-beta")}
+    plan = make_plan(
+        stacks, configs, lives, salt="golden-salt", assume_released={"golden-beta": ["web"]}
+    )
+    return ci.PlanRun(plan, lives, stacks)
+
+
+def golden(name: str, text: str) -> None:
+    path = ROOT / GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def document_text(run: ci.PlanRun) -> str:
+    doc = ci.document(run, exit_code=2)
+    doc["herokustack_version"] = "VERSION"  # the golden file outlives version bumps
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_markdown_of_a_two_app_plan_matches_golden(run: ci.PlanRun):
+    text = markdown.plan_markdown(run.plan)
+    golden("plan.md", text)
+    assert len(text.splitlines()) <= 50  # one screen in a PR
+    assert SECRET not in text and OLD_SECRET not in text
+
+
+def test_plan_document_matches_golden_and_validates(run: ci.PlanRun):
+    text = document_text(run)
+    golden("plan.json", text)
+    jsonschema.validate(json.loads(text), planfile.schema())
+    assert SECRET not in text and OLD_SECRET not in text
+
+
+def test_committed_schema_is_current():
+    committed = (ROOT / "herokustack" / "plan.schema.json").read_text(encoding="utf-8")
+    assert committed == planfile.schema_text(), (
+        "herokustack/plan.schema.json is stale: "
+        "python -m herokustack.planfile > herokustack/plan.schema.json"
+    )
+
+
+def test_document_round_trips_to_the_same_plan(run: ci.PlanRun):
+    doc = planfile.parse(json.loads(document_text(run)), "plan.json")
+    assert doc.to_plan() == run.plan
+
+
+def test_refused_changes_come_first_in_bold(run: ci.PlanRun):
+    lines = markdown.plan_markdown(run.plan).splitlines()
+    refused = [i for i, line in enumerate(lines) if line.startswith("- **golden-alpha: add-on")]
+    table = lines.index("| App | Add | Change | Destroy | Refused |")
+    assert refused and max(refused) < table
+
+
+def test_markdown_code_blocks_cannot_be_broken_out_of():
+    change = Change(app="a1", action="create", resource="config", name="X", after="```x```")
+    plan = Plan(
+        salt="s", apps=[{"app": "a1", "path": "a.toml", "exists": True, "changes": [change]}]
+    )
+    text = markdown.plan_markdown(plan)
+    assert "````diff" in text and '+ config X = "```x```"' in text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(max_size=30))
+def test_table_cells_never_split(value: str):
+    assert "|" not in markdown.cell(value).replace("\\|", "")
+    assert "\n" not in markdown.cell(value)
+
+
+def test_apply_and_validate_markdown():
+    done = Change(app="a1", action="update", resource="formation", name="web", field="quantity")
+    result = ApplyResult(
+        [
+            AppOutcome("a1", done=[done]),
+            AppOutcome("a2", failed=[done], error="formation: HTTP 422 | bad"),
+        ]
+    )
+    text = markdown.apply_markdown(result)
+    assert text.splitlines()[0] == "### herokustack apply: 1 of 2 apps applied"
+    assert "| `a1` | applied | 1 | 0 | 0 |" in text
+    assert "| `a2` | **failed** at formation: HTTP 422 \\| bad | 0 | 1 | 0 |" in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"format_version": 2}, "plan format version 2 is newer than this herokustack reads (1)"),
+        ({"apps": []}, "not a herokustack plan file (no format_version)"),
+        ({"format_version": 1, "salt": "s"}, "p.json: changes_pending: Field required"),
+    ],
+)
+def test_unreadable_plan_files_are_one_clear_error(raw: dict, message: str):
+    with pytest.raises(HerokustackError) as caught:
+        planfile.parse(raw, "p.json")
+    assert message in str(caught.value)
