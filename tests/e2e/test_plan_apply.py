@@ -258,7 +258,7 @@ def test_removing_the_database_never_destroys_it(
     assert plan.exit_code == 2
     lines = plan.stdout.splitlines()
     assert any(
-        ln.startswith(f"  ! add-on {database['name']} (DATABASE): heroku-postgresql:essential-0")
+        ln.startswith(f"  ! add-on {database['name']} (DATABASE): heroku-postgresql:essential-0  #")
         and "never destroys" in ln
         for ln in lines
     ), plan.stdout
