@@ -528,6 +528,11 @@ class _KeyScanner:
     def peek(self) -> tuple[str, str, int]:
         return self.toks[self.pos] if self.pos < len(self.toks) else ("eof", "", 0)
 
+    def sym(self) -> str:
+        """The next token as punctuation; a string token never reads as "[" or "{"."""
+        kind, value, _ = self.peek()
+        return "<str>" if kind == "str" else value
+
     def take(self) -> tuple[str, str, int]:
         tok = self.peek()
         self.pos += 1
@@ -539,7 +544,7 @@ class _KeyScanner:
 
     def key(self) -> list[str | int]:
         parts: list[str | int] = [self.take()[1]]
-        while self.peek()[1] == ".":
+        while self.sym() == ".":
             self.take()
             parts.append(self.take()[1])
         return parts
@@ -550,7 +555,7 @@ class _KeyScanner:
             kind, value, line = self.peek()
             if kind == "nl":
                 self.take()
-            elif value == "[":
+            elif kind != "str" and value == "[":
                 table = self.header()
                 self.record(table, line)
             else:
@@ -561,11 +566,11 @@ class _KeyScanner:
 
     def header(self) -> Loc:
         self.take()
-        is_array = self.peek()[1] == "["
+        is_array = self.sym() == "["
         if is_array:
             self.take()
         key = self.key()
-        while self.peek()[1] == "]":
+        while self.sym() == "]":
             self.take()
         # A key through an array of tables means its latest element: [[a]] then [a.b] -> a[n].b
         loc: list[str | int] = []
@@ -580,18 +585,19 @@ class _KeyScanner:
 
     def value(self, loc: Loc, line: int) -> None:
         self.record(loc, line)
-        opener = self.take()[1]
+        opener = self.sym()
+        self.take()
         if opener == "{":
             self.inline_table(loc)
         elif opener == "[":
             self.array(loc)
         else:
-            while self.peek()[0] != "nl" and self.peek()[1] not in (",", "]", "}", ""):
+            while self.peek()[0] != "nl" and self.sym() not in (",", "]", "}", ""):
                 self.take()
 
     def inline_table(self, loc: Loc) -> None:
-        while self.peek()[1] not in ("}", ""):
-            if self.peek()[1] == ",":
+        while self.sym() not in ("}", ""):
+            if self.sym() == ",":
                 self.take()
                 continue
             line = self.peek()[2]
@@ -602,8 +608,8 @@ class _KeyScanner:
 
     def array(self, loc: Loc) -> None:
         index = 0
-        while self.peek()[1] not in ("]", ""):
-            if self.peek()[0] == "nl" or self.peek()[1] == ",":
+        while self.sym() not in ("]", ""):
+            if self.peek()[0] == "nl" or self.sym() == ",":
                 self.take()
                 continue
             self.value((*loc, index), self.peek()[2])
