@@ -28,10 +28,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from herokustack.client import HerokuClient, LiveState
+from herokustack.client import (
+    POSTGRES,
+    ApiError,
+    HerokuClient,
+    LiveAddon,
+    LiveAppInfo,
+    LiveProcess,
+    LiveSchedule,
+    LiveState,
+    parse_app,
+    parse_process,
+)
 from herokustack.errors import HerokustackError
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
 from herokustack.stackfile import ConfigEntry, FromEnv, Stack
@@ -197,26 +209,78 @@ def _raw_parts(live: LiveState) -> dict[str, Any]:
     """Each part of an app's live state that a plan can touch, as plain values."""
     if live.app is None:
         return {"app": ABSENT}
-    info = live.app
-    parts: dict[str, Any] = {
-        "app": [info.region, info.stack, info.build_stack],
-        "maintenance": info.maintenance,
+    return {
+        **_app_parts(live.app),
+        **_formation_parts(live.formation),
+        **_config_parts(live.config),
+        **_addon_parts(live.addons, live.schedules),
     }
-    for ptype, proc in live.formation.items():
-        parts[f"formation.{ptype}"] = [proc.quantity, proc.size]
-    for key, value in live.config.items():
-        parts[f"config.{key}"] = value
-    for addon in live.addons:
+
+
+def _app_parts(info: LiveAppInfo) -> dict[str, Any]:
+    return {"app": [info.region, info.stack, info.build_stack], "maintenance": info.maintenance}
+
+
+def _formation_parts(formation: Mapping[str, LiveProcess]) -> dict[str, Any]:
+    return {f"formation.{t}": [p.quantity, p.size] for t, p in formation.items()}
+
+
+def _config_parts(config: Mapping[str, str]) -> dict[str, Any]:
+    return {f"config.{key}": value for key, value in config.items()}
+
+
+def _schedules(schedules: Iterable[LiveSchedule]) -> list[list[Any]]:
+    return sorted([s.name, s.hour, s.timezone] for s in schedules)
+
+
+def _addon_parts(
+    addons: Iterable[LiveAddon], schedules: Mapping[str, Sequence[LiveSchedule]] | None = None
+) -> dict[str, Any]:
+    parts: dict[str, Any] = {}
+    for addon in addons:
         for name in addon.attachments or (addon.name,):
             parts[f"addon.{name}"] = [addon.id, addon.plan, addon.owner]
-            schedules = live.schedules.get(addon.id)
-            if schedules is not None:
-                parts[f"backup.{name}"] = sorted([s.name, s.hour, s.timezone] for s in schedules)
+            if schedules is not None and addon.service == POSTGRES:
+                parts[f"backup.{name}"] = _schedules(schedules.get(addon.id, ()))
+    return parts
+
+
+def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> dict[str, Any]:
+    """The live parts of the resources `changes` write, read again (only those: cheap)."""
+    kinds = {c.resource for c in changes}
+    path = f"apps/{quote(app)}"
+    try:
+        info = parse_app(client.get(path))
+    except ApiError as exc:
+        if exc.not_found:
+            return {"app": ABSENT}
+        raise
+    parts = _app_parts(info)
+    if "formation" in kinds:
+        parts.update(
+            _formation_parts(
+                {p.type: p for p in map(parse_process, client.get_list(f"{path}/formation"))}
+            )
+        )
+    if "config" in kinds:
+        config = {k: str(v) for k, v in client.get(f"{path}/config-vars").items() if v is not None}
+        client.redact.add(*config.values())
+        parts.update(_config_parts(config))
+    if "addon" in kinds:
+        parts.update(_addon_parts(client.list_addons(app)))
+    for change in changes:
+        if change.resource == "backup" and change.addon_id:
+            schedules = client.read_schedules(change.addon_id)
+            parts[f"backup.{change.attachment}"] = _schedules(schedules)
     return parts
 
 
 def live_parts(live: LiveState, salt: str) -> dict[str, str]:
-    return {part: _digest(salt, part, value) for part, value in sorted(_raw_parts(live).items())}
+    return _digests(_raw_parts(live), salt)
+
+
+def _digests(parts: Mapping[str, Any], salt: str) -> dict[str, str]:
+    return {part: _digest(salt, part, value) for part, value in sorted(parts.items())}
 
 
 def touched_parts(change: Change) -> list[str]:
@@ -244,14 +308,11 @@ def part_label(part: str) -> str:
 
 
 def changed_parts(
-    recorded: LiveFingerprint, live: LiveState, salt: str, changes: Iterable[Change]
+    recorded: LiveFingerprint, now: Mapping[str, str], changes: Iterable[Change]
 ) -> list[str]:
-    """Parts the changes touch whose live value differs from the one planned."""
-    now = live_parts(live, salt)
+    """Parts the changes touch whose live digest `now` differs from the one planned."""
     if not recorded.exists:
-        if live.exists:
-            return ["app"]
-        return []
+        return [] if now.get("app") == recorded.parts.get("app") else ["app"]
     wanted = dict.fromkeys(p for c in changes for p in touched_parts(c))
     return [p for p in wanted if recorded.parts.get(p, ABSENT) != now.get(p, ABSENT)]
 
@@ -343,7 +404,8 @@ def check_fresh(
         if app.app not in recorded:
             problems.append(f"{app.app}: no fingerprint of its live state in the plan")
             continue
-        parts = changed_parts(recorded[app.app], lives[app.app], plan.salt, app.changes)
+        now = live_parts(lives[app.app], plan.salt)
+        parts = changed_parts(recorded[app.app], now, app.changes)
         if parts:
             problems.append(stale_message(app.app, parts))
     if problems:
@@ -374,7 +436,8 @@ class LiveGuard:
         if not recorded.exists:
             # Only the creation can be checked: later steps see what this run created.
             self.created.add(app)
-        parts = changed_parts(recorded, self.client.read_app(app), self.salt, changes)
+        now = _digests(_read_parts(self.client, app, changes), self.salt)
+        parts = changed_parts(recorded, now, changes)
         if parts:
             raise StalePlanError(
                 f"{stale_message(app, parts)}: another apply may be running, or someone "

@@ -14,9 +14,11 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from herokustack import ci, markdown, planfile
 from herokustack.applier import ApplyResult, AppOutcome
+from herokustack.cli import app
 from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.planner import Change, Plan, make_plan
@@ -168,3 +170,17 @@ def test_unreadable_plan_files_are_one_clear_error(raw: dict, message: str):
     with pytest.raises(HerokustackError) as caught:
         planfile.parse(raw, "p.json")
     assert message in str(caught.value)
+
+
+def test_validate_markdown_through_the_cli(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(ROOT)
+    bad = "tests/fixtures/invalid/region.toml"
+    result = CliRunner().invoke(
+        app, ["validate", "stacks/production.toml", bad, "--format", "markdown"]
+    )
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "### herokustack validate: 1 of 2 files invalid, 1 problem"
+    assert "| `stacks/production.toml` | acme-production | valid |" in lines
+    assert f"| `{bad}` |  | **1 problem** |" in lines
+    assert f'- {bad}: app.region: must be one of "us", "eu", got "asia"' in lines
