@@ -822,10 +822,15 @@ class Backend:
             app = self._app_row(self._conn, app_ident)
             return self._config(self._conn, app["id"])
 
-    @staticmethod
-    def _config(c: sqlite3.Connection, app_id: str) -> dict[str, str]:
-        sql = "SELECT key, value FROM config_vars WHERE app_id = ? ORDER BY key"
-        return {r["key"]: r["value"] for r in c.execute(sql, (app_id,))}
+    def _config(self, c: sqlite3.Connection, app_id: str) -> dict[str, str]:
+        """The app's config; an add-on's vars appear once it is provisioned, as on Heroku."""
+        sql = (
+            "SELECT key, value FROM config_vars"
+            " LEFT JOIN addons ON addons.id = config_vars.addon_id"
+            " WHERE config_vars.app_id = ?"
+            " AND (config_vars.addon_id IS NULL OR addons.ready_at <= ?) ORDER BY key"
+        )
+        return {r["key"]: r["value"] for r in c.execute(sql, (app_id, self.clock()))}
 
     def update_config(self, app_ident: str, body: Json) -> dict[str, str]:
         """Set (string) or remove (null) keys; a change makes a release. Add-on vars are locked."""

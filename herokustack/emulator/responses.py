@@ -191,6 +191,8 @@ class Api:
         self.rate = RateBucket()
         self._faults = random.Random(settings.seed)
         self._fault_lock = threading.Lock()
+        # Called with (method, path, parsed body) for each authenticated request (test hooks).
+        self.observers: list[Callable[[str, str, Any], None]] = []
 
     # --- pipeline -----------------------------------------------------------------------------
 
@@ -248,6 +250,8 @@ class Api:
             body = parse_body(await read_limited(request))
             if not isinstance(body, dict):
                 raise ApiError(400, "bad_request", "Request body must be a JSON object.")
+        for observe in self.observers:
+            observe(request.method, request.url.path, body)
         call = Call(
             params=dict(request.path_params),
             body=body,

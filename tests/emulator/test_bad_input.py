@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import client_for
+from emu_helpers import client_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -121,7 +121,11 @@ SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 @SLOW
-@given(target=st.sampled_from(WRITES), raw=st.binary(min_size=1, max_size=200).filter(not_json))
+@given(
+    target=st.sampled_from(WRITES),
+    # A blank body means {} (POST /apps without one creates an app, as on Heroku): not here.
+    raw=st.binary(min_size=1, max_size=200).filter(lambda r: bool(r.strip()) and not_json(r)),
+)
 def test_malformed_json(
     attack: tuple[httpx.Client, Path], target: tuple[str, str], raw: bytes
 ) -> None:

@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from conftest import client_for, new_app
+from emu_helpers import client_for, new_app
 
 from herokustack.emulator import EmulatorServer
 

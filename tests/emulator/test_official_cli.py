@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import client_for, heroku_cli_path, node_available
+from emu_helpers import client_for, heroku_cli_path, node_available
 
 from herokustack.emulator import EmulatorServer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import new_app
+from emu_helpers import new_app
 
 from herokustack.emulator import EmulatorServer
 from herokustack.emulator.models import Backend
@@ -135,9 +135,10 @@ def test_addons_provision_attach_and_lock_their_config() -> None:
     logs = backend.create_addon("rules-addon", {"plan": "papertrail:choklad"})
     assert (pg["state"], logs["state"]) == ("provisioning", "provisioned")
     config = backend.get_config("rules-addon")
-    assert config["DATABASE_URL"].startswith("postgres://") and "PAPERTRAIL_API_TOKEN" in config
+    assert "PAPERTRAIL_API_TOKEN" in config and "DATABASE_URL" not in config  # not yet
     now[0] += 5.0
     assert backend.get_addon(pg["id"])["state"] == "provisioned"
+    assert backend.get_config("rules-addon")["DATABASE_URL"].startswith("postgres://")
     second = backend.create_addon("rules-addon", {"plan": "heroku-postgresql:essential-0"})
     assert second["config_vars"][0].startswith("HEROKU_POSTGRESQL_")
     with pytest.raises(Exception, match="Cannot overwrite attachment values DATABASE_URL"):

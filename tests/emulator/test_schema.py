@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import HerokuSchema, new_app
+from emu_helpers import HerokuSchema, new_app
 
 from herokustack.emulator import EmulatorServer
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from conftest import client_for, new_app
+from emu_helpers import client_for, new_app
 
 from herokustack.emulator import EmulatorServer
 
