@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS attachments (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, addon_id TEXT NOT NULL,
   app_id TEXT NOT NULL, name TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
   UNIQUE (app_id, name));
+CREATE TABLE IF NOT EXISTS release_config (
+  release_id TEXT PRIMARY KEY, user_vars TEXT NOT NULL, addon_vars TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS transfer_schedules (
   uuid TEXT PRIMARY KEY, addon_id TEXT UNIQUE NOT NULL, name TEXT NOT NULL, hour INTEGER NOT NULL,
   days TEXT NOT NULL, timezone TEXT NOT NULL, retain_weeks INTEGER NOT NULL,
@@ -269,6 +271,10 @@ class Backend:
     @staticmethod
     def _stack_ref(name: str) -> Json:
         return {"id": catalog.stable_id("stack", name), "name": name}
+
+    def available_stacks(self, app_ident: str) -> list[Json]:
+        self.get_app(app_ident)
+        return [self._stack_json(s) for s in catalog.STACKS if s.state != "retired"]
 
     def list_regions(self) -> list[Json]:
         return [self._region_json(r) for r in catalog.REGIONS]
@@ -550,7 +556,10 @@ class Backend:
         }
 
     def create_release(self, app_ident: str, body: Json) -> Json:
-        check_fields(body, {"slug", "description", "oci_image"})
+        check_fields(body, {"slug", "description", "oci_image", "release"})
+        if body.get("release") is not None:
+            check_fields(body, {"release"})
+            return self._rollback(app_ident, identity_of(body["release"], "release"))
         if body.get("oci_image") is not None:
             raise invalid("OCI images are not supported by this emulator; release a slug.")
         slug_id = identity_of(body.get("slug"), "slug")
@@ -621,7 +630,52 @@ class Backend:
                 self._now(),
             ),
         )
+        rows = c.execute("SELECT * FROM config_vars WHERE app_id = ?", (app_id,)).fetchall()
+        user = {r["key"]: r["value"] for r in rows if r["addon_id"] is None}
+        addon = {r["key"]: r["value"] for r in rows if r["addon_id"] is not None}
+        c.execute(
+            "INSERT INTO release_config (release_id, user_vars, addon_vars) VALUES (?, ?, ?)",
+            (release_id, json.dumps(user), json.dumps(addon)),
+        )
         return release_id
+
+    def release_config(self, app_ident: str, release_ident: str) -> dict[str, str]:
+        """The config an app had at a release."""
+        with self._lock:
+            c = self._conn
+            release = self._release_row(c, self._app_row(c, app_ident)["id"], release_ident)
+            user, addon = self._release_snapshot(c, release)
+            return dict(sorted({**user, **addon}.items()))
+
+    @staticmethod
+    def _release_snapshot(
+        c: sqlite3.Connection, release: sqlite3.Row
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        sql = "SELECT * FROM release_config WHERE release_id = ?"
+        row = c.execute(sql, (release["id"],)).fetchone()
+        if row is None:
+            return {}, {}
+        return json.loads(row["user_vars"]), json.loads(row["addon_vars"])
+
+    def _rollback(self, app_ident: str, release_ident: str) -> Json:
+        """A new release running an earlier one's code with its config (add-on vars stay)."""
+        with self._tx() as c:
+            app = self._app_row(c, app_ident)
+            target = self._release_row(c, app["id"], release_ident)
+            if target["slug_id"] is None:
+                raise invalid(f"Cannot roll back to v{target['version']}: it has no slug.")
+            user, _ = self._release_snapshot(c, target)
+            c.execute("DELETE FROM config_vars WHERE app_id = ? AND addon_id IS NULL", (app["id"],))
+            for key, value in user.items():
+                c.execute(
+                    "INSERT OR IGNORE INTO config_vars (app_id, key, value) VALUES (?, ?, ?)",
+                    (app["id"], key, value),
+                )
+            slug = self._slug_row(c, app["id"], target["slug_id"])
+            self._sync_formation(c, app["id"], json.loads(slug["process_types"]))
+            text = f"Rollback to v{target['version']}"
+            release_id = self._add_release(c, app["id"], text, slug["id"])
+            return self._release_json(c, self._release_row(c, app["id"], release_id))
 
     def _release_json(self, c: sqlite3.Connection, row: sqlite3.Row) -> Json:
         app = c.execute("SELECT id, name FROM apps WHERE id = ?", (row["app_id"],)).fetchone()
@@ -1030,12 +1084,79 @@ class Backend:
             c.execute(
                 "INSERT OR REPLACE INTO config_vars (app_id, key, value, addon_id)"
                 " VALUES (?, ?, ?, ?)",
-                (app_id, f"{name}_{suffix}", self._config_value(service, suffix), addon_id),
+                (app_id, f"{name}_{suffix}", self._shared_value(c, addon_id, suffix), addon_id),
             )
         addon_name = c.execute("SELECT name FROM addons WHERE id = ?", (addon_id,)).fetchone()[
             "name"
         ]
         self._add_release(c, app_id, f"Attach {name} (@ref:{addon_name})", None)
+
+    def _shared_value(self, c: sqlite3.Connection, addon_id: str, suffix: str) -> str:
+        """Every attachment of one add-on carries the same URL or token; the first one makes it."""
+        for att in c.execute(
+            "SELECT app_id, name FROM attachments WHERE addon_id = ? ORDER BY seq", (addon_id,)
+        ).fetchall():
+            row = c.execute(
+                "SELECT value FROM config_vars WHERE app_id = ? AND key = ? AND addon_id = ?",
+                (att["app_id"], f"{att['name']}_{suffix}", addon_id),
+            ).fetchone()
+            if row is not None:
+                return str(row["value"])
+        return self._config_value(self._service_of_addon(c, addon_id), suffix)
+
+    @staticmethod
+    def _service_of_addon(c: sqlite3.Connection, addon_id: str) -> Service:
+        plan = catalog.find_plan(
+            c.execute("SELECT plan FROM addons WHERE id = ?", (addon_id,)).fetchone()["plan"]
+        )
+        assert plan is not None
+        return catalog.service_of(plan)
+
+    def create_attachment(self, body: Json) -> Json:
+        """Attach an existing add-on to an app (shared databases): same config vars there."""
+        check_fields(body, {"addon", "app", "name", "namespace", "confirm"})
+        addon_ident = identity_of(body.get("addon"), "addon")
+        app_ident = identity_of(body.get("app"), "app")
+        wanted = want_str(body, "name")
+        want_str(body, "confirm")
+        if body.get("namespace") is not None:
+            raise invalid("Attachment namespaces are not supported by this emulator.")
+        with self._tx() as c:
+            app = self._app_row(c, app_ident)
+            addon = self._addon_row(c, addon_ident)
+            service = self._service_of_addon(c, addon["id"])
+            name = self._attachment_name(c, app["id"], service, wanted)
+            self._attach(c, addon["id"], app["id"], name, service)
+            sql = "SELECT * FROM attachments WHERE app_id = ? AND name = ?"
+            return self._attachment_json(c, c.execute(sql, (app["id"], name)).fetchone(), set())
+
+    def delete_attachment(self, ident: str) -> Json:
+        """Detach; the owning app keeps at least one attachment (destroy the add-on instead)."""
+        with self._tx() as c:
+            row = c.execute("SELECT * FROM attachments WHERE id = ?", (ident,)).fetchone()
+            if row is None:
+                raise not_found("Couldn't find that add-on attachment.")
+            addon = c.execute("SELECT * FROM addons WHERE id = ?", (row["addon_id"],)).fetchone()
+            on_owner = c.execute(
+                "SELECT COUNT(*) AS n FROM attachments WHERE addon_id = ? AND app_id = ?",
+                (addon["id"], addon["app_id"]),
+            ).fetchone()["n"]
+            if row["app_id"] == addon["app_id"] and on_owner == 1:
+                raise invalid(
+                    f"{row['name']} is the last attachment of {addon['name']} to its billing app;"
+                    " destroy the add-on instead."
+                )
+            answer = self._attachment_json(c, row, set())
+            for suffix in self._service_of_addon(c, addon["id"]).config_suffixes:
+                c.execute(
+                    "DELETE FROM config_vars WHERE app_id = ? AND key = ? AND addon_id = ?",
+                    (row["app_id"], f"{row['name']}_{suffix}", addon["id"]),
+                )
+            c.execute("DELETE FROM attachments WHERE id = ?", (row["id"],))
+            self._add_release(
+                c, row["app_id"], f"Detach {row['name']} (@ref:{addon['name']})", None
+            )
+            return answer
 
     def list_addons(self, app_ident: str | None = None, *, expand: bool = False) -> list[Json]:
         with self._lock:

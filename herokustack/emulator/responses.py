@@ -360,6 +360,17 @@ class Api:
                 lambda c: b.get_release(c.params["app"], c.params["release"]),
             ),
             r(
+                "/apps/{app}/releases/{release}/config-vars",
+                "GET",
+                lambda c: b.release_config(c.params["app"], c.params["release"]),
+            ),
+            r(
+                "/apps/{app}/available-stacks",
+                "GET",
+                lambda c: b.available_stacks(c.params["app"]),
+                list_field="id",
+            ),
+            r(
                 "/apps/{app}/slugs",
                 "POST",
                 lambda c: b.create_slug(c.params["app"], c.body),
@@ -419,6 +430,12 @@ class Api:
                 "GET",
                 lambda c: b.list_attachments(include=c.include),
                 list_field="id",
+            ),
+            r("/addon-attachments", "POST", lambda c: b.create_attachment(c.body), status=201),
+            r(
+                "/addon-attachments/{attachment}",
+                "DELETE",
+                lambda c: b.delete_attachment(c.params["attachment"]),
             ),
             r(
                 "/addon-attachments/{attachment}",

@@ -50,12 +50,15 @@ class HerokuSchema:
                 self.links.append((link["method"], re.compile(f"^{pattern}$"), pointer))
 
     def link(self, method: str, path: str) -> str:
+        return self.candidates(method, path)[0]
+
+    def candidates(self, method: str, path: str) -> list[str]:
         matches = [p for m, rx, p in self.links if m == method and rx.match(path)]
         # A literal segment beats a placeholder: prefer the link with the longest literal href.
         matches.sort(key=lambda p: -len(re.sub(r"\{\([^)]*\)\}", "", self._href(p))))
         if not matches:
             raise AssertionError(f"no link in Heroku's schema for {method} {path}")
-        return matches[0]
+        return matches
 
     def _href(self, pointer: str) -> str:
         node: Any = self.doc
@@ -73,9 +76,14 @@ class HerokuSchema:
         return pointer
 
     def check_request(self, method: str, path: str, body: Any) -> None:
-        pointer = self.link(method, path) + "/schema"
-        errors = sorted(self._validator(pointer).iter_errors(body), key=str)
-        assert not errors, f"request {method} {path}: {errors[0].message}"
+        """Valid for one link of this method and href (POST releases: create or rollback)."""
+        problems = []
+        for link in self.candidates(method, path):
+            errors = sorted(self._validator(link + "/schema").iter_errors(body), key=str)
+            if not errors:
+                return
+            problems.append(errors[0].message)
+        raise AssertionError(f"request {method} {path}: {problems}")
 
 
 FORMATS = jsonschema.FormatChecker()

@@ -225,3 +225,36 @@ def test_deleting_an_app_removes_its_addons_and_attachments(http: httpx.Client) 
     http.delete("/apps/rules-cascade")
     assert http.get(f"/addons/{addon['id']}").status_code == 404
     assert all(a["app"]["name"] != "rules-cascade" for a in http.get("/addon-attachments").json())
+
+
+def test_shared_attachment_carries_the_same_url(http: httpx.Client) -> None:
+    new_app(http, "rules-owner")
+    new_app(http, "rules-reader")
+    db = http.post("/apps/rules-owner/addons", json={"plan": "heroku-postgresql"}).json()
+    body = {"addon": db["name"], "app": "rules-reader", "name": "SHARED_DB"}
+    shared = http.post("/addon-attachments", json=body).json()
+    owner_url = http.get("/apps/rules-owner/config-vars").json()["DATABASE_URL"]
+    assert http.get("/apps/rules-reader/config-vars").json() == {"SHARED_DB_URL": owner_url}
+    assert [a["id"] for a in http.get("/apps/rules-reader/addons").json()] == [db["id"]]
+    assert http.post("/addon-attachments", json=body).status_code == 422  # name taken there
+    owner_attachment = http.get("/apps/rules-owner/addon-attachments/DATABASE").json()
+    assert error(http.delete(f"/addon-attachments/{owner_attachment['id']}"))[0] == 422
+    assert http.delete(f"/addon-attachments/{shared['id']}").status_code == 200
+    assert http.get("/apps/rules-reader/config-vars").json() == {}
+    assert http.get("/apps/rules-owner/config-vars").json()["DATABASE_URL"] == owner_url
+
+
+def test_rollback_restores_code_and_config(http: httpx.Client, emu: EmulatorServer) -> None:
+    new_app(http, "rules-rollback")
+    emu.deploy("rules-rollback", {"web": "v1-web", "worker": "v1-worker"})  # v2
+    http.patch("/apps/rules-rollback/config-vars", json={"MODE": "old"})  # v3
+    emu.deploy("rules-rollback", {"web": "v2-web"})  # v4
+    http.patch("/apps/rules-rollback/config-vars", json={"MODE": "new", "EXTRA": "1"})  # v5
+    assert http.get("/apps/rules-rollback/releases/3/config-vars").json() == {"MODE": "old"}
+    target = http.get("/apps/rules-rollback/releases/3").json()["id"]
+    rolled = http.post("/apps/rules-rollback/releases", json={"release": target}).json()
+    assert (rolled["version"], rolled["description"]) == (6, "Rollback to v3")
+    assert http.get("/apps/rules-rollback/config-vars").json() == {"MODE": "old"}
+    commands = {f["type"]: f["command"] for f in http.get("/apps/rules-rollback/formation").json()}
+    assert commands == {"web": "v1-web", "worker": "v1-worker"}
+    assert error(http.post("/apps/rules-rollback/releases", json={"release": "1"}))[0] == 422

@@ -69,6 +69,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("POST", "/apps/schema-app-2/releases", {"slug": slug["id"], "description": "Deploy"})
     call("GET", "/apps/schema-app-2/releases", Range="version ..; max=15, order=desc")
     call("GET", "/apps/schema-app-2/releases/2")
+    call("GET", "/apps/schema-app-2/available-stacks")
 
     call("GET", "/apps/schema-app-2/formation")
     call("GET", "/apps/schema-app-2/formation/web")
@@ -80,6 +81,8 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
 
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
     call("GET", "/apps/schema-app-2/config-vars")
+    call("GET", "/apps/schema-app-2/releases/3/config-vars")
+    call("POST", "/apps/schema-app-2/releases", {"release": _id(call, 2)})
 
     call("GET", "/addon-services")
     call("GET", "/addon-services/heroku-postgresql")
@@ -109,6 +112,9 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("GET", f"/addons/{addon['id']}/addon-attachments")
     call("GET", "/apps/schema-app-2/addon-attachments")
     call("GET", "/apps/schema-app-2/addon-attachments/DATABASE")
+    call("POST", "/apps", {"name": "schema-other"})
+    shared = call("POST", "/addon-attachments", {"addon": addon["id"], "app": "schema-other"})
+    call("DELETE", f"/addon-attachments/{shared['id']}")
     resolve = {"addon_attachment": "DATABASE_URL", "app": "schema-app-2"}
     call("POST", "/actions/addon-attachments/resolve", resolve)
 
@@ -130,6 +136,10 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     every = {(m, t) for m, t, _ in call.templates}
     missing = sorted(every - call.covered - NOT_SUCCESS)
     assert not missing, f"routes never exercised: {missing}"
+
+
+def _id(call: Checked, version: int) -> str:
+    return str(call.http.get(f"/apps/schema-app-2/releases/{version}").json()["id"])
 
 
 def _schedule(call: Checked, addon_id: str) -> Any:
