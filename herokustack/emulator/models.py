@@ -1002,6 +1002,15 @@ class Backend:
         taken = {
             r["name"] for r in c.execute("SELECT name FROM attachments WHERE app_id = ?", (app_id,))
         }
+        # A name whose config vars the user already set is taken too: Heroku leaves them alone.
+        keys = {
+            r["key"] for r in c.execute("SELECT key FROM config_vars WHERE app_id = ?", (app_id,))
+        }
+        taken |= {
+            name
+            for name in {service.attachment_name, wanted or ""}
+            if any(f"{name}_{suffix}" in keys for suffix in service.config_suffixes)
+        }
         if wanted is not None:
             if not ATTACHMENT_NAME_RE.match(wanted):
                 raise invalid(
@@ -1014,7 +1023,11 @@ class Backend:
         if service.attachment_name not in taken:
             return service.attachment_name
         stem = service.name.upper().replace("-", "_")
-        return next(f"{stem}_{color}" for color in COLORS if f"{stem}_{color}" not in taken)
+        free = (f"{stem}_{color}" for color in COLORS if f"{stem}_{color}" not in taken)
+        name = next(free, None)
+        if name is None:
+            raise invalid(f"Too many {service.name} add-ons on this app.")
+        return name
 
     def _config_value(self, service: Service, suffix: str) -> str:
         if service.name == "heroku-postgresql":

@@ -8,8 +8,11 @@ import time
 import httpx
 import pytest
 from emu_helpers import client_for, new_app
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from herokustack.emulator import EmulatorServer
+from herokustack.emulator.responses import paginate
 
 
 def test_bearer_and_basic_auth_accepted_others_refused(emu: EmulatorServer) -> None:
@@ -154,3 +157,26 @@ def test_request_counts_per_app_and_reset(emu: EmulatorServer, http: httpx.Clien
     assert emu.request_count() == 4
     emu.reset_counts()
     assert emu.request_count() == 0 and emu.request_count("count-app") == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ids=st.sets(st.uuids().map(str), max_size=60),
+    size=st.integers(min_value=1, max_value=25),
+    field=st.sampled_from(["id", "version"]),
+    desc=st.booleans(),
+)
+def test_following_next_range_visits_each_item_once_in_order(
+    ids: set[str], size: int, field: str, desc: bool
+) -> None:
+    items = [{"id": i, "version": n + 1} for n, i in enumerate(sorted(ids))]
+    header: str | None = f"{field} ..; max={size}" + (", order=desc" if desc else "")
+    seen: list[object] = []
+    for _ in range(len(items) + 2):
+        page, headers = paginate(items, header, "id")
+        seen += [item[field] for item in page]
+        header = headers.get("Next-Range")
+        if header is None:
+            break
+        assert len(page) == size
+    assert seen == sorted((item[field] for item in items), reverse=desc)

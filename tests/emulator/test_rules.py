@@ -258,3 +258,14 @@ def test_rollback_restores_code_and_config(http: httpx.Client, emu: EmulatorServ
     commands = {f["type"]: f["command"] for f in http.get("/apps/rules-rollback/formation").json()}
     assert commands == {"web": "v1-web", "worker": "v1-worker"}
     assert error(http.post("/apps/rules-rollback/releases", json={"release": "1"}))[0] == 422
+
+
+def test_user_config_var_is_never_replaced_by_an_addon(http: httpx.Client) -> None:
+    new_app(http, "rules-mine")
+    http.patch("/apps/rules-mine/config-vars", json={"DATABASE_URL": "postgres://mine"})
+    addon = http.post("/apps/rules-mine/addons", json={"plan": "heroku-postgresql"}).json()
+    assert addon["config_vars"][0].startswith("HEROKU_POSTGRESQL_")
+    config = http.get("/apps/rules-mine/config-vars").json()
+    assert config["DATABASE_URL"] == "postgres://mine"
+    explicit = {"plan": "heroku-postgresql", "attachment": {"name": "DATABASE"}}
+    assert error(http.post("/apps/rules-mine/addons", json=explicit))[0] == 422
