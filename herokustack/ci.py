@@ -15,7 +15,18 @@ from typing import Any
 
 import typer
 
-from herokustack import applier_ui, gitchanges, markdown, planfile, render, session, stackfile
+from herokustack import (
+    applier_ui,
+    check_render,
+    checks,
+    cost,
+    gitchanges,
+    markdown,
+    planfile,
+    render,
+    session,
+    stackfile,
+)
 from herokustack.applier import ApplyResult
 from herokustack.client import LiveState
 from herokustack.errors import HerokustackError
@@ -69,20 +80,118 @@ def make_plan(
     return PlanRun(plan, lives, stacks, note)
 
 
-def document(run: PlanRun, exit_code: int) -> dict[str, Any]:
+def warn_cents(text: str | None) -> int | None:
+    """`--cost-warn-above USD` in cents."""
+    try:
+        return None if text is None else cost.parse_usd(text)
+    except HerokustackError as exc:
+        raise HerokustackError(f"--cost-warn-above: {exc}") from None
+
+
+# --- under the plan: production checks of the apps that change, and their monthly cost --------
+
+
+@dataclasses.dataclass
+class Extras:
+    findings: list[checks.Finding] | None = None  # None: not shown
+    costs: dict[str, cost.CostChange] | None = None
+    warn_above: int | None = None  # --cost-warn-above, in cents
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        return cost.change_totals((self.costs or {}).values())
+
+    def warning(self) -> str | None:
+        if self.costs is None:
+            return None
+        before, after = self.totals
+        if not cost.warn_delta(after - before, self.warn_above):
+            return None
+        assert self.warn_above is not None
+        return (
+            f"warning: the monthly cost grows by {cost.format_delta(after - before)}, "
+            f"more than --cost-warn-above {cost.format_usd(self.warn_above)}"
+        )
+
+
+def extras(
+    run: PlanRun,
+    *,
+    with_checks: bool = True,
+    with_cost: bool = True,
+    prices: Path | None = None,
+    warn_above: int | None = None,
+) -> Extras:
+    """Findings of `herokustack check` for the apps that change, and cost per app and total."""
+    found = Extras(warn_above=warn_above)
+    changing = {a.app for a in run.plan.apps if a.has_changes}
+    stacks = [s for s in run.stacks if s.name in changing]
+    if with_checks and stacks:
+        found.findings = checks.run_checks(stacks, checks.live_state_from(run.lives))
+    if with_cost and run.plan.apps:
+        book = cost.PriceBook.builtin()
+        if prices is not None:
+            book = book.with_file(prices)
+        found.costs = cost.plan_cost(run.plan, run.lives, book)
+    return found
+
+
+def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[str, Any]:
     """The plan document (`plan --format json`, `plan --out`), checked against its model."""
     extra = planfile.document_extra(run.plan, run.lives, run.stacks, exit_code)
     data = render.plan_data(run.plan, extra)
+    if more and more.costs is not None:
+        for entry in data["apps"]:
+            entry.update(more.costs[entry["app"]].json())
+        before, after = more.totals
+        data["summary"].update(cost_before_cents=before, cost_after_cents=after)
+    if more and more.findings is not None:
+        data["checks"] = json.loads(check_render.render_json(more.findings))
     planfile.PlanDocument.model_validate(data)
     return data
 
 
-def plan_output(run: PlanRun, output: str, doc: Mapping[str, Any]) -> str:
+def plan_output(
+    run: PlanRun, output: str, doc: Mapping[str, Any], more: Extras | None = None
+) -> str:
+    more = more or Extras()
     if output == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output == "markdown":
-        return markdown.plan_markdown(run.plan)
-    return render.plan_text(run.plan, color=render.use_color())
+        return plan_markdown(run.plan, more)
+    sections = []
+    if more.findings is not None:
+        title = "Checks of the apps that change (fixes: herokustack check)"
+        sections.append((title, findings_text(more.findings)))
+    if more.costs is not None:
+        text = cost.plan_cost_text(more.costs)
+        sections.append(("Cost per month", text))
+    return render.plan_text(run.plan, color=render.use_color(), extra=sections)
+
+
+def findings_text(findings: Sequence[checks.Finding]) -> str:
+    """One line per finding, worst first: short enough to sit under a plan."""
+    lines = []
+    for f in sorted(findings, key=lambda f: (checks.SEVERITY_RANK[f.severity], f.app)):
+        where = f"{f.path}:{f.line}" if f.line else str(f.path)
+        lines.append(f"{f.severity:<7} {f.rule_id} {f.app}: {f.message}  ({where})")
+    return "\n".join([*lines, check_render.summary(findings)]) + "\n"
+
+
+def plan_markdown(plan: Plan, more: Extras) -> str:
+    costs = None
+    if more.costs is not None:
+        costs = {app: (c.before.cents, c.after.cents) for app, c in more.costs.items()}
+
+    def cost_cell(before: int, after: int) -> str:
+        return f"{cost.format_usd(after)} ({cost.markdown_delta(after - before, more.warn_above)})"
+
+    sections = []
+    if more.findings is not None:
+        head = f"herokustack check of the apps that change: {check_render.summary(more.findings)}"
+        body = check_render.render_markdown(more.findings).rstrip()
+        sections.append(("", f"<details><summary>{head}</summary>\n\n{body}\n\n</details>"))
+    return markdown.plan_markdown(plan, sections, costs, cost_cell)
 
 
 def write_plan(path: Path, doc: Mapping[str, Any]) -> None:

@@ -206,24 +206,39 @@ def plan_command(
         metavar="REF",
         help="Only stack files changed since this git ref (and those extending a changed partial).",
     ),
+    with_checks: bool = typer.Option(
+        True, "--checks/--no-checks", help="Show check findings of the apps that change."
+    ),
+    with_cost: bool = typer.Option(True, "--cost/--no-cost", help="Show monthly cost per app."),
+    prices: Path | None = typer.Option(
+        None, "--prices", help="TOML or JSON file of monthly prices in cents (overrides)."
+    ),
+    cost_warn_above: str | None = typer.Option(
+        None, "--cost-warn-above", metavar="USD", help="Warn when monthly cost grows by more."
+    ),
 ) -> None:
     """Show what would change on Heroku to make it match the stack files."""
     from herokustack import ci, session
 
     try:
         ci.check_format(output)
+        warn = ci.warn_cents(cost_warn_above)
         run = ci.make_plan(
             paths, apps, changed_since, lambda: session.open_target(local, api_url, parallelism)
         )
+        more = ci.extras(
+            run, with_checks=with_checks, with_cost=with_cost, prices=prices, warn_above=warn
+        )
         code = 2 if detailed_exitcode and run.plan.has_changes else 0
-        doc = ci.document(run, code)
+        doc = ci.document(run, code, more)
         if out is not None:
             ci.write_plan(out, doc)
     except HerokustackError as exc:
         raise _plan_fail(str(exc)) from None
-    if run.note:
-        err_console.print(run.note, markup=False, highlight=False)
-    typer.echo(ci.plan_output(run, output, doc), nl=False)
+    for note in (run.note, more.warning()):
+        if note:
+            err_console.print(note, markup=False, highlight=False)
+    typer.echo(ci.plan_output(run, output, doc, more), nl=False)
     raise typer.Exit(code)
 
 

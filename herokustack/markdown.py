@@ -108,7 +108,9 @@ def plan_markdown(
     parts += [app_details(app) for app in plan.apps if app.changes]
     if not plan.has_changes:
         parts.append("No changes: live state matches the stack files.")
-    parts += [f"#### {title}\n\n{body.rstrip()}" for title, body in extra]
+    parts += [
+        f"#### {title}\n\n{body.rstrip()}" if title else body.rstrip() for title, body in extra
+    ]
     return "\n\n".join(parts) + "\n"
 
 

@@ -64,13 +64,22 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class CostSummary(Summary):
+    """Counts of changes, and the monthly cost before and after when cost is shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cost_before_cents: int | None = Field(default=None, description="Monthly, in US cents.")
+    cost_after_cents: int | None = Field(default=None, description="Monthly, in US cents.")
+
+
 class AppEntry(_Doc):
     """One app of the plan: the `AppPlan` with its counts."""
 
     app: str
     path: str = Field(description="The stack file that declares the app.")
     exists: bool = Field(description="Whether the app existed when the plan was made.")
-    summary: Summary
+    summary: CostSummary
     changes: list[Change]
     cost_before_cents: int | None = Field(
         default=None, description="Monthly cost now, in US cents (when cost is shown)."
@@ -113,7 +122,7 @@ class PlanDocument(BaseModel):
         description="Version of this format; apply refuses a newer one than it knows."
     )
     changes_pending: bool = Field(description="Something to apply, or refused changes to see.")
-    summary: Summary
+    summary: CostSummary
     apps: list[AppEntry]
     salt: str = Field(description="Salt of every hash in the document (not a secret).")
     exit_code: int = Field(description="The exit code of the plan command.")
@@ -121,8 +130,10 @@ class PlanDocument(BaseModel):
     live: list[LiveFingerprint] = Field(description="Fingerprints of the live state planned.")
     stack_files: list[FileFingerprint] = Field(description="The stack files planned.")
     secrets: list[SecretSource] = Field(default_factory=list)
-    cost_before_cents: int | None = None
-    cost_after_cents: int | None = None
+    checks: dict[str, Any] | None = Field(
+        default=None,
+        description="`herokustack check --format json` of the apps that change (when shown).",
+    )
 
     def to_plan(self) -> Plan:
         apps = [

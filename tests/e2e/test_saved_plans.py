@@ -197,8 +197,43 @@ def test_two_app_plan_as_json_and_markdown(cli: Cli, emu: Any, tmp_path: Path):
     assert as_md.exit_code == 0
     lines = as_md.stdout.splitlines()
     assert lines[0] == "<!-- herokustack-plan -->"
-    assert f"| `{first}` | 1 | 1 | 0 | 0 |" in lines
-    assert f"| `{second.stem}` | 7 | 0 | 0 | 0 |" in lines
-    assert "| **Total** | 8 | 1 | 0 | 0 |" in lines
-    assert as_md.stdout.count("<details>") == 2
+    assert any(ln.startswith(f"| `{first}` | 1 | 1 | 0 | 0 | $") for ln in lines)
+    assert any(ln.startswith(f"| `{second.stem}` | 7 | 0 | 0 | 0 | $") for ln in lines)
+    assert any(ln.startswith("| **Total** | 8 | 1 | 0 | 0 | $") for ln in lines)
+    assert as_md.stdout.count("<details>") == 4  # 2 apps, the checks and their fixes
     no_secret_anywhere(cli)
+
+
+def test_plan_shows_checks_of_changing_apps_and_cost(cli: Cli, emu: Any, tmp_path: Path):
+    name, doc, path = converged_app(cli, emu, tmp_path)
+    steady = write_stack(tmp_path, stack_doc(unique_name("s")))
+    assert cli("apply", str(steady), "--auto-approve").exit_code == 0
+    change_file(tmp_path, doc)  # web 2 -> 3 standard-1x: +$25.00 a month
+
+    text = cli("plan", str(path), "--cost-warn-above", "10")
+    assert text.exit_code == 0, text.output
+    assert "Checks of the apps that change (fixes: herokustack check)" in text.stdout
+    assert f"error   HS004 {name}: Postgres `database` is on heroku-postgresql:essential-0" in (
+        text.stdout
+    )
+    assert f"{name}: cost: " in text.stdout and "(+$25.00)" in text.stdout
+    assert "warning: the monthly cost grows by +$25.00, more than --cost-warn-above $10.00" in (
+        text.stderr
+    )
+    doc_json = json.loads(cli("plan", str(path), str(steady), "--format", "json").stdout)
+    jsonschema.validate(doc_json, SCHEMA)
+    first = doc_json["apps"][0]
+    assert first["cost_after_cents"] - first["cost_before_cents"] == 2500
+    total = doc_json["summary"]["cost_after_cents"] - doc_json["summary"]["cost_before_cents"]
+    assert total == sum(a["cost_after_cents"] - a["cost_before_cents"] for a in doc_json["apps"])
+    # Only the app that changes is checked; the steady one (deferred formation only) is not.
+    assert doc_json["apps"][1]["summary"]["add"] == doc_json["apps"][1]["summary"]["change"] == 0
+    assert {f["app"] for f in doc_json["checks"]["findings"]} == {name}
+
+    quiet = cli("plan", str(path), "--no-checks", "--no-cost")
+    assert "Cost per month" not in quiet.stdout and "Checks of" not in quiet.stdout
+    bad = cli("plan", str(path), "--cost-warn-above", "lots")
+    assert bad.exit_code == 1
+    assert bad.stderr.strip().splitlines() == [
+        "error: --cost-warn-above: 'lots': expected an amount in US dollars, e.g. 100 or 99.50"
+    ]
