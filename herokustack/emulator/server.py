@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sqlite3
 import threading
@@ -51,6 +52,7 @@ class EmulatorServer:
         self.asgi, self.api = build_app(self.backend, settings)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     @property
     def api_key(self) -> str:
@@ -68,6 +70,8 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         if self._thread is not None:
             return self
+        if self._stopped:
+            raise RuntimeError("a stopped emulator cannot restart: create a new EmulatorServer")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -99,7 +103,9 @@ class EmulatorServer:
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
-        self.backend.close()
+        if not self._stopped:
+            self._stopped = True
+            self.backend.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -156,6 +162,10 @@ def banner(emu: EmulatorServer, data_path: str | None) -> list[str]:
     return [*lines, "", "Press Ctrl-C to stop."]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(emu: EmulatorServer, echo: Callable[[str], None]) -> None:
     """Start, print the banner, and serve until Ctrl-C; then stop cleanly."""
     try:
@@ -164,6 +174,8 @@ def serve(emu: EmulatorServer, echo: Callable[[str], None]) -> None:
         raise HerokustackError(f"cannot listen on {emu.host}:{emu.port}: {exc.strerror}") from None
     for line in banner(emu, emu.backend.data_path):
         echo(line)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         while emu.running:
             time.sleep(0.2)

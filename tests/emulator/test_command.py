@@ -87,6 +87,18 @@ def test_data_file_survives_a_restart_of_the_command(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/apps/kept-app", headers=auth).status_code == 200
 
 
+def test_sigterm_stops_it_cleanly_too() -> None:
+    argv = [sys.executable, "-m", "herokustack.cli", "emulator", "--port", "0"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Ctrl-C" in line:
+            break
+    proc.terminate()
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0 and "Stopping" in out and "Traceback" not in err
+
+
 def run_once(*args: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "herokustack.cli", "emulator", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30)

@@ -86,3 +86,15 @@ def test_one_name_claimed_by_twenty_creators_once(emu: EmulatorServer) -> None:
     with ThreadPoolExecutor(max_workers=20) as pool:
         codes = sorted(pool.map(create, range(20)))
     assert codes == [201] + [409] * 19
+
+
+def test_a_stopped_emulator_says_to_make_a_new_one() -> None:
+    emu = EmulatorServer().start()
+    emu.stop()
+    emu.stop()  # twice is harmless
+    try:
+        emu.start()
+    except RuntimeError as exc:
+        assert "create a new EmulatorServer" in str(exc)
+    else:
+        raise AssertionError("a stopped emulator started again")
