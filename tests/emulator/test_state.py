@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from emu_helpers import client_for, new_app
 
 from herokustack.emulator import EmulatorServer
@@ -92,9 +93,5 @@ def test_a_stopped_emulator_says_to_make_a_new_one() -> None:
     emu = EmulatorServer().start()
     emu.stop()
     emu.stop()  # twice is harmless
-    try:
+    with pytest.raises(RuntimeError, match="create a new EmulatorServer"):
         emu.start()
-    except RuntimeError as exc:
-        assert "create a new EmulatorServer" in str(exc)
-    else:
-        raise AssertionError("a stopped emulator started again")
