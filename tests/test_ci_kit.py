@@ -46,7 +46,11 @@ def check_call(words: list[str]) -> None:
     assert len(words) > 1, words
     command = COMMANDS.commands.get(words[1])
     assert command is not None, f"no such command: {' '.join(words)}"
-    known = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    known = {
+        opt
+        for param in command.params
+        for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+    }
     for word in words[2:]:
         if word.startswith("--"):
             assert word.split("=")[0] in known, f"{words[1]} has no option {word}"
@@ -89,6 +93,8 @@ def test_pull_requests_plan_and_main_applies_the_reviewed_plan():
     applies = [c for c in calls["apply"] if c[1] == "apply"]
     assert any(c[2].endswith("plan }}") for c in applies)  # the saved plan artifact
     assert ["herokustack", "apply", "--auto-approve"] in applies
+    assert calls["apply"][-1][:3] == ["herokustack", "plan", "--detailed-exitcode"]
+    assert doc["jobs"]["apply"]["if"] == "github.event_name != 'pull_request'"
 
 
 def test_pre_commit_hook_validates_the_stack_files(monkeypatch: pytest.MonkeyPatch):
