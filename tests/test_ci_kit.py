@@ -92,7 +92,7 @@ def test_pull_requests_plan_and_main_applies_the_reviewed_plan():
     assert "<!-- herokustack-plan -->" in plan_script  # the marker plan_markdown writes first
     applies = [c for c in calls["apply"] if c[1] == "apply"]
     assert any(c[2].endswith("plan }}") for c in applies)  # the saved plan artifact
-    assert ["herokustack", "apply", "--auto-approve"] in applies
+    assert ["herokustack", "apply", "--auto-approve", "--format", "markdown"] in applies
     assert calls["apply"][-1][:3] == ["herokustack", "plan", "--detailed-exitcode"]
     assert doc["jobs"]["apply"]["if"] == "github.event_name != 'pull_request'"
 
