@@ -322,7 +322,7 @@ def changed_parts(
     recorded: LiveFingerprint, now: Mapping[str, str], changes: Iterable[Change]
 ) -> list[str]:
     """Parts the changes touch whose live digest `now` differs from the one planned."""
-    if not recorded.exists:
+    if not recorded.exists or list(now) == ["app"]:  # created since, or deleted since
         return [] if now.get("app") == recorded.parts.get("app") else ["app"]
     wanted = dict.fromkeys(p for c in changes for p in touched_parts(c))
     return [p for p in wanted if recorded.parts.get(p, ABSENT) != now.get(p, ABSENT)]
@@ -330,7 +330,9 @@ def changed_parts(
 
 def stale_message(app: str, parts: Sequence[str]) -> str:
     if parts == ["app"]:
-        return f"{app}: the app was created or changed (region, stack) since the plan was made"
+        return (
+            f"{app}: the app was created, deleted or moved (region, stack) since the plan was made"
+        )
     return f"{app}: {', '.join(part_label(p) for p in parts)} changed since the plan was made"
 
 
