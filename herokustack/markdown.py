@@ -18,6 +18,7 @@ from herokustack.stackfile import FileResult
 
 PLAN_MARKER = "<!-- herokustack-plan -->"
 COLUMNS = ("add", "change", "destroy", "refused")
+MAX_COMMENT = 60_000  # characters; GitHub's limit is 65,536
 # Cost per app, in US cents: (before, after), and how to show a pair in a cell.
 Costs = Mapping[str, tuple[int, int]]
 CostCell = Callable[[int, int], str]
@@ -82,10 +83,12 @@ def refused_lines(plan: Plan) -> list[str]:
     ]
 
 
-def app_details(app: AppPlan) -> str:
+def app_details(app: AppPlan, max_lines: int | None = None) -> str:
     new = ", new app" if not app.exists else ""
     title = f"<code>{cell(app.app)}</code> ({cell(app.path)}{new}): {summary_text(app.summary)}"
     lines = [f"{SYMBOLS[c.action]} {change_text(c)}" for c in app.changes]
+    if max_lines is not None and len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"... {len(lines) - max_lines} more (see the plan's JSON)"]
     return "\n".join(
         [f"<details><summary>{title}</summary>", "", code_block(lines, "diff"), "", "</details>"]
     )
@@ -97,7 +100,24 @@ def plan_markdown(
     costs: Costs | None = None,
     cost_cell: CostCell | None = None,
 ) -> str:
-    """The PR comment of a plan; `extra` adds (title, markdown) sections under it."""
+    """The PR comment of a plan; `extra` adds (title, markdown) sections under it.
+
+    GitHub refuses comments over 65,536 characters: a longer plan shows fewer lines per app.
+    """
+    for max_lines in (None, 50, 10, 0):
+        text = _plan_markdown(plan, extra, costs, cost_cell, max_lines)
+        if len(text) <= MAX_COMMENT:
+            break
+    return text
+
+
+def _plan_markdown(
+    plan: Plan,
+    extra: Sequence[tuple[str, str]],
+    costs: Costs | None,
+    cost_cell: CostCell | None,
+    max_lines: int | None,
+) -> str:
     parts = [PLAN_MARKER, f"### herokustack plan: {summary_text(plan.summary)}"]
     refused = refused_lines(plan)
     if refused:
@@ -105,7 +125,7 @@ def plan_markdown(
         parts[-1] += "\n".join(refused)
     if plan.apps:
         parts.append(summary_table(plan, costs, cost_cell))
-    parts += [app_details(app) for app in plan.apps if app.changes]
+    parts += [app_details(app, max_lines) for app in plan.apps if app.changes]
     if not plan.has_changes:
         parts.append("No changes: live state matches the stack files.")
     parts += [

@@ -21,7 +21,7 @@ from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.cli import app
 from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveState
 from herokustack.errors import HerokustackError
-from herokustack.planner import Change, Plan, make_plan
+from herokustack.planner import AppPlan, Change, Plan, make_plan
 from herokustack.stackfile import load_stacks, resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,3 +194,15 @@ def test_validate_markdown_through_the_cli(monkeypatch: pytest.MonkeyPatch):
     assert "| `stacks/production.toml` | acme-production | valid |" in lines
     assert f"| `{bad}` |  | **1 problem** |" in lines
     assert f'- {bad}: app.region: must be one of "us", "eu", got "asia"' in lines
+
+
+def test_a_huge_plan_still_fits_in_a_github_comment():
+    changes = [
+        Change(app="a1", action="create", resource="config", name=f"K{i}", after="v" * 100)
+        for i in range(2000)
+    ]
+    plan = Plan(salt="s", apps=[AppPlan(app="a1", path="a.toml", exists=True, changes=changes)])
+    text = markdown.plan_markdown(plan)
+    assert len(text) <= markdown.MAX_COMMENT
+    assert "+ config K49 = " in text and "... 1950 more (see the plan's JSON)" in text
+    assert "| `a1` | 2000 | 0 | 0 | 0 |" in text
