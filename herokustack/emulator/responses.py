@@ -35,6 +35,7 @@ MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_PAGE = 200
 MAX_PAGE = 1000
 RATE_LIMIT = 4500  # Heroku's budget per hour and account
+RANGE_FIELDS = ("id", "name", "version", "type", "created_at", "updated_at")
 RANGE_RE = re.compile(
     r"^\s*(?P<field>[a-z_]+)\s+(?P<start>[^;]*?)\.\.(?P<end>[^;]*?)\s*(?:;(?P<opts>.*))?$"
 )
@@ -145,13 +146,13 @@ def paginate(
     items: list[Json], header: str | None, default_field: str
 ) -> tuple[list[Json], dict[str, str]]:
     field_name, start, end, size, order = parse_range(header, default_field)
-    if items and field_name not in items[0]:
+    if field_name not in RANGE_FIELDS or (items and field_name not in items[0]):
         raise ApiError(400, "bad_request", f"Invalid Range field: {field_name}.")
-    numeric = bool(items) and isinstance(items[0][field_name], int)
+    numeric = field_name == "version"
 
     def key(value: Any) -> Any:
         if numeric:
-            return int(value) if str(value).lstrip("-").isdigit() else None
+            return int(value) if re.fullmatch(r"-?[0-9]{1,18}", str(value)) else None
         return str(value)
 
     exclusive = start.startswith("]")
@@ -172,7 +173,8 @@ def paginate(
 
     selected = [i for i in ordered if wanted(i)]
     page = selected[:size]
-    headers = {"Accept-Ranges": ", ".join(sorted({default_field, "id"}))}
+    fields = [f for f in RANGE_FIELDS if items and f in items[0]] or [default_field]
+    headers = {"Accept-Ranges": ", ".join(fields)}
     if page:
         headers["Content-Range"] = f"{field_name} {page[0][field_name]}..{page[-1][field_name]}"
     if len(selected) > size:

@@ -180,3 +180,29 @@ def test_following_next_range_visits_each_item_once_in_order(
             break
         assert len(page) == size
     assert seen == sorted((item[field] for item in items), reverse=desc)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    header=st.one_of(
+        st.text(max_size=40),
+        st.builds(
+            "{} {}..{}; {}".format,
+            st.sampled_from(["id", "name", "version", "maintenance", "stack", "zz"]),
+            st.text(max_size=8),
+            st.text(max_size=8),
+            st.text(max_size=12),
+        ),
+    ),
+    path=st.sampled_from(["/apps", "/apps/range-fuzz/releases", "/stacks", "/addons"]),
+)
+def test_any_range_header_is_answered_without_a_server_error(
+    http: httpx.Client, header: str, path: str
+) -> None:
+    if http.get("/apps/range-fuzz").status_code == 404:
+        new_app(http, "range-fuzz")
+    try:
+        response = http.get(path, headers={"Range": header})
+    except (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError):
+        return  # not a header an HTTP client can send
+    assert response.status_code in (200, 206, 400), (header, response.text)
