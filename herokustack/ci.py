@@ -28,7 +28,7 @@ from herokustack import (
     stackfile,
 )
 from herokustack.applier import ApplyResult
-from herokustack.client import LiveState
+from herokustack.client import HerokuClient, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.planner import Plan, new_salt
 from herokustack.stackfile import Stack
@@ -48,6 +48,8 @@ class PlanRun:
     lives: dict[str, LiveState]
     stacks: list[Stack]
     note: str | None = None  # said on stderr, e.g. "no stack file changed since main"
+    # Add-on plans per service from the live catalog, read once per run (None: not read).
+    catalog: dict[str, list[dict[str, Any]]] | None = None
 
 
 def select(
@@ -69,15 +71,35 @@ def make_plan(
     apps: Sequence[str] | None,
     since: str | None,
     open_target: Any,
+    with_catalog: bool = False,
 ) -> PlanRun:
-    """Plan the selected stacks; `open_target()` reaches Heroku only when there is one."""
+    """Plan the selected stacks; `open_target()` reaches Heroku only when there is one.
+
+    With `with_catalog`, the add-on catalog is read too (for cost), while Heroku is at hand.
+    """
     stacks, note = select(paths, apps, since)
     if not stacks:
         return PlanRun(Plan(salt=new_salt()), {}, [], note)
     configs = session.resolve_configs(stacks)
     with open_target() as target:
         plan, lives = session.plan_with_lives(target, stacks, configs)
-    return PlanRun(plan, lives, stacks, note)
+        catalog = read_catalog(target.client, stacks, lives) if with_catalog else None
+    return PlanRun(plan, lives, stacks, note, catalog)
+
+
+def read_catalog(
+    client: HerokuClient, stacks: Sequence[Stack], lives: Mapping[str, LiveState]
+) -> dict[str, list[dict[str, Any]]] | None:
+    """The catalog plans of every add-on service the run names: one request per service,
+    whatever the number of apps. None when it cannot be read: the built-in prices then serve,
+    as in drift (a plan never fails on price)."""
+    services = {a.plan.split(":", 1)[0] for s in stacks for a in s.spec.addons.values()}
+    services |= {a.plan.split(":", 1)[0] for live in lives.values() for a in live.addons}
+    fetch = cost.catalog_fetch(client)
+    try:
+        return {service: fetch(service) for service in sorted(services)}
+    except HerokustackError:
+        return None
 
 
 def warn_cents(text: str | None) -> int | None:
@@ -132,6 +154,9 @@ def extras(
         book = cost.PriceBook.builtin()
         if prices is not None:
             book = book.with_file(prices)
+        catalog = run.catalog
+        if catalog is not None:
+            book = book.with_catalog(lambda service: catalog.get(service, []))
         found.costs = cost.plan_cost(run.plan, run.lives, book)
     return found
 

@@ -224,7 +224,11 @@ def plan_command(
         ci.check_format(output)
         warn = ci.warn_cents(cost_warn_above)
         run = ci.make_plan(
-            paths, apps, changed_since, lambda: session.open_target(local, api_url, parallelism)
+            paths,
+            apps,
+            changed_since,
+            lambda: session.open_target(local, api_url, parallelism),
+            with_catalog=with_cost,
         )
         more = ci.extras(
             run, with_checks=with_checks, with_cost=with_cost, prices=prices, warn_above=warn
