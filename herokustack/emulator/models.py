@@ -397,7 +397,8 @@ class Backend:
             )
         row = c.execute("SELECT id FROM apps WHERE name = ?", (name,)).fetchone()
         if row is not None and row["id"] != app_id:
-            raise ApiError(409, "conflict", "Name is already taken")
+            # api.heroku.com answers 422 here, not 409: heroku3 only sees this message on a 422.
+            raise invalid("Name is already taken")
 
     def _generated_app_name(self, c: sqlite3.Connection) -> str:
         while True:
@@ -1062,7 +1063,7 @@ class Backend:
             if name is None:
                 name = self._generated_addon_name(c, service)
             elif c.execute("SELECT 1 FROM addons WHERE name = ?", (name,)).fetchone():
-                raise ApiError(409, "conflict", "Name is already taken")
+                raise invalid("Name is already taken")
             attach_as = self._attachment_name(c, app["id"], service, wanted_attachment)
             now, addon_id = self._now(), self._new_id()
             delay = self.provision_delay if service.slow_to_provision else 0.0
@@ -1209,7 +1210,7 @@ class Backend:
                 )
             if name is not None and name != row["name"]:
                 if c.execute("SELECT 1 FROM addons WHERE name = ?", (name,)).fetchone():
-                    raise ApiError(409, "conflict", "Name is already taken")
+                    raise invalid("Name is already taken")
                 c.execute("UPDATE addons SET name = ? WHERE id = ?", (name, row["id"]))
             if plan.name != row["plan"]:
                 c.execute(

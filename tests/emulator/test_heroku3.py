@@ -67,3 +67,14 @@ def test_heroku3_follows_next_range_over_many_apps(
     assert names <= set(listed) and len(listed) == len(set(listed))
     # heroku3 prints a warning for each extra page it loads through Next-Range.
     assert capsys.readouterr().out.count("Response was chunked") >= 2
+
+
+def test_heroku3_recovers_from_a_taken_name_as_with_heroku(
+    h3: heroku3.api.Heroku, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # heroku3 reads "Name is already taken" only from a 422 body (what api.heroku.com sends):
+    # it then returns the existing app with a warning instead of raising.
+    first = h3.create_app(name="h3-taken", stack_id_or_name="heroku-24")
+    again = h3.create_app(name="h3-taken", stack_id_or_name="heroku-24")
+    assert again.id == first.id
+    assert "Name is already taken" in capsys.readouterr().out

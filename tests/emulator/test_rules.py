@@ -21,8 +21,8 @@ def test_app_lifecycle(http: httpx.Client) -> None:
     assert app["stack"]["name"] == app["build_stack"]["name"] == "heroku-24"
     assert http.get(f"/apps/{app['id']}").json()["name"] == "rules-life"
     assert error(http.post("/apps", json={"name": "rules-life"})) == (
-        409,
-        "conflict",
+        422,
+        "invalid_params",
         "Name is already taken",
     )
     renamed = http.patch("/apps/rules-life", json={"name": "rules-life-2", "maintenance": True})
@@ -165,7 +165,7 @@ def test_addon_plan_changes_within_its_service_only(http: httpx.Client) -> None:
     named = {"plan": "sentry:f1", "name": "my-sentry", "attachment": {"name": "ERRORS"}}
     created = http.post("/apps/rules-plan/addons", json=named).json()
     assert created["name"] == "my-sentry" and created["config_vars"] == ["ERRORS_DSN"]
-    assert http.post("/apps/rules-plan/addons", json=named).status_code == 409
+    assert error(http.post("/apps/rules-plan/addons", json=named))[:2] == (422, "invalid_params")
 
 
 def test_catalog_prices_in_cents(http: httpx.Client) -> None:

@@ -86,7 +86,7 @@ def test_one_name_claimed_by_twenty_creators_once(emu: EmulatorServer) -> None:
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         codes = sorted(pool.map(create, range(20)))
-    assert codes == [201] + [409] * 19
+    assert codes == [201] + [422] * 19
 
 
 def test_a_stopped_emulator_says_to_make_a_new_one() -> None:
