@@ -311,6 +311,7 @@ class Api:
             r("/apps/{app}", "DELETE", lambda c: b.delete_app(c.params["app"])),
             r("/apps/{app}/collaborators", "GET", self._collaborators, list_field="id"),
             r("/apps/{app}/pipeline-couplings", "GET", self._no_pipeline),
+            r("/apps/{app}/log-drains", "GET", self._no_drains, list_field="id"),
             r(
                 "/apps/{app}/formation",
                 "GET",
@@ -510,6 +511,11 @@ class Api:
                 "user": {"email": ACCOUNT_EMAIL, "federated": False, "id": ACCOUNT_ID},
             }
         ]
+
+    def _no_drains(self, call: Call) -> list[Json]:
+        # Log drains are not emulated: Heroku lists none for an app that has none.
+        self.backend.get_app(call.params["app"])
+        return []
 
     def _no_pipeline(self, call: Call) -> Json:
         self.backend.get_app(call.params["app"])

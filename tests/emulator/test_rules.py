@@ -269,3 +269,14 @@ def test_user_config_var_is_never_replaced_by_an_addon(http: httpx.Client) -> No
     assert config["DATABASE_URL"] == "postgres://mine"
     explicit = {"plan": "heroku-postgresql", "attachment": {"name": "DATABASE"}}
     assert error(http.post("/apps/rules-mine/addons", json=explicit))[0] == 422
+
+
+def test_log_drains_of_an_app_without_drains(http: httpx.Client) -> None:
+    new_app(http, "rules-drains")
+    response = http.get("/apps/rules-drains/log-drains")
+    assert (response.status_code, response.json()) == (200, [])
+    assert error(http.get("/apps/rules-none/log-drains")) == (
+        404,
+        "not_found",
+        "Couldn't find that app.",
+    )

@@ -62,6 +62,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("PATCH", "/apps/schema-app", {"name": "schema-app-2"})
     call("GET", "/apps/schema-app-2")
     call("GET", "/apps/schema-app-2/collaborators")
+    assert call("GET", "/apps/schema-app-2/log-drains") == []
 
     types = {"web": "gunicorn app:app", "worker": "celery -A app worker"}
     slug = call("POST", "/apps/schema-app-2/slugs", {"process_types": types, "commit": "abc123"})
