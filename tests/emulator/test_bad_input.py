@@ -36,7 +36,11 @@ WRONG = {
         {"name": st.one_of(st.integers(), st.text().filter(lambda s: s.lower() != s or "_" in s))}
     ),
     "/apps/victim": st.fixed_dictionaries(
-        {"maintenance": st.one_of(st.text(), st.floats(allow_nan=False), st.lists(st.none()))}
+        {
+            "maintenance": st.one_of(
+                st.text(), st.floats(allow_nan=False, allow_infinity=False), st.lists(st.none())
+            )
+        }
     ),
     "/apps/victim/formation": st.fixed_dictionaries(
         {"updates": st.one_of(st.integers(), st.text(), st.lists(st.integers(), min_size=1))}
