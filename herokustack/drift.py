@@ -47,7 +47,12 @@ class DriftItem(BaseModel):
     live: Any = None
     declared: Any = None
     sensitive: bool = False
-    monthly_cents: int | None = Field(default=None, description="What it costs (undeclared).")
+    monthly_cents: int | None = Field(
+        default=None, description="What it costs on Heroku (undeclared, or scaled by hand)."
+    )
+    declared_cents: int | None = Field(
+        default=None, description="What it would cost as declared (dynos scaled by hand)."
+    )
     note: str | None = None
 
     @property
@@ -71,8 +76,26 @@ class DriftItem(BaseModel):
             body = "live value differs from the declared one (sensitive)"
         else:
             body = f"live {_show(self.live, quote)} → declared {_show(self.declared, quote)}"
+            body += self._scaled_cost()
         note = f"  # {self.note}" if self.note else ""
         return f"{what}: {body}{note}"
+
+    @property
+    def scaled_delta_cents(self) -> int:
+        """What a hand-scaled process type costs more (or less) than declared, per month."""
+        if self.monthly_cents is None or self.declared_cents is None:
+            return 0
+        return self.monthly_cents - self.declared_cents
+
+    def _scaled_cost(self) -> str:
+        if self.monthly_cents is None or self.declared_cents is None:
+            return ""
+        live, declared = (
+            cost.format_monthly(self.monthly_cents),
+            cost.format_monthly(self.declared_cents),
+        )
+        delta = cost.format_delta(self.scaled_delta_cents)
+        return f" ({self.name} costs {live} live, {declared} declared: {delta})"
 
 
 _LABELS = {
@@ -110,6 +133,10 @@ class AppDrift(BaseModel):
     def undeclared_cents(self) -> int:
         return sum(i.monthly_cents or 0 for i in self.items if i.kind == "undeclared")
 
+    @property
+    def scaled_delta_cents(self) -> int:
+        return sum(i.scaled_delta_cents for i in self.items)
+
 
 class DriftReport(BaseModel):
     apps: list[AppDrift] = Field(default_factory=list)
@@ -125,6 +152,10 @@ class DriftReport(BaseModel):
     @property
     def undeclared_cents(self) -> int:
         return sum(a.undeclared_cents for a in self.apps)
+
+    @property
+    def scaled_delta_cents(self) -> int:
+        return sum(a.scaled_delta_cents for a in self.apps)
 
 
 # --- computing drift ---------------------------------------------------------------------------
@@ -226,6 +257,7 @@ def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: Prices) -> A
             change.resource == "addon" and change.action == "destroy" and change.name in replaced
         ):
             drift.items.append(_item(stack, change, addons, replaced, prices))
+    _price_scaled(stack, live, drift.items, prices)
     drift.items += _undeclared_config(stack, live)
     drift.items += _undeclared_processes(stack, live, prices)
     drift.items.sort(key=lambda item: RESOURCE_ORDER.index(item.resource))
@@ -272,6 +304,22 @@ def _item(
         note=change.note if change.action == "refused" else None,
         **common,
     )
+
+
+def _price_scaled(
+    stack: Stack, live: LiveState, items: Sequence[DriftItem], prices: Prices
+) -> None:
+    """Put the live and declared monthly cost on the first item of each hand-scaled process."""
+    priced: set[str] = set()
+    for item in items:
+        if item.resource != "formation" or item.kind != "changed" or item.name in priced:
+            continue
+        running, declared = live.formation.get(item.name), stack.spec.formation.get(item.name)
+        if running is None or declared is None:
+            continue
+        priced.add(item.name)
+        item.monthly_cents = prices.dynos(running.quantity, running.size)
+        item.declared_cents = prices.dynos(declared.quantity, declared.size)
 
 
 def _shown_live(change: Change) -> Any:
@@ -361,6 +409,9 @@ def summary_line(report: DriftReport) -> str:
     )
     if report.undeclared_cents:
         line += f"; undeclared resources cost {cost.format_monthly(report.undeclared_cents)}"
+    if report.scaled_delta_cents:
+        delta = cost.format_delta(report.scaled_delta_cents)
+        line += f"; dynos scaled by hand cost {delta}/mo against the stack files"
     return line + "."
 
 
@@ -383,6 +434,7 @@ def drift_data(report: DriftReport) -> dict[str, Any]:
             "apps_with_drift": sum(1 for a in report.apps if a.has_drift),
             "differences": report.count,
             "undeclared_monthly_cents": report.undeclared_cents,
+            "scaled_delta_monthly_cents": report.scaled_delta_cents,
         },
         "apps": [
             {
@@ -391,6 +443,7 @@ def drift_data(report: DriftReport) -> dict[str, Any]:
                 "exists": a.exists,
                 "drift": a.has_drift,
                 "undeclared_monthly_cents": a.undeclared_cents,
+                "scaled_delta_monthly_cents": a.scaled_delta_cents,
                 "items": [{**i.model_dump(mode="json"), "text": i.text} for i in a.items],
                 "notes": a.notes,
             }

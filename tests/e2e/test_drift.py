@@ -19,7 +19,7 @@ from e2e_helpers import (
     write_stack,
 )
 
-from herokustack.cost import format_monthly
+from herokustack.cost import DYNO_CENTS, format_delta, format_monthly
 from herokustack.emulator import EmulatorServer
 
 HAND_SECRET = "changed-By-hand-0000-secret-value-1234"
@@ -78,7 +78,8 @@ def test_no_drift_right_after_apply(cli: Cli, emu: EmulatorServer, tmp_path: Pat
         (
             ["ps:scale", "web=3"],
             {"kind": "changed", "resource": "formation", "name": "web", "field": "quantity",
-             "live": 3, "declared": 2},
+             "live": 3, "declared": 2, "monthly_cents": 3 * DYNO_CENTS["standard-1x"],
+             "declared_cents": 2 * DYNO_CENTS["standard-1x"]},
         ),
         (
             ["config:set", "DEBUG=true"],
@@ -111,7 +112,11 @@ def test_change_made_with_the_official_cli_is_exactly_the_drift(
     [item] = items(doc)
     assert {k: item[k] for k in expected} == expected
     assert f"  ~ {item['text']}" in result.stdout.splitlines()
-    assert "Drift in 1 of 1 app: 1 difference." in result.stdout
+    scaled = doc["summary"]["scaled_delta_monthly_cents"]
+    assert scaled == (DYNO_CENTS["standard-1x"] if command[0] == "ps:scale" else 0)
+    against = f"; dynos scaled by hand cost {format_delta(scaled)}/mo against the stack files"
+    summary = f"Drift in 1 of 1 app: 1 difference{against if scaled else ''}."
+    assert summary in result.stdout.splitlines()
     no_secret(cli)
 
 
@@ -140,6 +145,38 @@ def test_addon_created_by_hand_is_drift_with_its_monthly_price(
     line = next(x for x in result.stdout.splitlines() if "heroku-redis:premium-0" in x)
     assert line.startswith("  + add-on ") and format_monthly(redis) in line
     assert f"undeclared resources cost {format_monthly(sentry + redis)}." in result.stdout
+
+
+def test_dynos_scaled_by_hand_show_what_they_cost_against_the_file(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+):
+    name, path = applied(cli, emu, tmp_path)
+    heroku.patch(f"/apps/{name}/formation/web", {"quantity": 6, "size": "performance-l"})
+    live = 6 * DYNO_CENTS["performance-l"]
+    declared = 2 * DYNO_CENTS["standard-1x"]
+
+    result = cli("drift", str(path))
+    code, doc = drift_json(cli, path)
+
+    assert code == 2
+    quantity, size = items(doc)
+    assert (quantity["field"], quantity["monthly_cents"], quantity["declared_cents"]) == (
+        "quantity",
+        live,
+        declared,
+    )
+    assert size["field"] == "size" and size["monthly_cents"] is None  # the process counts once
+    assert doc["summary"]["scaled_delta_monthly_cents"] == live - declared
+    assert doc["summary"]["undeclared_monthly_cents"] == 0
+    costs = f"web costs {format_monthly(live)} live, {format_monthly(declared)} declared"
+    costs += f": {format_delta(live - declared)}"
+    assert (
+        f"  ~ formation web quantity: live 6 → declared 2 ({costs})" in result.stdout.splitlines()
+    )
+    assert (
+        f"dynos scaled by hand cost {format_delta(live - declared)}/mo against the stack files."
+        in result.stdout
+    )
 
 
 def test_secrets_without_their_variable_are_checked_for_presence_only(
