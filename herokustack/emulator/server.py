@@ -171,15 +171,17 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def serve(emu: EmulatorServer, echo: Callable[[str], None]) -> None:
     """Start, print the banner, and serve until Ctrl-C; then stop cleanly."""
-    try:
-        emu.start()
-    except OSError as exc:
-        raise HerokustackError(f"cannot listen on {emu.host}:{emu.port}: {exc.strerror}") from None
-    for line in banner(emu, emu.backend.data_path):
-        echo(line)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
+    # A signal may come as soon as the banner shows (scripts wait for it): same clean stop.
     try:
+        try:
+            emu.start()
+        except OSError as exc:
+            message = f"cannot listen on {emu.host}:{emu.port}: {exc.strerror}"
+            raise HerokustackError(message) from None
+        for line in banner(emu, emu.backend.data_path):
+            echo(line)
         while emu.running:
             time.sleep(0.2)
     except KeyboardInterrupt:

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from herokustack.emulator import EmulatorServer
+from herokustack.emulator.server import serve
+
 
 @contextmanager
 def running(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, list[str]]]:
@@ -118,3 +121,28 @@ def test_busy_port_and_bad_state_file_are_one_line_errors(tmp_path: Path) -> Non
     assert "junk.sqlite" in done.stderr and "Traceback" not in done.stderr
     done = run_once("--fail-rate", "2")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+class TooEarly(Exception):
+    """Raised by the test's own SIGTERM handler if the emulator had not installed its own."""
+
+
+def _too_early(signum: int, frame: object) -> None:
+    raise TooEarly
+
+
+def test_a_signal_while_the_banner_prints_still_stops_cleanly() -> None:
+    lines: list[str] = []
+
+    def echo(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 1:  # a script kills it as soon as the URL shows
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    emu = EmulatorServer()
+    previous = signal.signal(signal.SIGTERM, _too_early)
+    try:
+        serve(emu, echo)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert lines[-1] == "Stopping the emulator." and not emu.running
