@@ -214,7 +214,7 @@ class Api:
         if self.settings.latency_ms > 0:
             await asyncio.sleep(self.settings.latency_ms / 1000)
         try:
-            response = self._fault() or self._auth(request)
+            response = self._fault() or self._auth(request) or self._accept(request)
             if response is None:
                 response = await self._serve(request, handler, status, list_field)
         except ApiError as exc:
@@ -243,6 +243,14 @@ class Api:
         ):
             return None
         return error_response(401, "unauthorized", "Invalid credentials provided.")
+
+    @staticmethod
+    def _accept(request: Request) -> Response | None:
+        """Heroku's 406 for an Accept that asks for another API version or no JSON at all."""
+        if request.url.path.startswith("/client/") or acceptable(request.headers.get("accept")):
+            return None
+        message = "Set the Accept header to application/vnd.heroku+json; version=3 and try again."
+        return error_response(406, "not_acceptable", message)
 
     async def _serve(
         self, request: Request, handler: Handler, status: int, list_field: str
@@ -524,6 +532,26 @@ class Api:
     @staticmethod
     def _refuse_account_delete(call: Call) -> Json:
         raise ApiError(403, "forbidden", "The emulated account cannot be deleted.")
+
+
+JSON_TYPES = ("*/*", "application/*", "application/json")
+VERSION_3_RE = re.compile(r"^3(\.[A-Za-z0-9_-]+)?$")
+
+
+def acceptable(accept: str | None) -> bool:
+    """Version 3 with any variant (`3.sdk`, `3.cedar-acm`, ...), or plain JSON; not version 2."""
+    if not accept or not accept.strip():
+        return True
+    for media_range in accept.split(","):
+        media_type, *params = (p.strip() for p in media_range.split(";"))
+        if media_type.lower() == "application/vnd.heroku+json":
+            options = dict(p.partition("=")[::2] for p in params)
+            version = options.get("version", "3").strip().strip('"')
+            if VERSION_3_RE.match(version):
+                return True
+        elif media_type.lower() in JSON_TYPES:
+            return True
+    return False
 
 
 def token_of(authorization: str) -> str | None:

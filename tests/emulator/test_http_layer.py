@@ -39,6 +39,26 @@ def test_extra_keys_from_the_constructor() -> None:
                 assert http.get("/account").status_code == status
 
 
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/vnd.heroku+json; version=3", 200),
+        ("application/vnd.heroku+json; version=3.sdk", 200),
+        ("application/vnd.heroku+json; version=3.cedar-acm", 200),
+        ("application/vnd.heroku+json;version=3.docker-releases", 200),
+        ("application/json", 200),
+        ("*/*", 200),
+        ("application/vnd.heroku+json; version=2", 406),
+        ("text/html", 406),
+    ],
+)
+def test_accept_version_3_with_any_variant(http: httpx.Client, accept: str, status: int) -> None:
+    response = http.get("/account", headers={"Accept": accept})
+    assert response.status_code == status, response.text
+    if status == 406:
+        assert response.json()["id"] == "not_acceptable"
+
+
 def test_every_answer_has_request_id_and_rate_limit(http: httpx.Client) -> None:
     ids = set()
     for path in ("/account", "/apps/nope", "/no-such-route"):
