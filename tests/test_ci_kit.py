@@ -3,8 +3,12 @@ that exist in this CLI, and the workflow does what the README promises."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +111,142 @@ def test_pre_commit_hook_validates_the_stack_files(monkeypatch: pytest.MonkeyPat
     result = CliRunner().invoke(app, words[1:])
     assert result.exit_code == 0, result.output
     assert "✓ stacks/production.toml (acme-production)" in result.output
+
+
+# --- running the workflow's own step scripts, as the runner would ------------------------------
+
+WORKFLOW = ROOT / "examples" / "github-actions" / "herokustack.yml"
+# What the runner executes for `shell:` on Linux (GitHub's docs, "jobs.<id>.steps[*].shell").
+SHELLS = {None: ["bash", "-e"], "bash": ["bash", "--noprofile", "--norc", "-eo", "pipefail"]}
+FAKE_GH = r'''#!/usr/bin/env python3
+"""gh for tests: `api PATH --jq EXPR` answers from $FAKE_GH_DATA through jq; `run download`
+writes the run's id into DIR/plan.json."""
+import json, os, subprocess, sys
+args = sys.argv[1:]
+if args[:2] == ["run", "download"]:
+    folder = args[args.index("--dir") + 1]
+    os.makedirs(folder, exist_ok=True)
+    open(os.path.join(folder, "plan.json"), "w").write(args[2])
+    sys.exit(0)
+assert args[0] == "api", args
+body = json.load(open(os.environ["FAKE_GH_DATA"]))[args[1]]
+jq = args[args.index("--jq") + 1]
+sys.exit(subprocess.run(["jq", "-r", jq], input=json.dumps(body), text=True).returncode)
+'''
+
+
+def step(name: str) -> tuple[dict[str, Any], list[str]]:
+    """A step of the apply job and the shell command the runner would run its script with."""
+    doc = load(WORKFLOW)
+    job = doc["jobs"]["apply"]
+    [found] = [s for s in job["steps"] if s.get("name") == name]
+    shell = found.get("shell") or job.get("defaults", {}).get("run", {}).get("shell")
+    shell = shell or doc.get("defaults", {}).get("run", {}).get("shell")
+    return found, SHELLS[shell]
+
+
+def run_step(name: str, tmp_path: Path, env: dict[str, str], expressions: dict[str, str]):
+    found, shell = step(name)
+    script = re.sub(r"\$\{\{\s*(.+?)\s*\}\}", lambda m: expressions[m.group(1)], found["run"])
+    (tmp_path / "step.sh").write_text(script)
+    output = tmp_path / "output"
+    output.write_text("")
+    full_env = {
+        **os.environ,
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        **env,
+    }
+    proc = subprocess.run(
+        [*shell, str(tmp_path / "step.sh")], cwd=tmp_path, env=full_env, capture_output=True
+    )
+    return proc, output.read_text()
+
+
+def fake_command(tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    path = tmp_path / "bin" / name
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+needs_bash_and_jq = pytest.mark.skipif(
+    not (shutil.which("bash") and shutil.which("jq")), reason="needs bash and jq"
+)
+
+
+@needs_bash_and_jq
+def test_a_failed_apply_fails_its_step_despite_the_tee(tmp_path: Path):
+    fake_command(tmp_path, "herokustack", "#!/bin/sh\necho 'plan.json is stale' >&2\nexit 1\n")
+    plan = {"steps.saved.outputs.plan": "reviewed/plan.json"}
+    proc, _ = run_step("Apply the reviewed plan", tmp_path, {}, plan)
+    assert proc.returncode == 1, proc
+    proc, _ = run_step(
+        "No reviewed plan (a direct push, or run by hand) - plan and apply", tmp_path, {}, {}
+    )
+    assert proc.returncode == 1, proc
+
+
+@needs_bash_and_jq
+def test_apply_downloads_the_plan_of_the_merged_prs_last_commit(tmp_path: Path):
+    repo = "acme/stacks"
+    artifacts = [  # newest first, as GitHub lists them; the newest is of an older commit
+        {
+            "expired": False,
+            "created_at": "2026-11-25T10:05:00Z",
+            "workflow_run": {"id": 303, "head_sha": "old"},
+        },
+        {
+            "expired": False,
+            "created_at": "2026-11-25T10:00:00Z",
+            "workflow_run": {"id": 202, "head_sha": "last"},
+        },
+        {
+            "expired": False,
+            "created_at": "2026-11-25T09:00:00Z",
+            "workflow_run": {"id": 101, "head_sha": "old"},
+        },
+    ]
+    data = {
+        f"repos/{repo}/commits/merge123/pulls": [{"number": 7, "head": {"sha": "last"}}],
+        f"repos/{repo}/pulls/7": {"number": 7, "head": {"sha": "last"}},
+        f"repos/{repo}/actions/artifacts?name=herokustack-plan-7&per_page=100": {
+            "artifacts": artifacts
+        },
+    }
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    fake_command(tmp_path, "gh", FAKE_GH)
+    env = {
+        "GITHUB_REPOSITORY": repo,
+        "GITHUB_SHA": "merge123",
+        "FAKE_GH_DATA": str(tmp_path / "data.json"),
+    }
+    expressions = {"github.token": "t"}
+    proc, output = run_step(
+        "Find the plan reviewed in the merged pull request", tmp_path, env, expressions
+    )
+    assert proc.returncode == 0, proc
+    assert output == "plan=reviewed/plan.json\n"
+    assert (tmp_path / "reviewed" / "plan.json").read_text() == "202"
+
+    # The PR's last commit was never planned (its plan job failed): no reviewed plan, a warning.
+    artifacts[1]["workflow_run"]["head_sha"] = "older"
+    (tmp_path / "data.json").write_text(json.dumps(data))
+    (tmp_path / "reviewed" / "plan.json").unlink()
+    proc, output = run_step(
+        "Find the plan reviewed in the merged pull request", tmp_path, env, expressions
+    )
+    assert proc.returncode == 0 and output == ""
+    assert b"::warning::no saved plan of pull request 7 at its last commit" in proc.stdout
+    assert not (tmp_path / "reviewed" / "plan.json").exists()
+
+
+def test_plan_artifact_is_uploaded_before_the_comment_and_re_runs_replace_it():
+    steps = load(WORKFLOW)["jobs"]["plan"]["steps"]
+    [upload] = [
+        i for i, s in enumerate(steps) if s.get("uses", "").startswith("actions/upload-artifact")
+    ]
+    [comment] = [i for i, s in enumerate(steps) if "comment" in s.get("name", "")]
+    assert upload < comment  # a comment that fails (a fork's read-only token) keeps the plan
+    assert steps[upload]["with"]["overwrite"] is True
