@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from itertools import groupby
 from pathlib import Path
+from urllib.parse import quote
 
 from herokustack import __version__
 from herokustack.checks import RULES, SEVERITY_RANK, Finding, Rule
@@ -43,6 +44,13 @@ def relative_uri(path: Path, root: Path | None = None) -> str:
         return absolute.relative_to(base).as_posix()
     except ValueError:
         return absolute.as_posix()
+
+
+def artifact_uri(path: Path, root: Path | None = None) -> str:
+    """A SARIF artifact URI: percent-encoded and relative to the repository root (what GitHub
+    code scanning matches against its checkout), or an absolute file:// URI outside it."""
+    place = relative_uri(path, root)
+    return path.resolve().as_uri() if place.startswith("/") else quote(place)
 
 
 def _active(findings: Sequence[Finding]) -> list[Finding]:
@@ -245,7 +253,7 @@ def _sarif_rule(r: Rule) -> dict[str, object]:
 
 
 def _sarif_result(f: Finding, index: int, root: Path | None) -> dict[str, object]:
-    location: dict[str, object] = {"artifactLocation": {"uri": relative_uri(f.path, root)}}
+    location: dict[str, object] = {"artifactLocation": {"uri": artifact_uri(f.path, root)}}
     location["region"] = {"startLine": f.line or 1}
     fingerprint = hashlib.sha256(f"{f.rule_id}|{f.app}|{f.key_path}".encode()).hexdigest()
     result: dict[str, object] = {

@@ -295,3 +295,25 @@ def test_table_suppression_without_reason_is_rejected_with_its_key(tmp_path: Pat
     assert result.exit_code == 1
     assert "checks.ignore[0].reason" in result.output
     assert "Traceback" not in result.output
+
+
+def test_sarif_uris_are_percent_encoded_and_file_uris_outside_the_repository(
+    sarif_validator: jsonschema.protocols.Validator, tmp_path: Path
+) -> None:
+    # A space or '#' in a path would break the URI (GitHub reads '#1.toml' as a fragment);
+    # a file outside the repository cannot be relative to it, so it gets a file:// URI.
+    elsewhere = tmp_path / "prod.toml"  # the temporary directory is outside the repository
+    shutil.copy(FIXTURES / "hs006-fail.toml", elsewhere)
+    with tempfile.TemporaryDirectory(dir=ROOT / "tests") as inside:
+        named = Path(inside) / "my stacks" / "prod#1.toml"
+        named.parent.mkdir()
+        shutil.copy(FIXTURES / "hs001-fail.toml", named)
+        _, out = run("--format", "sarif", str(named), str(elsewhere))
+    document = json.loads(out)
+    sarif_validator.validate(document)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in document["runs"][0]["results"]
+    }
+    relative = named.relative_to(ROOT).as_posix().replace(" ", "%20").replace("#", "%23")
+    assert uris == {relative, elsewhere.resolve().as_uri()}
