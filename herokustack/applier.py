@@ -134,13 +134,18 @@ class _AppApplier:
             except HerokustackError as exc:
                 self.outcome.error = f"{title}: {exc}"
                 self.outcome.failed += [c for c in changes if c not in self.outcome.done]
+                # An add-on change is also in "wait for add-ons": list each change once.
                 for _, later, _ in steps[index + 1 :]:
-                    self.outcome.not_done += later
+                    self.outcome.not_done += [c for c in later if not self.reported(c)]
                 self.step(f"failed at {title}")
                 return self.outcome
             self.outcome.done += [c for c in changes if c not in self.outcome.done]
         self.step("done")
         return self.outcome
+
+    def reported(self, change: Change) -> bool:
+        out = self.outcome
+        return change in out.done or change in out.failed or change in out.not_done
 
     def step(self, text: str) -> None:
         if self.opts.on_step:
