@@ -50,10 +50,17 @@ class AuthError(HerokustackError):
 class ApiError(HerokustackError):
     """Heroku answered with an error status (or not at all); the message never holds a secret."""
 
-    def __init__(self, message: str, status: int | None = None, ambiguous: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        ambiguous: bool = False,
+        error_id: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.ambiguous = ambiguous  # the write may or may not have happened
+        self.error_id = error_id  # Heroku's error "id", e.g. "not_found"
 
     @property
     def not_found(self) -> bool:
@@ -85,13 +92,20 @@ def api_key(environ: Mapping[str, str] = os.environ, netrc_path: Path | None = N
 
 def api_url(option: str | None = None, environ: Mapping[str, str] = os.environ) -> str:
     """--api-url, else HEROKU_API_URL, else HEROKU_HOST (as the official CLI reads it)."""
-    url = option or environ.get("HEROKU_API_URL") or ""
+    source, url = "--api-url", option or ""
+    if not url and environ.get("HEROKU_API_URL"):
+        source, url = "HEROKU_API_URL", environ["HEROKU_API_URL"]
     if not url and environ.get("HEROKU_HOST"):
         host = environ["HEROKU_HOST"]
-        url = host if host.startswith("http") else f"https://api.{host}"
+        source, url = "HEROKU_HOST", host if host.startswith("http") else f"https://api.{host}"
     url = (url or DEFAULT_API_URL).rstrip("/")
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-        raise HerokustackError(f"--api-url: not an http(s) URL: {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a port that is not a number 0-65535
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HerokustackError(f"{source}: not an http(s) URL: {url!r}")
     return url
 
 
@@ -350,34 +364,37 @@ class HerokuClient:
         except requests.HTTPError as exc:
             resp = exc.response
             if resp is None:
-                raise self._error(method, path, exc) from None
+                raise self._error(method, path, base, exc) from None
         except requests.RequestException as exc:
-            raise self._error(method, path, exc) from None
+            raise self._error(method, path, base, exc) from None
         except RateLimitExceeded:
             raise ApiError(f"{method} {path}: Heroku rate limit exceeded", 429) from None
         if resp.status_code >= 400:
             raise self._status_error(method, path, resp)
         return resp
 
-    def _error(self, method: str, path: str, exc: Exception) -> ApiError:
+    def _error(self, method: str, path: str, base: str, exc: Exception) -> ApiError:
         kind = type(exc).__name__
         if isinstance(exc, requests.exceptions.RetryError):
             kind = "gave up after retries"
         # A write that got no answer may have happened: the caller re-reads before resending.
-        msg = self.redact(f"{method} {path}: no answer from Heroku ({kind})")
+        msg = f"{method} {path}: no answer from {_host(base)} ({kind})"
         return ApiError(msg, None, ambiguous=True)
 
     def _status_error(self, method: str, path: str, resp: requests.Response) -> ApiError:
         try:
             doc = resp.json()
             detail = doc.get("message") or doc.get("id") or ""
-        except ValueError:
-            detail = ""
-        detail = str(detail)[:300]
+            error_id = str(doc.get("id") or "")
+        except (ValueError, AttributeError):
+            detail = error_id = ""
+        # Only Heroku's own text may echo a value sent to it: the method and path hold none.
+        detail = self.redact(str(detail)[:300])
         msg = f"{method} {path}: HTTP {resp.status_code}" + (f": {detail}" if detail else "")
         if resp.status_code == 401:
             msg += " (check HEROKU_API_KEY)"
-        return ApiError(self.redact(msg), resp.status_code, ambiguous=resp.status_code >= 500)
+        ambiguous = resp.status_code >= 500
+        return ApiError(msg, resp.status_code, ambiguous=ambiguous, error_id=error_id)
 
     def get(self, path: str, *, data_api: bool = False) -> Any:
         return self.request("GET", path, data_api=data_api).json()
@@ -403,8 +420,14 @@ class HerokuClient:
         try:
             info = parse_app(self.get(app_path))
         except ApiError as exc:
-            if exc.not_found:
+            if exc.not_found and exc.error_id == "not_found":
                 return LiveState(name=name)
+            if exc.not_found:  # a 404 without Heroku's error body: not the Platform API
+                raise ApiError(
+                    f"GET {app_path}: HTTP 404 without Heroku's error body: "
+                    f"is {_host(self.url)} the Heroku Platform API? (check --api-url)",
+                    404,
+                ) from None
             raise
         # The three reads do not depend on each other: in parallel, to cut the wall time.
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -582,6 +605,11 @@ class _Bearer(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "_Bearer(***)"
+
+
+def _host(url: str) -> str:
+    """host[:port] of a URL, never a user:password it may carry."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1]
 
 
 def _service(doc: Mapping[str, Any]) -> str:
