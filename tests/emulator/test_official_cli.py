@@ -105,7 +105,7 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
     }
     assert api.get("/apps/cli-main/config-vars").json()["FOO"] == "bar"
 
-    info, ps, config, addons, schedules, types, releases, pg_info = run_all(
+    info, ps, config, addons, schedules, types, releases, pg_info, drains = run_all(
         cli_emu,
         tmp_path,
         [
@@ -117,6 +117,7 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
             ["ps:type", "-a", "cli-main"],
             ["releases", "-a", "cli-main"],
             ["pg:info", "-a", "cli-main"],
+            ["drains", "-a", "cli-main", "--json"],
         ],
     )
     assert '"name": "cli-main"' in info and '"maintenance": true' in info
@@ -128,6 +129,7 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
     assert re.search(r"web\s+Standard-1X\s+2", types) and "$25" in types
     assert "Set FOO config vars" in releases and "Deploy" in releases
     assert re.search(r"Plan:\s+Essential 0", pg_info) and "Daily at 2:00" in pg_info
+    assert drains.strip() == "[]"
 
     redis = next(a for a in api.get("/apps/cli-main/addons").json() if "redis" in a["plan"]["name"])
     run_all(
