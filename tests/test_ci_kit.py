@@ -98,7 +98,10 @@ def test_pull_requests_plan_and_main_applies_the_reviewed_plan():
     assert any(c[2].endswith("plan }}") for c in applies)  # the saved plan artifact
     assert ["herokustack", "apply", "--auto-approve", "--format", "markdown"] in applies
     assert calls["apply"][-1][:3] == ["herokustack", "plan", "--detailed-exitcode"]
-    assert doc["jobs"]["apply"]["if"] == "github.event_name != 'pull_request'"
+    # workflow_dispatch runs on any branch picked in the form: only main may be applied.
+    assert doc["jobs"]["apply"]["if"] == (
+        "github.event_name != 'pull_request' && github.ref == 'refs/heads/main'"
+    )
 
 
 def test_pre_commit_hook_validates_the_stack_files(monkeypatch: pytest.MonkeyPatch):
