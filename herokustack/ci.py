@@ -216,7 +216,8 @@ def plan_markdown(plan: Plan, more: Extras) -> str:
         head = f"herokustack check of the apps that change: {check_render.summary(more.findings)}"
         body = check_render.render_markdown(more.findings).rstrip()
         sections.append(("", f"<details><summary>{head}</summary>\n\n{body}\n\n</details>"))
-    return markdown.plan_markdown(plan, sections, costs, cost_cell)
+    totals = more.totals if more.costs is not None else None
+    return markdown.plan_markdown(plan, sections, costs, cost_cell, totals)
 
 
 def write_plan(path: Path, doc: Mapping[str, Any]) -> None:

@@ -54,7 +54,14 @@ def _row(first: str, summary: Summary, cost: str | None) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def summary_table(plan: Plan, costs: Costs | None = None, cost_cell: CostCell | None = None) -> str:
+def summary_table(
+    plan: Plan,
+    costs: Costs | None = None,
+    cost_cell: CostCell | None = None,
+    totals: tuple[int, int] | None = None,
+) -> str:
+    """One row per app and a total row; `totals` (before, after) may differ from the sum of the
+    apps (the account-wide eco plan counts once)."""
     head = ["App", "Add", "Change", "Destroy", "Refused"] + (["Cost / month"] if costs else [])
     align = [":--", "--:", "--:", "--:", "--:"] + ([":--"] if costs else [])
     rows = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
@@ -69,7 +76,8 @@ def summary_table(plan: Plan, costs: Costs | None = None, cost_cell: CostCell | 
     if len(plan.apps) > 1:
         total = None
         if costs and cost_cell is not None:
-            total = cost_cell(sum(b for b, _ in costs.values()), sum(a for _, a in costs.values()))
+            sums = sum(b for b, _ in costs.values()), sum(a for _, a in costs.values())
+            total = cost_cell(*(totals or sums))
         rows.append(_row("**Total**", plan.summary, total))
     return "\n".join(rows)
 
@@ -99,13 +107,14 @@ def plan_markdown(
     extra: Sequence[tuple[str, str]] = (),
     costs: Costs | None = None,
     cost_cell: CostCell | None = None,
+    totals: tuple[int, int] | None = None,
 ) -> str:
     """The PR comment of a plan; `extra` adds (title, markdown) sections under it.
 
     GitHub refuses comments over 65,536 characters: a longer plan shows fewer lines per app.
     """
     for max_lines in (None, 50, 10, 0):
-        text = _plan_markdown(plan, extra, costs, cost_cell, max_lines)
+        text = _plan_markdown(plan, extra, costs, cost_cell, max_lines, totals)
         if len(text) <= MAX_COMMENT:
             break
     return text
@@ -117,6 +126,7 @@ def _plan_markdown(
     costs: Costs | None,
     cost_cell: CostCell | None,
     max_lines: int | None,
+    totals: tuple[int, int] | None = None,
 ) -> str:
     parts = [PLAN_MARKER, f"### herokustack plan: {summary_text(plan.summary)}"]
     refused = refused_lines(plan)
@@ -124,7 +134,7 @@ def _plan_markdown(
         parts.append("**Refused: these need a person (apply leaves them as they are):**\n")
         parts[-1] += "\n".join(refused)
     if plan.apps:
-        parts.append(summary_table(plan, costs, cost_cell))
+        parts.append(summary_table(plan, costs, cost_cell, totals))
     parts += [app_details(app, max_lines) for app in plan.apps if app.changes]
     if not plan.has_changes:
         parts.append("No changes: live state matches the stack files.")

@@ -107,3 +107,23 @@ def test_catalog_is_read_once_per_run_whatever_the_number_of_apps(
     assert len(catalog_requests) == len(set(catalog_requests)) == 3
     assert cli("plan", *map(str, paths), "--no-cost").exit_code == 0
     assert len(catalog_requests) == 3  # --no-cost: no catalog request at all
+
+
+def test_markdown_total_counts_the_eco_plan_once_like_text_and_json(
+    cli: Cli, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    docs = [stack_doc(unique_name("e"), addons={}) for _ in range(2)]
+    paths = []
+    for doc in docs:
+        doc["formation"] = {"web": {"quantity": 1, "size": "eco"}}
+        paths.append(write_stack(tmp_path, doc))
+        converge(cli, emu, paths[-1])
+        doc["config"]["FEATURE_X"] = "on"  # a change that costs nothing
+        write_stack(tmp_path, doc)
+    eco = cost.ECO_PLAN_CENTS  # one subscription for the account, whatever the eco dynos
+
+    data = json.loads(cli("plan", *map(str, paths), "--format", "json").stdout)
+    assert (data["summary"]["cost_before_cents"], data["summary"]["cost_after_cents"]) == (eco, eco)
+    assert f"total: {cost.format_change(eco, eco)}\n" in cli("plan", *map(str, paths)).stdout
+    md = cli("plan", *map(str, paths), "--format", "markdown").stdout
+    assert f"| **Total** | 2 | 0 | 0 | 0 | {cost.format_usd(eco)} ($0.00) |" in md
