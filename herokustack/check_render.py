@@ -100,7 +100,7 @@ def render_text(
     lines: list[str] = []
     for app, group in groupby(sorted(active, key=lambda f: f.app), key=lambda f: f.app):
         items = sorted(group, key=lambda f: (SEVERITY_RANK[f.severity], f.rule_id, f.line or 0))
-        home = Counter(f.path for f in items).most_common(1)[0][0]  # not a shared partial
+        home = items[0].stack_path or Counter(f.path for f in items).most_common(1)[0][0]
         lines.append(paint(f"{app}  ({relative_uri(home, root)})", BOLD))
         shown: set[str] = set()
         for f in items:

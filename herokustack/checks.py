@@ -84,6 +84,7 @@ class Finding:
     line: int | None
     message: str
     suppressed: str | None = None
+    stack_path: Path | None = None  # the app's own stack file (`path` may be a partial)
 
 
 @dataclass(frozen=True)
@@ -679,9 +680,8 @@ def check_stack(stack: Stack, ctx: Context | None = None) -> list[Finding]:
             active.setdefault(s.rule_id, s.reason)
             continue
         line = s.line or stack.line_of(s.key_path or "checks")
-        findings.append(
-            Finding(SUPPRESSION_RULE, "error", app, stack.path, s.key_path, line, problem)
-        )
+        finding = Finding(SUPPRESSION_RULE, "error", app, stack.path, s.key_path, line, problem)
+        findings.append(replace(finding, stack_path=stack.path))
     for rule_ in RULES.values():
         if rule_.live_only and ctx.live_app is None:
             continue
@@ -689,7 +689,9 @@ def check_stack(stack: Stack, ctx: Context | None = None) -> list[Finding]:
             path, line = locate(stack, hit.key_path)
             severity = hit.severity or rule_.severity
             finding = Finding(rule_.id, severity, app, path, hit.key_path, line, hit.message)
-            findings.append(replace(finding, suppressed=active.get(rule_.id)))
+            findings.append(
+                replace(finding, suppressed=active.get(rule_.id), stack_path=stack.path)
+            )
     return findings
 
 

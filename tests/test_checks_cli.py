@@ -317,3 +317,12 @@ def test_sarif_uris_are_percent_encoded_and_file_uris_outside_the_repository(
     }
     relative = named.relative_to(ROOT).as_posix().replace(" ", "%20").replace("#", "%23")
     assert uris == {relative, elsewhere.resolve().as_uri()}
+
+
+def test_text_heads_each_app_with_its_own_stack_file_even_when_findings_sit_in_a_partial() -> None:
+    # The only finding of this app is written in the partial; the heading still names the
+    # app's file, where a `# herokustack:ignore` comment would go.
+    code, out = run(fixture("extends/app.toml"))
+    assert code == 0
+    assert out.splitlines()[0] == "extends-app  (tests/fixtures/checks/extends/app.toml)"
+    assert "tests/fixtures/checks/extends/_shared.toml:2  Postgres `database`" in out
