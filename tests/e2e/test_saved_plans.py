@@ -3,6 +3,7 @@ a stale plan, never store a secret, and stop a second apply running at the same 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,14 @@ def change_file(tmp_path: Path, doc: dict[str, Any]) -> None:
 
 
 def no_secret_anywhere(cli: Cli, *files: Path) -> None:
+    """Neither secret, nor an unsalted hash of it (reversible by a lookup table)."""
     for output in cli.outputs:
         assert SECRET not in output and NEW_SECRET not in output
+    unsalted = [hashlib.sha256(s.encode()).hexdigest().encode() for s in (SECRET, NEW_SECRET)]
     for file in files:
         data = file.read_bytes()
         assert SECRET.encode() not in data and NEW_SECRET.encode() not in data
+        assert not any(digest in data.lower() for digest in unsalted)
 
 
 def test_saved_plan_is_applied_exactly_then_plan_is_empty(
