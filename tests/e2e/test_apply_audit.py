@@ -1,16 +1,20 @@
-"""Audit findings of issue 4, through the CLI: bad API URLs, a server that is not Heroku, and
-the exact wording of a partial-failure report."""
+"""Audit of issue 4, through the CLI against the emulator: bad API URLs, a server that is not
+Heroku, the partial-failure report, the order of writes and parallel add-on creation."""
 
 from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import Cli, stack_doc, unique_name, write_stack
+from e2e_helpers import Cli, converge, stack_doc, unique_name, write_stack
+
+from herokustack.emulator import EmulatorServer
 
 
 @pytest.mark.parametrize(
@@ -95,3 +99,66 @@ def test_failure_report_names_the_app_and_lists_each_change_once(cli: Cli, tmp_p
     assert "add-on logging (PAPERTRAIL)" in failed
     assert "add-on logging" not in not_done  # failed, so not also "not done"
     assert 'config PYTHONUNBUFFERED: "1" → "0"' in not_done
+
+
+@contextmanager
+def _record_writes(emu: Any, app: str) -> Iterator[list[tuple[str, str, Any, float]]]:
+    """The writes the emulator receives for `app`: (method, path, body, arrival time)."""
+    writes: list[tuple[str, str, Any, float]] = []
+
+    def observe(method: str, path: str, body: Any) -> None:
+        if method != "GET" and app in path:
+            writes.append((method, path, body, time.monotonic()))
+
+    emu.api.observers.append(observe)
+    try:
+        yield writes
+    finally:
+        emu.api.observers.remove(observe)
+
+
+def test_maintenance_on_is_the_first_write_and_off_the_last(cli: Cli, emu: Any, tmp_path: Path):
+    name = unique_name()
+    doc = stack_doc(name)
+    path = write_stack(tmp_path, doc)
+    converge(cli, emu, path)
+    with _record_writes(emu, name) as writes:
+        doc["app"]["maintenance"] = True
+        doc["formation"]["web"]["quantity"] = 3
+        doc["config"]["PYTHONUNBUFFERED"] = "0"
+        doc["addons"]["redis"]["plan"] = "heroku-redis:premium-0"
+        write_stack(tmp_path, doc)
+        assert cli("apply", str(path), "--auto-approve").exit_code == 0
+        on = [(m, p, b) for m, p, b, _ in writes]
+        assert on[0] == ("PATCH", f"/apps/{name}", {"maintenance": True}), on
+        assert len(on) == 4  # then add-on, config vars, formation: one request each
+
+        writes.clear()
+        doc["app"]["maintenance"] = False
+        doc["formation"]["web"]["quantity"] = 2
+        doc["config"]["PYTHONUNBUFFERED"] = "1"
+        write_stack(tmp_path, doc)
+        assert cli("apply", str(path), "--auto-approve").exit_code == 0
+        off = [(m, p, b) for m, p, b, _ in writes]
+        assert off[-1] == ("PATCH", f"/apps/{name}", {"maintenance": False}), off
+        assert len(off) == 3
+
+
+LATENCY_MS = 300
+
+
+@pytest.fixture(scope="module")
+def slow_emu() -> Iterator[EmulatorServer]:
+    with EmulatorServer(latency_ms=LATENCY_MS) as server:
+        yield server
+
+
+def test_addons_are_created_in_parallel(slow_emu: EmulatorServer, tmp_path: Path):
+    name = unique_name()
+    path = write_stack(tmp_path, stack_doc(name))
+    with _record_writes(slow_emu, name) as writes:
+        assert Cli(slow_emu)("apply", str(path), "--auto-approve").exit_code == 0
+    posts = [t for m, p, _, t in writes if m == "POST" and p == f"/apps/{name}/addons"]
+    assert len(posts) == 3
+    # One after the other, they would arrive at least one latency apart.
+    assert max(posts) - min(posts) < 0.8 * LATENCY_MS / 1000
