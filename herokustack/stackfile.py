@@ -12,6 +12,7 @@ report them all at once, each on its own line.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import difflib
 import functools
@@ -812,13 +813,17 @@ def _display(path: Path) -> str:
 def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
     name = _display(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return None, {}, [Problem(name, None, "file not found")]
     except UnicodeDecodeError as exc:
         return None, {}, [_not_utf8(name, exc)]
     except OSError as exc:
         return None, {}, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
+    if data.startswith(codecs.BOM_UTF8):  # TOML parsers reject it as an "invalid statement"
+        msg = "invalid TOML: the file starts with a byte order mark; save it as UTF-8 without BOM"
+        return None, {}, [Problem(name, None, msg, 1, 1)]
     try:
         doc = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
@@ -863,6 +868,9 @@ def _read_chain(path: Path) -> tuple[list[Source], list[dict[str, Any]], list[Pr
                 _display(first.path), "extends", f"cycle: {chain}", first.line_of(("extends",))
             )
             return sources, docs, [problem]
+        if target.is_dir():
+            msg = f"extends {_display(target)}, which is a directory, not a stack file"
+            return sources, docs, [Problem(name, "extends", msg, line)]
         if not target.is_file():
             msg = f"extends {_display(target)}, which does not exist"
             return sources, docs, [Problem(name, "extends", msg, line)]
