@@ -23,6 +23,7 @@ import tomli
 import tomlkit
 from pydantic import ValidationError
 
+from herokustack import cost
 from herokustack.checks import secret_reason
 from herokustack.client import POSTGRES, HerokuClient, LiveAddon, LiveState
 from herokustack.errors import HerokustackError, StackFileError
@@ -523,6 +524,7 @@ class Written:
     imported: Imported | None = None
     skipped: str | None = None  # why nothing was written
     error: str | None = None
+    monthly: cost.AppCost | None = None  # what the imported app costs a month
 
 
 def check_request(request: ImportRequest) -> None:
@@ -556,10 +558,30 @@ def import_apps(client: HerokuClient, request: ImportRequest) -> list[Written]:
             results[name] = Written(name, path, skipped=why)
     options = _options(request, todo)
     lives = client.read_apps([n for n in names if n not in results])
+    prices = _Prices(client)
     for name in names:
         if name not in results:
             results[name] = _import_one(lives[name], todo[name], options[name], request)
+            results[name].monthly = prices.cost(results[name].imported)
     return [results[n] for n in names]
+
+
+class _Prices:
+    """Monthly cost of imported apps: add-ons from the live catalog (asked once per service for
+    the whole run), else the built-in table. Import never fails on price."""
+
+    def __init__(self, client: HerokuClient) -> None:
+        self.live = cost.PriceBook.builtin().with_catalog(cost.catalog_fetch(client))
+        self.builtin = cost.PriceBook.builtin()
+
+    def cost(self, imported: Imported | None) -> cost.AppCost | None:
+        if imported is None:
+            return None
+        try:
+            return cost.cost_of(imported.spec, self.live)
+        except HerokustackError:
+            self.live = self.builtin  # the catalog cannot be read: do not ask again
+            return cost.cost_of(imported.spec, self.builtin)
 
 
 def _options(request: ImportRequest, todo: Mapping[str, Path]) -> dict[str, ImportOptions]:
@@ -611,11 +633,21 @@ def report_lines(written: Sequence[Written]) -> list[str]:
         assert item.imported is not None
         where = item.path or "stdout"
         lines.append(f"✓ {item.name} → {where}")
+        if item.monthly is not None:
+            lines.append(f"  monthly cost: {_monthly(item.monthly)}")
         names = from_env_names(item.imported.spec)
         if names:
             lines.append("  set before plan/apply: " + ", ".join(names))
         lines += [f"  warning: {w}" for w in item.imported.warnings]
     if len(written) > 1:
         done = sum(1 for w in written if w.imported)
-        lines.append(f"{done} of {len(written)} apps imported")
+        costs = [w.monthly for w in written if w.monthly is not None]
+        total = f", {cost.format_monthly(cost.total_cents(costs))} in all" if costs else ""
+        lines.append(f"{done} of {len(written)} apps imported{total}")
     return lines
+
+
+def _monthly(app: cost.AppCost) -> str:
+    unpriced = f" (no price for {', '.join(app.unpriced)})" if app.unpriced else ""
+    eco = " + the account's eco plan" if app.uses_eco else ""
+    return f"{cost.format_monthly(app.cents)}{eco}{unpriced}"

@@ -12,6 +12,7 @@ import tomli
 from e2e_helpers import SECRET, Cli, Heroku, official_cli, unique_name
 
 from herokustack.client import HerokuClient
+from herokustack.cost import DYNO_CENTS, format_monthly
 from herokustack.emulator import EmulatorServer
 from herokustack.importer import list_app_names
 
@@ -314,3 +315,34 @@ def test_extends_needs_a_valid_partial(cli: Cli, heroku: Heroku, tmp_path: Path)
     assert not_partial.exit_code == 1
     assert "not a partial (its name must start with _)" in not_partial.stderr
     assert not out.exists()
+
+
+def test_import_tells_what_the_app_costs_priced_from_the_catalog_once(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+):
+    names = [unique_name("cost") for _ in range(2)]
+    for name in names:
+        create_app(heroku, name, {"TZ": "UTC"})
+        add_addon(heroku, name, "heroku-redis:premium-0")
+        heroku.patch(f"/apps/{name}/formation", {"updates": [
+            {"type": "web", "quantity": 3, "size": "standard-2x"},
+            {"type": "worker", "quantity": 0, "size": "standard-1x"},
+        ]})  # fmt: skip
+    plans = heroku.get("/addon-services/heroku-redis/plans")
+    redis = next(p["price"]["cents"] for p in plans if p["name"] == "heroku-redis:premium-0")
+    each = 3 * DYNO_CENTS["standard-2x"] + redis
+    asked: list[str] = []
+    emu.api.observers.append(lambda method, path, body: asked.append(path))
+    try:
+        result = cli("import", names[0], "--out", str(tmp_path / "one.toml"))
+        assert result.exit_code == 0, result.output
+        assert f"  monthly cost: {format_monthly(each)}\n" in result.stderr
+        asked.clear()
+        every = cli("import", "--all", "--out", str(tmp_path / "all"))
+    finally:
+        emu.api.observers.pop()
+    assert every.exit_code == 0, every.output
+    catalog = [p for p in asked if p.startswith("/addon-services/")]
+    assert len(catalog) == len(set(catalog)) >= 1  # once per service, whatever the apps
+    for name in names:
+        assert f"✓ {name} → {tmp_path / 'all' / name}.toml\n  monthly cost: " in every.stderr
