@@ -22,7 +22,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import tomli
 import tomli_w
@@ -758,7 +758,28 @@ def _message(err: Mapping[str, Any], loc: Loc) -> str:
     reason = (err.get("ctx") or {}).get("reason") or f"must be {expected}"
     if pattern.startswith("config.") and isinstance(err.get("input"), str | int | float):
         return reason  # a config value may be a secret written in clear: never echo it
-    return f"{reason}, got {_show(err.get('input'))}"
+    given = err.get("input")
+    return f"{reason}, got {_show(given)}" + _did_you_mean(pattern, given)
+
+
+_CHOICES: dict[str, Sequence[str]] = {
+    "app.environment": get_args(Environment),
+    "app.region": get_args(Region),
+    "formation.*.size": DYNO_SIZES,
+}
+
+
+def _did_you_mean(pattern: str, given: Any) -> str:
+    """A near valid value, for the closed lists where a typo is likely ("prod", "standrd-1x")."""
+    choices = _CHOICES.get(pattern)
+    if not choices or not isinstance(given, str) or not given:
+        return ""
+    typed = given.lower()
+    prefixed = [c for c in choices if c.startswith(typed)]
+    if len(prefixed) == 1:
+        return f"; did you mean `{prefixed[0]}`?"
+    close = difflib.get_close_matches(typed, choices, n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _clean(loc: Sequence[str | int]) -> Loc:
