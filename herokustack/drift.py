@@ -221,6 +221,7 @@ class Prices:
         try:
             price = self.book.addon(plan)
         except HerokustackError:
+            self.book = self.builtin  # the catalog cannot be read: do not ask again per add-on
             price = self.builtin.addon(plan)
         return price.cents if price else None
 

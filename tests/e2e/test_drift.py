@@ -19,8 +19,9 @@ from e2e_helpers import (
     write_stack,
 )
 
-from herokustack.cost import DYNO_CENTS, format_delta, format_monthly
+from herokustack.cost import ADDON_CENTS, DYNO_CENTS, format_delta, format_monthly
 from herokustack.emulator import EmulatorServer
+from herokustack.emulator.models import ApiError
 
 HAND_SECRET = "changed-By-hand-0000-secret-value-1234"
 
@@ -177,6 +178,31 @@ def test_dynos_scaled_by_hand_show_what_they_cost_against_the_file(
         f"dynos scaled by hand cost {format_delta(live - declared)}/mo against the stack files."
         in result.stdout
     )
+
+
+def test_unreadable_catalog_falls_back_to_built_in_prices_and_is_asked_once(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+):
+    name, path = applied(cli, emu, tmp_path)
+    for attachment in ("LOGS_A", "LOGS_B"):
+        body = {"plan": "papertrail:fixa", "attachment": {"name": attachment}}
+        heroku.session.post(f"{emu.url}/apps/{name}/addons", json=body, timeout=10)
+    asked: list[str] = []
+
+    def refuse_catalog(method: str, path: str, body: Any) -> None:
+        if path.startswith("/addon-services/"):
+            asked.append(path)
+            raise ApiError(403, "forbidden", "You do not have access to the catalog.")
+
+    emu.api.observers.append(refuse_catalog)
+    try:
+        code, doc = drift_json(cli, path)
+    finally:
+        emu.api.observers.remove(refuse_catalog)
+    assert code == 2
+    prices = [i["monthly_cents"] for i in items(doc) if i["resource"] == "addon"]
+    assert prices == [ADDON_CENTS["papertrail:fixa"]] * 2
+    assert asked == ["/addon-services/papertrail/plans"]
 
 
 def test_secrets_without_their_variable_are_checked_for_presence_only(
