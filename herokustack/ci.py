@@ -72,6 +72,7 @@ def make_plan(
     since: str | None,
     open_target: Any,
     with_catalog: bool = False,
+    allow_destroy: Sequence[str] = (),
 ) -> PlanRun:
     """Plan the selected stacks; `open_target()` reaches Heroku only when there is one.
 
@@ -82,7 +83,7 @@ def make_plan(
         return PlanRun(Plan(salt=new_salt()), {}, [], note)
     configs = session.resolve_configs(stacks)
     with open_target() as target:
-        plan, lives = session.plan_with_lives(target, stacks, configs)
+        plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
         catalog = read_catalog(target.client, stacks, lives) if with_catalog else None
     return PlanRun(plan, lives, stacks, note, catalog)
 

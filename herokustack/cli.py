@@ -216,6 +216,12 @@ def plan_command(
     cost_warn_above: str | None = typer.Option(
         None, "--cost-warn-above", metavar="USD", help="Warn when monthly cost grows by more."
     ),
+    allow_destroy: list[str] = typer.Option(
+        None,
+        "--allow-destroy",
+        metavar="NAME",
+        help="Plan destroying this protect = false add-on (repeatable; saved with --out).",
+    ),
 ) -> None:
     """Show what would change on Heroku to make it match the stack files."""
     from herokustack import ci, session
@@ -229,6 +235,7 @@ def plan_command(
             changed_since,
             lambda: session.open_target(local, api_url, parallelism),
             with_catalog=with_cost,
+            allow_destroy=allow_destroy or (),
         )
         more = ci.extras(
             run, with_checks=with_checks, with_cost=with_cost, prices=prices, warn_above=warn

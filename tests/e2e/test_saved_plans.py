@@ -241,3 +241,28 @@ def test_plan_shows_checks_of_changing_apps_and_cost(cli: Cli, emu: Any, tmp_pat
     assert bad.stderr.strip().splitlines() == [
         "error: --cost-warn-above: 'lots': expected an amount in US dollars, e.g. 100 or 99.50"
     ]
+
+
+def test_a_destroy_allowed_at_plan_time_is_reviewed_then_applied(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    """The reviewed plan carries --allow-destroy: apply of the saved plan takes no options."""
+    name, doc, path = converged_app(cli, emu, tmp_path)
+    replacing = {"plan": "heroku-postgresql:essential-0", "as": "REDIS", "protect": False}
+    doc["addons"]["redis"] = replacing
+    write_stack(tmp_path, doc)
+    saved = tmp_path / "plan.json"
+
+    refused = cli("plan", str(path), "--out", str(saved), "--format", "json")
+    assert refused.exit_code == 0, refused.output
+    assert json.loads(refused.stdout)["summary"]["refused"] == 1
+    planned = cli("plan", str(path), "--allow-destroy", "redis", "--out", str(saved))
+    assert planned.exit_code == 0, planned.output
+    assert "1 to add, 0 to change, 1 to destroy" in planned.stdout
+    options = cli("apply", str(saved), "--allow-destroy", "redis")
+    assert options.exit_code == 1 and "options of plan, not of applying" in options.stderr
+
+    applied = cli("apply", str(saved))
+    assert applied.exit_code == 0, applied.output
+    assert "heroku-redis" not in heroku.addons(name)
+    assert cli("plan", str(path), "--detailed-exitcode").exit_code == 0
