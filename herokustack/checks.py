@@ -731,7 +731,10 @@ def failed(findings: Iterable[Finding], strict: bool = False) -> bool:
 
 def load(paths: Sequence[Path] | None) -> list[Stack]:
     """The stacks to check: `paths`, or the stack files under stacks/."""
-    paths = list(paths or default_stack_paths())
+    unique: dict[Path, Path] = {}
+    for path in paths or default_stack_paths():
+        unique.setdefault(Path(path).resolve(), Path(path))  # a file named twice is read once
+    paths = list(unique.values())
     if not paths:
         raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
     return load_stacks(paths)

@@ -326,3 +326,14 @@ def test_text_heads_each_app_with_its_own_stack_file_even_when_findings_sit_in_a
     assert code == 0
     assert out.splitlines()[0] == "extends-app  (tests/fixtures/checks/extends/app.toml)"
     assert "tests/fixtures/checks/extends/_shared.toml:2  Postgres `database`" in out
+
+
+def test_a_path_given_twice_is_checked_once() -> None:
+    _, once = run("--format", "json", fixture("hs009-fail.toml"))
+    _, twice = run(
+        "--format",
+        "json",
+        fixture("hs009-fail.toml"),
+        str(FIXTURES / ".." / "checks" / "hs009-fail.toml"),
+    )
+    assert json.loads(twice)["findings"] == json.loads(once)["findings"] != []
