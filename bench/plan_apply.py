@@ -1,7 +1,8 @@
 """Plan and apply 1, 10 and 50 apps against the emulator with 100 ms latency per request.
 
 Prints wall time and requests per app (the emulator counts requests) for: the first plan (apps
-missing), apply (its own plan included), and the plan after apply (nothing left to do).
+missing), apply (its own plan included, and the guard before each write batch that the CLI
+runs; --no-guard leaves it out), and the plan after apply (nothing left to do).
 
     .venv/bin/python bench/plan_apply.py [--latency MS] [--parallelism N] [--sizes 1,10,50]
 """
@@ -20,6 +21,7 @@ import tomli_w
 from herokustack import session
 from herokustack.client import HerokuClient
 from herokustack.emulator import EmulatorServer
+from herokustack.planfile import LiveGuard
 from herokustack.stackfile import load_stacks
 
 SECRET_ENV = {"APP_SECRET": "bench-secret-value"}
@@ -45,7 +47,9 @@ def measure(emu: EmulatorServer, action: Any) -> tuple[float, int, Any]:
     return time.perf_counter() - start, emu.request_count(), result
 
 
-def bench(count: int, latency: float, parallelism: int) -> list[tuple[str, float, float]]:
+def bench(
+    count: int, latency: float, parallelism: int, guard: bool = True
+) -> list[tuple[str, float, float]]:
     rows = []
     with EmulatorServer(latency_ms=latency) as emu, tempfile.TemporaryDirectory() as tmp:
         run = uuid.uuid4().hex[:6]
@@ -66,7 +70,10 @@ def bench(count: int, latency: float, parallelism: int) -> list[tuple[str, float
             return session.compute_plan(target, stacks, configs)
 
         def apply() -> Any:
-            result = session.run_apply(target, plan(), configs, timeout=60)
+            # As `herokustack apply` does: plan, then a guard before each write batch.
+            planned, lives = session.plan_with_lives(target, stacks, configs)
+            check = LiveGuard.from_lives(target.client, planned.salt, lives) if guard else None
+            result = session.run_apply(target, planned, configs, timeout=60, before_write=check)
             assert result.ok, [a.error for a in result.apps]
             return result
 
@@ -88,11 +95,17 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=100.0, help="ms per request")
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--sizes", default="1,10,50")
+    parser.add_argument("--no-guard", action="store_true", help="apply without the write guard")
     args = parser.parse_args()
-    print(f"latency {args.latency:.0f} ms per request, parallelism {args.parallelism}")
+    label = "without" if args.no_guard else "with"
+    print(
+        f"latency {args.latency:.0f} ms per request, parallelism {args.parallelism}, {label} guard"
+    )
     print(f"{'apps':>5}  {'step':<18} {'wall s':>7} {'req/app':>8}")
     for count in (int(n) for n in args.sizes.split(",")):
-        for step, seconds, per_app in bench(count, args.latency, args.parallelism):
+        for step, seconds, per_app in bench(
+            count, args.latency, args.parallelism, not args.no_guard
+        ):
             print(f"{count:>5}  {step:<18} {seconds:>7.2f} {per_app:>8.1f}")
 
 
