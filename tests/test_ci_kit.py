@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import types
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,6 @@ def test_pull_requests_plan_and_main_applies_the_reviewed_plan():
     assert {"pull_request", "push"} <= set(triggers(doc))
     assert triggers(doc)["push"]["branches"] == ["main"]
     assert doc["env"]["HEROKU_API_KEY"] == "${{ secrets.HEROKU_API_KEY }}"
-    assert "apply" in doc["concurrency"]["group"]
     calls = {
         job: [c for s in scripts for c in herokustack_calls(s)]
         for job, scripts in runs(doc).items()
@@ -253,3 +253,30 @@ def test_plan_artifact_is_uploaded_before_the_comment_and_re_runs_replace_it():
     [comment] = [i for i, s in enumerate(steps) if "comment" in s.get("name", "")]
     assert upload < comment  # a comment that fails (a fork's read-only token) keeps the plan
     assert steps[upload]["with"]["overwrite"] is True
+
+
+def evaluate(expression: str, event: str, ref: str) -> Any:
+    """A GitHub expression of `==`, `!=`, `&&`, `||` and strings (Python's and/or match)."""
+    inner = re.sub(r"^\$\{\{(.*)\}\}$", r"\1", expression.strip())
+    code = inner.replace("&&", " and ").replace("||", " or ")
+    github = types.SimpleNamespace(event_name=event, ref=ref)
+    # Only the expressions of our own workflow file are evaluated.
+    return eval(code, {"__builtins__": {}}, {"github": github})
+
+
+@pytest.mark.parametrize(
+    ("event", "ref", "group", "applies", "cancels"),
+    [
+        ("push", "refs/heads/main", "herokustack-apply", True, False),
+        ("workflow_dispatch", "refs/heads/main", "herokustack-apply", True, False),
+        ("workflow_dispatch", "refs/heads/try", "herokustack-refs/heads/try", False, False),
+        ("pull_request", "refs/pull/7/merge", "herokustack-refs/pull/7/merge", False, True),
+    ],
+)
+def test_only_main_is_applied_and_applies_share_one_group(event, ref, group, applies, cancels):
+    doc = load(WORKFLOW)
+    prefix, _, expression = doc["concurrency"]["group"].partition("$")
+    assert prefix + evaluate("$" + expression, event, ref) == group
+    assert evaluate(doc["concurrency"]["cancel-in-progress"], event, ref) is cancels
+    assert evaluate(doc["jobs"]["apply"]["if"], event, ref) is applies
+    assert evaluate(doc["jobs"]["plan"]["if"], event, ref) is (event == "pull_request")
