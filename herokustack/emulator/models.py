@@ -483,11 +483,6 @@ class Backend:
             c.execute("DELETE FROM apps WHERE id = ?", (app_id,))
             return answer
 
-    def app_exists(self, ident: str) -> bool:
-        with self._lock:
-            sql = "SELECT 1 FROM apps WHERE name = ? OR id = ?"
-            return self._conn.execute(sql, (ident, ident)).fetchone() is not None
-
     # --- slugs and releases -------------------------------------------------------------------
 
     def create_slug(self, app_ident: str, body: Json) -> Json:
