@@ -333,17 +333,6 @@ def plan_cost_text(changes: Mapping[str, CostChange]) -> str:
     return "\n".join([*lines, f"total: {format_change(before, after)}"]) + "\n"
 
 
-def plan_cost_data(changes: Mapping[str, CostChange]) -> dict[str, Any]:
-    """Per-app and total cents before/after, e.g. for `render.plan_json(..., extra=...)`."""
-    before, after = change_totals(changes.values())
-    return {
-        "apps": {app: change.json() for app, change in changes.items()},
-        "cost_before_cents": before,
-        "cost_after_cents": after,
-        "cost_delta_cents": after - before,
-    }
-
-
 def warn_delta(delta_cents: int, warn_above_cents: int | None) -> bool:
     """True when a cost increase exceeds `--cost-warn-above` (None: the warning is off)."""
     return warn_above_cents is not None and delta_cents > warn_above_cents

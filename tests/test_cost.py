@@ -28,7 +28,6 @@ from herokustack.cost import (
     markdown_delta,
     parse_usd,
     plan_cost,
-    plan_cost_data,
     plan_cost_text,
     total_cents,
 )
@@ -467,7 +466,7 @@ def test_catalog_is_asked_once_per_service_from_many_threads() -> None:
     assert len({c.cents for c in costs}) == 1
 
 
-def test_plan_cost_text_and_data_for_the_renderers() -> None:
+def test_plan_cost_text_and_totals_for_the_renderers() -> None:
     prices = PriceBook.builtin()
     changes = {
         "shop": CostChange(
@@ -485,11 +484,9 @@ def test_plan_cost_text_and_data_for_the_renderers() -> None:
         "blog: cost: $0.00/mo → $7.00/mo (+$7.00)",
         "total: $1,005.00/mo → $3,007.00/mo (+$2,002.00)",  # eco plan: $5 before, none after
     ]
-    data = plan_cost_data(changes)
-    assert data["apps"]["shop"] == {"cost_before_cents": 2 * pl, "cost_after_cents": 6 * pl}
+    assert changes["shop"].json() == {"cost_before_cents": 2 * pl, "cost_after_cents": 6 * pl}
     before, after = 2 * pl + ECO_PLAN_CENTS, 6 * pl + basic
-    assert (data["cost_before_cents"], data["cost_after_cents"]) == (before, after)
-    assert data["cost_delta_cents"] == after - before
+    assert change_totals(changes.values()) == (before, after)
 
 
 def cost_plan_text_lines(changes: dict[str, CostChange]) -> list[str]:
