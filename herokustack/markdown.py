@@ -83,12 +83,17 @@ def summary_table(
 
 
 def refused_lines(plan: Plan) -> list[str]:
-    return [
-        f"- **{cell(app.app)}: {cell(change_text(change))}**"
-        for app in plan.apps
-        for change in app.changes
-        if change.action == "refused"
-    ]
+    """The change in bold, its reason after it in plain text (a whole paragraph in bold is
+    hard to read)."""
+    lines = []
+    for app in plan.apps:
+        for change in app.changes:
+            if change.action != "refused":
+                continue
+            what = change_text(change.model_copy(update={"note": None}))
+            why = f" — {cell(change.note)}" if change.note else ""
+            lines.append(f"- **{cell(app.app)}: {cell(what)}**{why}")
+    return lines
 
 
 def app_details(app: AppPlan, max_lines: int | None = None) -> str:

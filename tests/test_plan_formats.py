@@ -108,6 +108,7 @@ def test_markdown_of_a_two_app_plan_matches_golden(run: ci.PlanRun):
     text = ci.plan_markdown(run.plan, ci.extras(run, warn_above=10000))
     golden("plan.md", text)
     assert len(visible_lines(text)) <= 20  # with <details> closed: one screen in a PR
+    assert text.count("herokustack check") == 1  # the summary line, no heading repeating it
     assert SECRET not in text and OLD_SECRET not in text
 
 
@@ -136,6 +137,9 @@ def test_refused_changes_come_first_in_bold(run: ci.PlanRun):
     refused = [i for i, line in enumerate(lines) if line.startswith("- **golden-alpha: add-on")]
     table = lines.index("| App | Add | Change | Destroy | Refused |")
     assert refused and max(refused) < table
+    # The change in bold, the reason after it in plain text.
+    what, why = lines[refused[0]].split("** — ")
+    assert what.endswith("heroku-postgresql:essential-1") and why.startswith("heroku-postgresql-")
 
 
 def test_markdown_code_blocks_cannot_be_broken_out_of():
