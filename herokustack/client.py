@@ -74,7 +74,7 @@ def api_key(environ: Mapping[str, str] = os.environ, netrc_path: Path | None = N
     """HEROKU_API_KEY, else the password of the api.heroku.com entry of ~/.netrc."""
     key = environ.get("HEROKU_API_KEY", "").strip()
     if key:
-        return key
+        return _checked_key(key, "HEROKU_API_KEY")
     path = netrc_path or Path(environ.get("NETRC", Path.home() / ".netrc"))
     try:
         entry = netrc.netrc(os.fspath(path)).authenticators(NETRC_HOST)
@@ -83,11 +83,20 @@ def api_key(environ: Mapping[str, str] = os.environ, netrc_path: Path | None = N
     except (netrc.NetrcParseError, OSError) as exc:
         raise AuthError(f"cannot read {path}: {getattr(exc, 'msg', exc)}") from None
     if entry and entry[2]:
-        return entry[2]
+        return _checked_key(entry[2], f"the {NETRC_HOST} password in {path}")
     raise AuthError(
         "no Heroku API key: set HEROKU_API_KEY, or log in with `heroku login` "
         f"(which writes the {NETRC_HOST} entry of ~/.netrc); or use --local"
     )
+
+
+def _checked_key(key: str, source: str) -> str:
+    # It goes into an HTTP header: anything but printable ASCII would fail deep in http.client.
+    if not (key.isascii() and key.isprintable()) or " " in key:
+        raise AuthError(
+            f"{source} is not an API key: it holds spaces, control or non-ASCII characters"
+        )
+    return key
 
 
 def api_url(option: str | None = None, environ: Mapping[str, str] = os.environ) -> str:

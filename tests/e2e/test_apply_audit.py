@@ -35,6 +35,24 @@ def test_bad_api_url_is_one_clear_line(
     assert result.stderr.strip() == message
 
 
+@pytest.mark.parametrize("key", ["key-\U0001f600-4711", "key\x01-4711", "key 4711"])
+def test_an_unusable_api_key_is_one_clear_line(cli: Cli, tmp_path: Path, key: str):
+    path = write_stack(tmp_path, stack_doc(unique_name()))
+    result = cli("plan", str(path), env={"HEROKU_API_KEY": key})
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: HEROKU_API_KEY is not an API key: "
+        "it holds spaces, control or non-ASCII characters\n"
+    )
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.heroku.com\n  login me@example.com\n  password key-\u00e9-4711\n")
+    netrc.chmod(0o600)
+    from_netrc = cli("plan", str(path), env={"HEROKU_API_KEY": None, "NETRC": str(netrc)})
+    assert from_netrc.exit_code == 1
+    assert f"the api.heroku.com password in {netrc} is not an API key" in from_netrc.stderr
+    assert "4711" not in from_netrc.output
+
+
 class _NotHeroku(http.server.BaseHTTPRequestHandler):
     """Any web server that answers 404 with an empty body (a wrong --api-url)."""
 
