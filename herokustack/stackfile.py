@@ -852,6 +852,12 @@ def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
         msg = f"invalid TOML: {reason[:1].lower()}{reason[1:]}"
         where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
         return None, {}, [Problem(name, None, msg, *where)]
+    except RecursionError:  # tomli's guard against nesting deeper than it parses
+        return (
+            None,
+            {},
+            [Problem(name, None, "invalid TOML: arrays or inline tables nested too deeply")],
+        )
     return Source(path, text), doc, []
 
 
