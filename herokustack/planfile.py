@@ -4,9 +4,10 @@
 document; `herokustack apply FILE` executes exactly the `Plan` it embeds (format_version, salt,
 apps and their changes), after checking that nothing the plan touches changed since:
 
-- live state: per app, a salted SHA-256 of each part the plan can touch ("formation.web",
-  "config.SECRET_KEY", "addon.DATABASE", "backup.DATABASE", "app", "maintenance"). Config
-  values are secrets, so only their salted hashes are stored; the salt is the plan's.
+- live state: per app, a salted SHA-256 of the app and of each part the plan touches
+  ("formation.web", "config.SECRET_KEY", "addon.DATABASE", "backup.DATABASE", "maintenance"),
+  no other. Config values are secrets, so only their salted hashes are stored; the salt is
+  the plan's.
 - stack files: the SHA-256 of each file of every planned stack's `extends` chain.
 - secrets: the plan holds no secret value, only which environment variable gave it
   (`secrets`) and the salted hash of the value (`Change.value_hash`); apply reads the variable
@@ -160,10 +161,20 @@ def document_extra(
     return [
         ("exit_code", exit_code),
         ("herokustack_version", herokustack_version()),
-        ("live", [f.model_dump() for f in live]),
+        ("live", [_only_touched(f, plan).model_dump() for f in live]),
         ("stack_files", [f.model_dump() for f in file_fingerprints(stacks)]),
         ("secrets", [s.model_dump() for s in secret_sources(plan, stacks)]),
     ]
+
+
+def _only_touched(fingerprint: LiveFingerprint, plan: Plan) -> LiveFingerprint:
+    """The parts apply compares (the app, and what the changes touch), no other: a plan file
+    may be public (a CI artifact), and a salted hash of a weak secret set by hand, which the
+    plan does not touch, could still be guessed offline."""
+    changes = [c for a in plan.apps if a.app == fingerprint.app for c in a.changes]
+    keep = {"app", *(p for c in changes for p in touched_parts(c))}
+    parts = {k: v for k, v in fingerprint.parts.items() if k in keep}
+    return fingerprint.model_copy(update={"parts": parts})
 
 
 def schema() -> dict[str, Any]:

@@ -68,6 +68,10 @@ def test_saved_plan_is_applied_exactly_then_plan_is_empty(
     jsonschema.validate(document, SCHEMA)
     assert document["exit_code"] == 2
     assert document["secrets"] == [{"app": name, "key": "SECRET_KEY", "env": "APP_SECRET"}]
+    # Only what apply compares (FEATURE_X, new, is compared as absent): no hash of the config
+    # vars it leaves alone (DATABASE_URL, ...).
+    [live] = document["live"]
+    assert set(live["parts"]) == {"app", "config.SECRET_KEY", "formation.web"}
 
     # No terminal under CliRunner: a saved plan is applied without asking.
     applied = cli("apply", str(saved), "--format", "markdown", env=env)
