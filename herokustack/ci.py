@@ -84,23 +84,24 @@ def make_plan(
     configs = session.resolve_configs(stacks)
     with open_target() as target:
         plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
-        catalog = read_catalog(target.client, stacks, lives) if with_catalog else None
+        catalog = None
+        if with_catalog:
+            try:
+                catalog = read_catalog(target.client, stacks, lives)
+            except HerokustackError as exc:  # a plan never fails on price
+                note = f"note: {exc} (add-on prices come from the built-in table)"
     return PlanRun(plan, lives, stacks, note, catalog)
 
 
 def read_catalog(
     client: HerokuClient, stacks: Sequence[Stack], lives: Mapping[str, LiveState]
-) -> dict[str, list[dict[str, Any]]] | None:
+) -> dict[str, list[dict[str, Any]]]:
     """The catalog plans of every add-on service the run names: one request per service,
-    whatever the number of apps. None when it cannot be read: the built-in prices then serve,
-    as in drift (a plan never fails on price)."""
+    whatever the number of apps."""
     services = {a.plan.split(":", 1)[0] for s in stacks for a in s.spec.addons.values()}
     services |= {a.plan.split(":", 1)[0] for live in lives.values() for a in live.addons}
     fetch = cost.catalog_fetch(client)
-    try:
-        return {service: fetch(service) for service in sorted(services)}
-    except HerokustackError:
-        return None
+    return {service: fetch(service) for service in sorted(services)}
 
 
 def warn_cents(text: str | None) -> int | None:

@@ -14,6 +14,7 @@ from e2e_helpers import Cli, Heroku, converge, stack_doc, unique_name, write_sta
 from herokustack import cost
 from herokustack.cost import DYNO_CENTS
 from herokustack.emulator import EmulatorServer
+from herokustack.emulator.models import ApiError
 
 
 @pytest.fixture()
@@ -127,3 +128,26 @@ def test_markdown_total_counts_the_eco_plan_once_like_text_and_json(
     assert f"total: {cost.format_change(eco, eco)}\n" in cli("plan", *map(str, paths)).stdout
     md = cli("plan", *map(str, paths), "--format", "markdown").stdout
     assert f"| **Total** | 2 | 0 | 0 | 0 | {cost.format_usd(eco)} ($0.00) |" in md
+
+
+def test_unreadable_catalog_is_a_note_and_the_built_in_table_prices_the_plan(
+    cli: Cli, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    path = write_stack(tmp_path, stack_doc(unique_name("u")))
+
+    def refuse(method: str, path: str, body: Any) -> None:
+        if path.startswith("/addon-services/"):
+            raise ApiError(403, "forbidden", "You do not have access to the add-on catalog.")
+
+    emu.api.observers.append(refuse)
+    try:
+        result = cli("plan", str(path), "--format", "json")
+    finally:
+        emu.api.observers.remove(refuse)
+    assert result.exit_code == 0, result.output
+    [note] = result.stderr.splitlines()
+    assert note.startswith("note: add-on catalog: ") and "built-in table" in note
+    assert emu.api_key not in result.stderr
+    plans = ("heroku-postgresql:essential-0", "heroku-redis:mini", "papertrail:choklad")
+    after = sum(cost.ADDON_CENTS[p] for p in plans)  # a new app: its add-ons, no dynos yet
+    assert json.loads(result.stdout)["summary"]["cost_after_cents"] == after
