@@ -838,6 +838,9 @@ def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
         text = data.decode("utf-8")
     except FileNotFoundError:
         return None, {}, [Problem(name, None, "file not found")]
+    except IsADirectoryError:
+        msg = f"is a directory, not a stack file (name its files: {name}/*.toml)"
+        return None, {}, [Problem(name, None, msg)]
     except UnicodeDecodeError as exc:
         return None, {}, [_not_utf8(name, exc)]
     except OSError as exc:

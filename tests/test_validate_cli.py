@@ -92,6 +92,14 @@ def test_validate_a_missing_file_and_no_files(project: Path) -> None:
     assert "no stack files found" in result.output
 
 
+def test_validate_a_directory_says_which_files_to_name(project: Path) -> None:
+    result = runner.invoke(app, ["validate", "stacks"])
+    assert result.exit_code == 1
+    assert "  stacks: is a directory, not a stack file (name its files: stacks/*.toml)" in (
+        result.output.splitlines()
+    )
+
+
 def test_validate_refuses_an_unknown_format(project: Path) -> None:
     result = runner.invoke(app, ["validate", "--format", "yaml"])
     assert result.exit_code == 1
