@@ -4,6 +4,10 @@ Heroku, the partial-failure report, the order of writes and parallel add-on crea
 from __future__ import annotations
 
 import http.server
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import Cli, converge, stack_doc, unique_name, write_stack
+from e2e_helpers import HEROKU_CLI, ROOT, Cli, converge, stack_doc, unique_name, write_stack
 
 from herokustack.emulator import EmulatorServer
 
@@ -180,3 +184,36 @@ def test_addons_are_created_in_parallel(slow_emu: EmulatorServer, tmp_path: Path
     assert len(posts) == 3
     # One after the other, they would arrive at least one latency apart.
     assert max(posts) - min(posts) < 0.8 * LATENCY_MS / 1000
+
+
+@pytest.mark.cli
+def test_make_demo_script_converges_and_the_official_cli_reads_it(tmp_path: Path):
+    """scripts/demo.sh (what `make demo` runs after installing), in a copy of the project."""
+    if not (Path(sys.prefix) / "bin" / "herokustack").exists():
+        pytest.skip("needs herokustack installed in a virtual environment (make install)")
+    for part in ("stacks", "scripts"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix))
+    if HEROKU_CLI.exists():
+        (tmp_path / "tests").mkdir()
+        (tmp_path / "tests" / "heroku-cli").symlink_to(HEROKU_CLI.parents[2])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEROKU")}
+    proc = subprocess.run(
+        ["bash", str(tmp_path / "scripts" / "demo.sh")],
+        env={**env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    assert "Plan: 26 to add, 1 to change, 0 to destroy" in out
+    assert "acme-production: applied 13 changes" in out
+    assert "No changes: live state matches the stack files." in out
+    assert "exit code: 0" in out
+    if HEROKU_CLI.exists():
+        assert "Dynos:          web: 2, worker: 2" in out
+        assert "DATABASE_URL: daily at 2:00 UTC" in out
+    assert "demo-only-" not in proc.stdout + proc.stderr  # the demo's secret value
+    assert "Traceback" not in proc.stderr
