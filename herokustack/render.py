@@ -29,7 +29,6 @@ STYLES = {
     "refused": "bold magenta",
     "deferred": "cyan",
 }
-FORMATS = ("text", "json")
 
 
 def use_color(stream: TextIO | None = None) -> bool:
