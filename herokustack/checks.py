@@ -10,6 +10,7 @@ Messages name config vars but never print their values: a finding can end up in 
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections import Counter
@@ -214,6 +215,7 @@ RULES[SUPPRESSION_RULE] = Rule(
     'reason = "..." }]` with a known rule ID (see `herokustack check --list`).',
     check=lambda ctx: (),
     messages=(
+        "unknown directive herokustack:<word> (write `herokustack:ignore`)",
         "suppression names no rule",
         "suppression names unknown rule <id>",
         "suppression of <id> gives no reason (write `-- reason`)",
@@ -600,7 +602,9 @@ def _high_entropy(value: str) -> bool:
 
 # --- suppressions ---------------------------------------------------------------------------
 
-IGNORE_MARK = "herokustack:ignore"
+# Spaces and case are forgiven; a word close to "ignore" is a typo to report, any other word
+# ("# managed by herokustack: see ...") is prose.
+_MARK = re.compile(r"herokustack\s*:\s*(\w*)(.*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -609,6 +613,7 @@ class Suppressed:
     reason: str
     key_path: str | None
     line: int | None
+    directive: str = "ignore"
 
 
 def comment_of(line: str) -> str | None:
@@ -634,10 +639,15 @@ def suppressions_of(stack: Stack, text: str | None) -> list[Suppressed]:
     """Every suppression of one stack file: `# herokustack:ignore` comments and [checks] ignore."""
     found: list[Suppressed] = []
     for number, line in enumerate((text or "").splitlines(), start=1):
-        comment = comment_of(line) or ""
-        if IGNORE_MARK not in comment:
+        match = _MARK.search(comment_of(line) or "")
+        if match is None:
             continue
-        ids_part, _, reason = comment.split(IGNORE_MARK, 1)[1].partition("--")
+        directive = match[1].lower()
+        if directive != "ignore":
+            if difflib.get_close_matches(directive, ["ignore"], cutoff=0.6):
+                found.append(Suppressed("", "", None, number, directive))
+            continue
+        ids_part, _, reason = match[2].partition("--")
         ids = [i for i in re.split(r"[\s,]+", ids_part) if i] or [""]
         found += [Suppressed(i.upper(), reason.strip(), None, number) for i in ids]
     for index, entry in enumerate(stack.spec.checks.ignore):
@@ -647,6 +657,8 @@ def suppressions_of(stack: Stack, text: str | None) -> list[Suppressed]:
 
 
 def _suppression_problem(s: Suppressed) -> str | None:
+    if s.directive != "ignore":
+        return f"unknown directive herokustack:{s.directive} (write `herokustack:ignore`)"
     if not s.rule_id:
         return "suppression names no rule"
     if s.rule_id not in RULES or s.rule_id == SUPPRESSION_RULE:

@@ -161,6 +161,19 @@ def test_trailing_comment_suppresses_several_rules(tmp_path: Path) -> None:
     assert "HS008" in ids
 
 
+@pytest.mark.parametrize(
+    "comment", ["# herokustack: ignore HS006 -- VPN", "# HerokuStack:Ignore hs006 -- VPN"]
+)
+def test_comment_suppression_tolerates_spaces_and_case(tmp_path: Path, comment: str) -> None:
+    findings = run_checks([write(tmp_path, comment + "\n" + STAGING)])
+    assert not {"HS000", "HS006"} & {f.rule_id for f in findings}
+
+
+def test_prose_about_herokustack_is_not_a_suppression(tmp_path: Path) -> None:
+    text = "# managed by herokustack: see the README\n" + STAGING
+    assert "HS000" not in {f.rule_id for f in run_checks([write(tmp_path, text)])}
+
+
 def test_table_suppression(tmp_path: Path) -> None:
     text = STAGING + '[checks]\nignore = [{ id = "HS006", reason = "basic auth in front" }]\n'
     assert "HS006" not in {f.rule_id for f in run_checks([write(tmp_path, text)])}
@@ -173,6 +186,8 @@ def test_table_suppression(tmp_path: Path) -> None:
         ("# herokustack:ignore HS006 --   ", "gives no reason"),
         ("# herokustack:ignore HS099 -- typo", "unknown rule HS099"),
         ("# herokustack:ignore -- forgot the id", "names no rule"),
+        ("# herokustack:ingore HS006 -- typo", "unknown directive herokustack:ingore"),
+        ("# herokustack:ignores HS006 -- typo", "unknown directive herokustack:ignores"),
     ],
 )
 def test_broken_comment_suppression_is_an_error_and_suppresses_nothing(
