@@ -568,7 +568,7 @@ def secret_reason(name: str, value: object) -> str | None:
         return "whose name looks like a secret"
     for prefix, label in TOKEN_PREFIXES.items():
         if value.startswith(prefix) and len(value) >= len(prefix) + 8:
-            return f"with a {label} prefix"
+            return f"with {'an' if label[0] in 'AEIOU' else 'a'} {label} prefix"
     if URL_WITH_PASSWORD.match(value):
         return "URL with an embedded password"
     if _high_entropy(value):

@@ -100,6 +100,11 @@ def test_hs011_reports_each_literal_secret_and_how_it_was_recognised() -> None:
     assert "high-entropy" in messages["config.OPAQUE"]
 
 
+def test_hs011_names_the_token_kind_with_the_right_article() -> None:
+    assert checks.secret_reason("ID", "AKIAIOSFODNN7EXAMPLE") == "with an AWS access key prefix"
+    assert checks.secret_reason("T", "xoxb-123456789012-abc") == "with a Slack token prefix"
+
+
 def test_hs001_counts_workers_too(tmp_path: Path) -> None:
     stack = write(
         tmp_path,
