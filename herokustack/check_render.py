@@ -248,8 +248,16 @@ def _sarif_rule(r: Rule) -> dict[str, object]:
             "markdown": f"**{r.title}** (severity: {severity})\n\n{r.why}\n\n**Fix:** {r.fix}",
         },
         "defaultConfiguration": {"level": SARIF_LEVEL[r.severity]},
-        "properties": {"tags": ["heroku", *SARIF_TAGS.get(r.id, ("reliability",))]},
+        "properties": _sarif_properties(r),
     }
+
+
+def _sarif_properties(r: Rule) -> dict[str, object]:
+    tags = SARIF_TAGS.get(r.id, ("reliability",))
+    properties: dict[str, object] = {"tags": ["heroku", *tags]}
+    if "security" in tags:  # GitHub ranks security alerts by it: 7.0+ high, 4.0+ medium
+        properties["security-severity"] = "8.0" if r.severity == "error" else "5.0"
+    return properties
 
 
 def _sarif_result(f: Finding, index: int, root: Path | None) -> dict[str, object]:

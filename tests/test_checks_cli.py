@@ -337,3 +337,12 @@ def test_a_path_given_twice_is_checked_once() -> None:
         str(FIXTURES / ".." / "checks" / "hs009-fail.toml"),
     )
     assert json.loads(twice)["findings"] == json.loads(once)["findings"] != []
+
+
+def test_sarif_security_rules_carry_a_security_severity_for_github() -> None:
+    # GitHub code scanning ranks security alerts by properties["security-severity"].
+    _, out = run("--format", "sarif", fixture("hs011-fail.toml"))
+    rules = {r["id"]: r for r in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["HS011"]["properties"]["security-severity"] == "8.0"
+    assert rules["HS006"]["properties"]["security-severity"] == "5.0"
+    assert "security-severity" not in rules["HS001"]["properties"]
