@@ -4,17 +4,19 @@ Order within an app: create app → maintenance ON → update app → add-ons (i
 config vars (one PATCH) → wait for add-ons to be provisioned → backup schedules → formation
 (one batch PATCH) → maintenance OFF. Refused and deferred changes are never executed.
 
-When a step fails, that app stops there; the others go on. The result says, per app, which
-changes were done and which were not. Nothing is stored locally: re-running apply plans again
+When a step fails, that app stops there; the others go on. Ctrl-C stops every app before its
+next step (the step under way finishes). The result says, per app, which changes were done and
+which were not. Nothing is stored locally: re-running apply plans again
 from live state and so converges from wherever a run stopped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from herokustack.client import HerokuClient
@@ -63,6 +65,7 @@ class ApplyOptions:
     poll_first: float = 0.2
     poll_max: float = 10.0
     before_write: BatchHook | None = None
+    stop: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
 def apply_plan(
@@ -82,7 +85,15 @@ def apply_plan(
         return runner.run()
 
     with ThreadPoolExecutor(max_workers=min(opts.parallelism, len(todo))) as pool:
-        return ApplyResult(list(pool.map(run, todo)))
+        futures = [pool.submit(run, app_plan) for app_plan in todo]
+        try:
+            # Short waits keep the main thread able to take Ctrl-C.
+            while wait(futures, timeout=0.2).not_done:
+                pass
+        except KeyboardInterrupt:
+            opts.stop.set()  # each app stops before its next step; the report says where
+            wait(futures)
+        return ApplyResult([f.result() for f in futures])
 
 
 class _AppApplier:
@@ -126,6 +137,9 @@ class _AppApplier:
     def run(self) -> AppOutcome:
         steps = [s for s in self.steps() if s[1]]
         for index, (title, changes, action) in enumerate(steps):
+            if self.opts.stop.is_set():
+                self.outcome.error = f"{title}: interrupted (Ctrl-C) before this step"
+                return self.stop_at(title, steps[index:])
             self.step(title)
             try:
                 if self.opts.before_write and title != "wait for add-ons":
@@ -134,13 +148,16 @@ class _AppApplier:
             except HerokustackError as exc:
                 self.outcome.error = f"{title}: {exc}"
                 self.outcome.failed += [c for c in changes if c not in self.outcome.done]
-                # An add-on change is also in "wait for add-ons": list each change once.
-                for _, later, _ in steps[index + 1 :]:
-                    self.outcome.not_done += [c for c in later if not self.reported(c)]
-                self.step(f"failed at {title}")
-                return self.outcome
+                return self.stop_at(title, steps[index + 1 :])
             self.outcome.done += [c for c in changes if c not in self.outcome.done]
         self.step("done")
+        return self.outcome
+
+    def stop_at(self, title: str, later: list[tuple[str, list[Change], Any]]) -> AppOutcome:
+        # An add-on change is also in "wait for add-ons": list each change once.
+        for _, changes, _ in later:
+            self.outcome.not_done += [c for c in changes if not self.reported(c)]
+        self.step(f"stopped at {title}")
         return self.outcome
 
     def reported(self, change: Change) -> bool:
@@ -229,6 +246,8 @@ class _AppApplier:
             pending = [a for a in self.client.list_addons(self.app) if a.state == "provisioning"]
             if not pending:
                 return
+            if self.opts.stop.is_set():
+                raise ApplyError("interrupted (Ctrl-C) while add-ons were provisioning")
             waited = time.monotonic() - start
             names = ", ".join(a.name for a in pending)
             if waited + delay > self.opts.timeout:

@@ -7,6 +7,7 @@ import http.server
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -17,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_helpers import HEROKU_CLI, ROOT, Cli, converge, stack_doc, unique_name, write_stack
+from e2e_helpers import (
+    HEROKU_CLI,
+    ROOT,
+    SECRET,
+    Cli,
+    Heroku,
+    converge,
+    stack_doc,
+    unique_name,
+    write_stack,
+)
 
 from herokustack.emulator import EmulatorServer
 
@@ -219,3 +230,36 @@ def test_make_demo_script_converges_and_the_official_cli_reads_it(tmp_path: Path
         assert "DATABASE_URL: daily at 2:00 UTC" in out
     assert "demo-only-" not in proc.stdout + proc.stderr  # the demo's secret value
     assert "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_stops_each_app_before_its_next_step_with_a_report(tmp_path: Path):
+    name = unique_name()
+    path = write_stack(tmp_path, stack_doc(name))
+    with EmulatorServer(latency_ms=250) as emu:
+        env = {**os.environ, "HEROKU_API_KEY": emu.api_key, "HEROKU_API_URL": emu.url}
+        env.update({"APP_SECRET": SECRET, "NO_COLOR": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "herokustack.cli", "apply", str(path), "--auto-approve"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # Python only turns SIGINT into KeyboardInterrupt when it was not ignored at start.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line.strip() == f"{name}: add-ons":
+                break
+        proc.send_signal(signal.SIGINT)  # while the add-ons are being created
+        out, err = proc.communicate(timeout=120)
+        config = Heroku(emu).config(name)
+    assert proc.returncode == 1, out + err
+    assert f"{name}: FAILED at config vars: interrupted (Ctrl-C) before this step" in out
+    done = out[out.index("  done:") : out.index("  failed:")]
+    not_done = out[out.index("  not done:") :]
+    assert "add-on database" in done and "add-on logging" in done
+    assert "config SECRET_KEY = (sensitive)" in not_done and "backup database" in not_done
+    assert "SECRET_KEY" not in config
+    assert SECRET not in out + err and "Traceback" not in err
