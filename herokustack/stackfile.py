@@ -84,7 +84,7 @@ ADDON_CONFIG_VARS: dict[str, tuple[str, ...]] = {
 # upper-cased with dashes as underscores (papertrail -> PAPERTRAIL).
 DEFAULT_ATTACHMENTS = {"heroku-postgresql": "DATABASE", "heroku-redis": "REDIS"}
 
-APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,29}$"
+APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$"  # Heroku's schema: apply would get a 422
 STACK_PATTERN = r"^heroku-[0-9]{2}$"
 PLAN_PATTERN = r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9.-]*$"
 ATTACHMENT_PATTERN = r"^[A-Z][A-Z0-9_]*$"
@@ -659,8 +659,8 @@ def _error(problems: Sequence[Problem]) -> StackFileError:
 
 # What a value must be, by key pattern ("*" stands for a name the user chose).
 _EXPECTED = {
-    "app.name": "a Heroku app name: 2 to 30 lower-case letters, digits or dashes, "
-    "starting with a letter",
+    "app.name": "a Heroku app name: 3 to 30 lower-case letters, digits or dashes, "
+    "starting with a letter and not ending with a dash",
     "app.environment": 'one of "production", "staging", "review", "development"',
     "app.region": 'one of "us", "eu"',
     "app.stack": 'a Heroku stack name like "heroku-24"',

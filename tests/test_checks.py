@@ -108,7 +108,7 @@ def test_hs011_names_the_token_kind_with_the_right_article() -> None:
 def test_hs001_counts_workers_too(tmp_path: Path) -> None:
     stack = write(
         tmp_path,
-        '[app]\nname = "wk"\nenvironment = "production"\n'
+        '[app]\nname = "wkr"\nenvironment = "production"\n'
         "[formation.web]\nquantity = 3\n[formation.worker]\nquantity = 1\n",
     )
     hits = [f for f in run_checks([stack]) if f.rule_id == "HS001"]
@@ -118,7 +118,7 @@ def test_hs001_counts_workers_too(tmp_path: Path) -> None:
 def test_hs001_and_hs002_leave_staging_alone(tmp_path: Path) -> None:
     stack = write(
         tmp_path,
-        '[app]\nname = "st"\nenvironment = "staging"\nmaintenance = true\n'
+        '[app]\nname = "stg"\nenvironment = "staging"\nmaintenance = true\n'
         '[formation.web]\nquantity = 1\nsize = "basic"\n',
     )
     assert not {"HS001", "HS002"} & {f.rule_id for f in run_checks([stack])}
@@ -126,7 +126,7 @@ def test_hs001_and_hs002_leave_staging_alone(tmp_path: Path) -> None:
 
 def test_django_rules_need_a_django_app(tmp_path: Path) -> None:
     stack = write(
-        tmp_path, '[app]\nname = "nd"\nenvironment = "production"\n[config]\nDEBUG = "true"\n'
+        tmp_path, '[app]\nname = "ndj"\nenvironment = "production"\n[config]\nDEBUG = "true"\n'
     )
     assert "HS012" not in {f.rule_id for f in run_checks([stack])}
 
@@ -134,7 +134,7 @@ def test_django_rules_need_a_django_app(tmp_path: Path) -> None:
 def test_django_without_allowed_hosts_is_a_warning(tmp_path: Path) -> None:
     stack = write(
         tmp_path,
-        '[app]\nname = "dj"\nenvironment = "production"\n'
+        '[app]\nname = "djg"\nenvironment = "production"\n'
         '[config]\nDJANGO_SETTINGS_MODULE = "x.settings"\n',
     )
     (hit,) = [f for f in run_checks([stack]) if f.rule_id == "HS012"]

@@ -90,7 +90,7 @@ def addon_tables(draw: st.DrawFn) -> dict[str, AddonSpec]:
 @st.composite
 def stack_files(draw: st.DrawFn) -> StackFile:
     app = AppSpec(
-        name=draw(st.from_regex(r"[a-z][a-z0-9-]{1,29}", fullmatch=True)),
+        name=draw(st.from_regex(r"[a-z][a-z0-9-]{1,28}[a-z0-9]", fullmatch=True)),
         environment=draw(st.sampled_from(["production", "staging", "review", "development"])),
         region=draw(st.sampled_from(["us", "eu"])),
         stack=f"heroku-{draw(st.integers(10, 99))}",
