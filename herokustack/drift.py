@@ -22,7 +22,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from herokustack import cost
-from herokustack.checks import secret_reason
 from herokustack.client import LiveAddon, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.local import reread
@@ -324,8 +323,9 @@ def _price_scaled(
 
 
 def _shown_live(change: Change) -> Any:
-    """The live value, hidden when it looks like a secret (a declared literal set by hand)."""
-    if change.resource == "config" and secret_reason(change.name, change.before):
+    """The live value; the planner leaves out one that looks like a secret (set by hand)."""
+    hidden = change.action == "update" and change.before is None and not change.sensitive
+    if change.resource == "config" and hidden:
         return HIDDEN
     return change.before
 

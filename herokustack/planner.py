@@ -19,6 +19,7 @@ from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 from pydantic import BaseModel, ConfigDict, Field
 
+from herokustack.checks import secret_reason
 from herokustack.client import POSTGRES, LiveAddon, LiveState
 from herokustack.stackfile import (
     AddonSpec,
@@ -289,6 +290,10 @@ class _AppPlanner:
                 note = "(sensitive value changed)" if action == "update" else "(sensitive)"
                 digest = secret_hash(self.salt, key, entry.value)
                 self.add(action, "config", key, sensitive=True, note=note, value_hash=digest)
+            elif key in live and secret_reason(key, live[key]):
+                # The file's value is in git already; the live one may be a real secret.
+                note = "live value hidden: it looks like a secret"
+                self.add(action, "config", key, after=entry.value, note=note)
             else:
                 self.add(action, "config", key, before=live.get(key), after=entry.value)
         if self.spec.app.prune_config:

@@ -99,7 +99,8 @@ def _config_body(change: Change) -> str:
         return f" = {_quoted(change.after)}"
     if change.action == "destroy":
         return ""
-    return f": {_quoted(change.before)} → {_quoted(change.after)}"
+    before = "(hidden)" if change.before is None else _quoted(change.before)
+    return f": {before} → {_quoted(change.after)}"
 
 
 def summary_text(summary: Summary) -> str:

@@ -425,3 +425,27 @@ def test_apply_json_reports_plan_and_result(cli: Cli, heroku: Heroku, tmp_path: 
     assert SECRET not in result.stdout and heroku.config(name)["SECRET_KEY"] == SECRET
     nothing = cli("apply", str(path), "--auto-approve", "--format", "json")
     assert json.loads(nothing.stdout)["result"] is None
+
+
+def test_a_live_value_that_looks_like_a_secret_is_never_shown(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    """A key the file now writes literally may still hold a real secret on Heroku."""
+    name = unique_name()
+    doc = stack_doc(name)
+    path = write_stack(tmp_path, doc)
+    converge(cli, emu, path)
+    live_token = "ghp_" + "Zx81Qa" * 6  # a GitHub token, set by hand
+    heroku.patch(f"/apps/{name}/config-vars", {"DEPLOY_TOKEN": live_token, "TIER": "gold"})
+    doc["config"].update({"DEPLOY_TOKEN": "rotate-me", "TIER": "silver"})
+    write_stack(tmp_path, doc)
+    for fmt in ("text", "json", "markdown"):
+        plan = cli("plan", str(path), "--format", fmt, "--no-checks")
+        assert plan.exit_code == 0, plan.output
+        assert live_token not in plan.output
+    text = cli("plan", str(path), "--no-checks").stdout
+    assert '~ config DEPLOY_TOKEN: (hidden) → "rotate-me"' in text
+    assert "live value hidden: it looks like a secret" in text
+    assert '~ config TIER: "gold" → "silver"' in text
+    assert cli("apply", str(path), "--auto-approve").exit_code == 0
+    assert heroku.get(f"/apps/{name}/config-vars")["DEPLOY_TOKEN"] == "rotate-me"
