@@ -21,9 +21,10 @@ DEFAULT_DATA_PATH = Path(".herokustack/local.sqlite")
 BASE_PROCESS_TYPES = ("web", "worker")
 
 
-def process_types(stack: Stack) -> dict[str, str]:
-    """The process types the emulator releases for a stack, with a stand-in command each."""
-    types = dict.fromkeys((*BASE_PROCESS_TYPES, *stack.spec.formation))
+def process_types(stack: Stack | None = None) -> dict[str, str]:
+    """The process types the emulator releases for a stack (or any app), a stand-in command each."""
+    declared = stack.spec.formation if stack else ()
+    types = dict.fromkeys((*BASE_PROCESS_TYPES, *declared))
     return {ptype: f"echo 'herokustack local: {ptype}'" for ptype in types}
 
 
@@ -73,7 +74,7 @@ class LocalHeroku:
         return {name: list(types) for name, types in self.types.items()}
 
     def deploy(self, app: str) -> None:
-        self.server.deploy(app, self.types.get(app) or process_types_default())
+        self.server.deploy(app, self.types.get(app) or process_types())
 
     def ensure_released(self, lives: Mapping[str, LiveState]) -> list[str]:
         """Deploy to existing apps whose formation lacks a declared type; the apps deployed."""
@@ -84,10 +85,6 @@ class LocalHeroku:
                 self.deploy(name)
                 deployed.append(name)
         return deployed
-
-
-def process_types_default() -> dict[str, str]:
-    return {ptype: f"echo 'herokustack local: {ptype}'" for ptype in BASE_PROCESS_TYPES}
 
 
 def reread(client: HerokuClient, lives: dict[str, LiveState], names: Sequence[str]) -> None:
