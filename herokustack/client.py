@@ -232,15 +232,11 @@ def attachments_from_config(service: str, config_vars: Iterable[str]) -> tuple[s
 
 
 def parse_addon(doc: Mapping[str, Any], attachments: tuple[str, ...] = ()) -> LiveAddon:
-    service = _name(doc.get("addon_service"))
-    plan = _name(doc.get("plan"))
-    if not service:
-        service = plan.split(":", 1)[0]
     return LiveAddon(
         id=doc["id"],
         name=doc.get("name") or doc["id"],
-        service=service,
-        plan=plan,
+        service=_service(doc),
+        plan=_name(doc.get("plan")),
         state=doc.get("state") or "provisioned",
         owner=_name(doc.get("app")),
         attachments=attachments,
