@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from herokustack import cost
 from herokustack.checks import secret_reason
 from herokustack.client import POSTGRES, HerokuClient, LiveAddon, LiveState
-from herokustack.errors import HerokustackError, StackFileError
+from herokustack.errors import HerokustackError
 from herokustack.stackfile import (
     CONFIG_VAR_PATTERN,
     DEFAULT_ATTACHMENTS,
@@ -34,10 +34,9 @@ from herokustack.stackfile import (
     STACK_PATTERN,
     Backups,
     StackFile,
-    _read_chain,
-    check_file,
     deep_merge,
     is_partial,
+    merged_document,
 )
 
 REGIONS = ("us", "eu")
@@ -84,14 +83,7 @@ def load_partial(path: Path) -> dict[str, Any]:
     """The merged document of a partial and the partials it extends (checked like validate)."""
     if not is_partial(path):
         raise ImportProblem(f"--extends {path}: not a partial (its name must start with _)")
-    problems = check_file(path).problems
-    _sources, docs, read_problems = _read_chain(path)
-    if problems or read_problems:
-        raise StackFileError(list(dict.fromkeys(str(p) for p in [*problems, *read_problems])))
-    merged: dict[str, Any] = {}
-    for doc in reversed(docs):
-        merged = deep_merge(merged, doc)
-    return merged
+    return merged_document(path)
 
 
 def guess_environment(app_name: str) -> str:

@@ -942,11 +942,26 @@ def _as_underscore_problems(doc: Mapping[str, Any]) -> list[tuple[Loc, str, bool
 
 def check_file(path: Path) -> FileResult:
     """Load and validate one file; every problem is collected, nothing is raised."""
-    path = Path(path)
+    return _check(Path(path))[0]
+
+
+def merged_document(path: Path) -> dict[str, Any]:
+    """The document of `path` with its `extends` chain merged, checked as `validate` checks it.
+
+    For a partial this is what a file extending it starts from. StackFileError lists every
+    problem.
+    """
+    result, merged = _check(Path(path))
+    if result.problems:
+        raise _error(list({str(p): p for p in result.problems}.values()))
+    return merged
+
+
+def _check(path: Path) -> tuple[FileResult, dict[str, Any]]:
     partial = is_partial(path)
     sources, docs, problems = _read_chain(path)
     if problems:
-        return FileResult(path, None, problems, partial)
+        return FileResult(path, None, problems, partial), {}
     merged: dict[str, Any] = {}
     for doc in reversed(docs):
         merged = deep_merge(merged, doc)
@@ -962,8 +977,9 @@ def check_file(path: Path) -> FileResult:
         file, line = _attribute(sources, loc, missing)
         problems.append(Problem(file, _key_text(loc) or None, message, line))
     if problems or spec is None or partial:
-        return FileResult(path, None, problems, partial)
-    return FileResult(path, Stack(path=path, spec=spec, sources=tuple(sources)), [], partial)
+        return FileResult(path, None, problems, partial), merged
+    stack = Stack(path=path, spec=spec, sources=tuple(sources))
+    return FileResult(path, stack, [], partial), merged
 
 
 def check_files(paths: Sequence[Path]) -> list[FileResult]:
