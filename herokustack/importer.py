@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import tomli
 import tomlkit
@@ -29,18 +29,20 @@ from herokustack.client import POSTGRES, HerokuClient, LiveAddon, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.stackfile import (
     CONFIG_VAR_PATTERN,
-    DEFAULT_ATTACHMENTS,
     DYNO_SIZES,
     STACK_PATTERN,
     Backups,
+    Environment,
+    Region,
     StackFile,
     deep_merge,
+    default_attachment,
     is_partial,
     merged_document,
 )
 
-REGIONS = ("us", "eu")
-ENVIRONMENTS = ("production", "staging", "review", "development")
+REGIONS = get_args(Region)
+ENVIRONMENTS = get_args(Environment)
 # Web first, then worker, then the other process types alphabetically.
 PROCESS_ORDER = ("web", "worker")
 APP_KEYS = ("name", "environment", "region", "stack", "maintenance", "prune_config")
@@ -195,7 +197,7 @@ class _Builder:
 
     def addon(self, addon: LiveAddon, attachment: str, local: str) -> dict[str, Any]:
         spec: dict[str, Any] = {"plan": addon.plan}
-        if attachment != _default_attachment(addon.service):
+        if attachment != default_attachment(addon.service):
             spec["as"] = attachment
         base = (self.base.get("addons") or {}).get(local) or {}
         for key in ("protect", "config"):  # not readable from Heroku: the partial's stand
@@ -285,10 +287,6 @@ def _addon_order(addon: LiveAddon) -> tuple[str, str]:
     return (addon.attachments[0] if addon.attachments else "~", addon.name)
 
 
-def _default_attachment(service: str) -> str:
-    return DEFAULT_ATTACHMENTS.get(service, service.upper().replace("-", "_"))
-
-
 def _base_attachments(base: Mapping[str, Any]) -> dict[str, str]:
     """Attachment name -> local name of the add-ons a partial declares."""
     found: dict[str, str] = {}
@@ -297,7 +295,7 @@ def _base_attachments(base: Mapping[str, Any]) -> dict[str, str]:
             continue
         name = table.get("as")
         if not name and isinstance(table.get("plan"), str):
-            name = _default_attachment(table["plan"].split(":", 1)[0])
+            name = default_attachment(table["plan"].split(":", 1)[0])
         if name:
             found.setdefault(name, local)
     return found

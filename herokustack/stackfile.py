@@ -360,9 +360,11 @@ def attachment_name(local_name: str, addon: AddonSpec) -> str:
     attached under its name upper-cased, dashes as underscores. `local_name` does not change
     the default (it is the caller's key, useful in messages).
     """
-    if addon.as_:
-        return addon.as_
-    service = addon.service
+    return addon.as_ or default_attachment(addon.service)
+
+
+def default_attachment(service: str) -> str:
+    """Heroku's attachment name for an add-on of `service` attached without a name."""
     return DEFAULT_ATTACHMENTS.get(service, service.upper().replace("-", "_"))
 
 
