@@ -296,6 +296,39 @@ def total_cents(costs: Iterable[AppCost]) -> int:
     return sum(c.cents for c in costs) + eco_plan_cents(costs)
 
 
+class FallbackPrices:
+    """Prices for reports that never fail on price (drift, import): `book`, e.g. with the live
+    catalog, else the built-in table. Once the catalog cannot be read it is not asked again."""
+
+    def __init__(self, book: PriceBook) -> None:
+        self.book = book
+        self.builtin = PriceBook.builtin()
+
+    @classmethod
+    def live(cls, client: HerokuClient) -> FallbackPrices:
+        return cls(PriceBook.builtin().with_catalog(catalog_fetch(client)))
+
+    def addon(self, plan: str) -> int | None:
+        """Monthly cents of one add-on plan (None: no known price)."""
+        try:
+            price = self.book.addon(plan)
+        except HerokustackError:
+            self.book = self.builtin
+            price = self.builtin.addon(plan)
+        return price.cents if price else None
+
+    def dynos(self, quantity: int, size: str) -> int | None:
+        price = self.builtin.dyno(size)
+        return price.cents * quantity if price else None
+
+    def cost_of(self, spec: StackFile) -> AppCost:
+        try:
+            return cost_of(spec, self.book)
+        except HerokustackError:
+            self.book = self.builtin
+            return cost_of(spec, self.builtin)
+
+
 # --- cost changes, for plans: what an app costs now, after apply, and the difference ------
 
 

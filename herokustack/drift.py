@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from herokustack import cost
 from herokustack.client import LiveAddon, LiveState
-from herokustack.errors import HerokustackError
+from herokustack.cost import FallbackPrices
 from herokustack.local import reread
 from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan
 from herokustack.session import Target
@@ -174,7 +174,7 @@ def detect_drift(
     for stack in stacks:
         configs[stack.name], unchecked[stack.name] = drift_config(stack, lives[stack.name], environ)
     plan = make_plan(stacks, configs, lives)
-    prices = Prices(cost.PriceBook.builtin().with_catalog(cost.catalog_fetch(target.client)))
+    prices = FallbackPrices.live(target.client)
     apps = []
     for stack, app_plan in zip(stacks, plan.apps, strict=True):
         app = app_drift(stack, app_plan, lives[stack.name], prices)
@@ -209,27 +209,7 @@ def drift_config(
     return entries, unchecked
 
 
-class Prices:
-    """Monthly prices: the live catalog, else the built-in table (drift never fails on price)."""
-
-    def __init__(self, book: cost.PriceBook) -> None:
-        self.book = book
-        self.builtin = cost.PriceBook.builtin()
-
-    def addon(self, plan: str) -> int | None:
-        try:
-            price = self.book.addon(plan)
-        except HerokustackError:
-            self.book = self.builtin  # the catalog cannot be read: do not ask again per add-on
-            price = self.builtin.addon(plan)
-        return price.cents if price else None
-
-    def dynos(self, quantity: int, size: str) -> int | None:
-        price = self.builtin.dyno(size)
-        return price.cents * quantity if price else None
-
-
-def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: Prices) -> AppDrift:
+def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: FallbackPrices) -> AppDrift:
     drift = AppDrift(app=stack.name, path=str(stack.path), exists=live.exists)
     if not live.exists:
         drift.items.append(
@@ -269,7 +249,7 @@ def _item(
     change: Change,
     addons: Mapping[str, LiveAddon],
     replaced: Mapping[str, Change],
-    prices: Prices,
+    prices: FallbackPrices,
 ) -> DriftItem:
     common: dict[str, Any] = {
         "app": stack.name,
@@ -307,7 +287,7 @@ def _item(
 
 
 def _price_scaled(
-    stack: Stack, live: LiveState, items: Sequence[DriftItem], prices: Prices
+    stack: Stack, live: LiveState, items: Sequence[DriftItem], prices: FallbackPrices
 ) -> None:
     """Put the live and declared monthly cost on the first item of each hand-scaled process."""
     priced: set[str] = set()
@@ -331,7 +311,7 @@ def _shown_live(change: Change) -> Any:
 
 
 def _undeclared(
-    change: Change, addons: Mapping[str, LiveAddon], prices: Prices, common: dict[str, Any]
+    change: Change, addons: Mapping[str, LiveAddon], prices: FallbackPrices, common: dict[str, Any]
 ) -> DriftItem:
     if change.resource == "config":
         note = "apply unsets it (prune_config)"
@@ -372,7 +352,7 @@ def _undeclared_config(stack: Stack, live: LiveState) -> list[DriftItem]:
     ]
 
 
-def _undeclared_processes(stack: Stack, live: LiveState, prices: Prices) -> list[DriftItem]:
+def _undeclared_processes(stack: Stack, live: LiveState, prices: FallbackPrices) -> list[DriftItem]:
     return [
         DriftItem(
             app=stack.name,

@@ -548,30 +548,12 @@ def import_apps(client: HerokuClient, request: ImportRequest) -> list[Written]:
             results[name] = Written(name, path, skipped=why)
     options = _options(request, todo)
     lives = client.read_apps([n for n in names if n not in results])
-    prices = _Prices(client)
+    prices = cost.FallbackPrices.live(client)
     for name in names:
         if name not in results:
-            results[name] = _import_one(lives[name], todo[name], options[name], request)
-            results[name].monthly = prices.cost(results[name].imported)
+            results[name] = done = _import_one(lives[name], todo[name], options[name], request)
+            done.monthly = prices.cost_of(done.imported.spec) if done.imported else None
     return [results[n] for n in names]
-
-
-class _Prices:
-    """Monthly cost of imported apps: add-ons from the live catalog (asked once per service for
-    the whole run), else the built-in table. Import never fails on price."""
-
-    def __init__(self, client: HerokuClient) -> None:
-        self.live = cost.PriceBook.builtin().with_catalog(cost.catalog_fetch(client))
-        self.builtin = cost.PriceBook.builtin()
-
-    def cost(self, imported: Imported | None) -> cost.AppCost | None:
-        if imported is None:
-            return None
-        try:
-            return cost.cost_of(imported.spec, self.live)
-        except HerokustackError:
-            self.live = self.builtin  # the catalog cannot be read: do not ask again
-            return cost.cost_of(imported.spec, self.builtin)
 
 
 def _options(request: ImportRequest, todo: Mapping[str, Path]) -> dict[str, ImportOptions]:

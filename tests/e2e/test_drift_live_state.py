@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from herokustack.client import LiveAddon, LiveAppInfo, LiveSchedule, LiveState
-from herokustack.cost import PriceBook
-from herokustack.drift import AppDrift, DriftReport, Prices, app_drift, drift_config, drift_text
+from herokustack.cost import FallbackPrices, PriceBook
+from herokustack.drift import AppDrift, DriftReport, app_drift, drift_config, drift_text
 from herokustack.planner import make_plan
 from herokustack.stackfile import load_stack
 
@@ -46,7 +46,7 @@ def drift_of(tmp_path: Path, live: LiveState, text: str = STACK) -> AppDrift:
     stack = load_stack(path)
     config, _ = drift_config(stack, live, {})
     plan = make_plan([stack], {stack.name: config}, {stack.name: live})
-    return app_drift(stack, plan.apps[0], live, Prices(PriceBook.builtin()))
+    return app_drift(stack, plan.apps[0], live, FallbackPrices(PriceBook.builtin()))
 
 
 def test_matching_app_has_no_drift(tmp_path: Path):
