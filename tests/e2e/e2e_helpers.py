@@ -4,8 +4,6 @@ official CLI as a subprocess), direct reads of the emulator's API to check what 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,13 +11,13 @@ from typing import Any
 import pytest
 import requests
 import tomli_w
+from official_heroku import HEROKU_CLI, run_heroku
 from typer.testing import CliRunner
 
 from herokustack.cli import app as cli_app
 from herokustack.emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
-HEROKU_CLI = ROOT / "tests" / "heroku-cli" / "node_modules" / ".bin" / "heroku"
 SECRET = "s3cret-Value-that-must-never-be-printed-4711"
 RELEASED = {"web": "gunicorn app:wsgi", "worker": "celery worker"}
 
@@ -155,18 +153,6 @@ def plan_json(cli: Cli, *paths: Path) -> dict[str, Any]:
 def official_cli(emu: EmulatorServer, *args: str) -> str:
     if not HEROKU_CLI.exists():
         pytest.skip("the official heroku CLI is not installed (make node)")
-    env = {
-        **os.environ,
-        "HEROKU_HOST": emu.url,
-        "HEROKU_DATA_HOST": "127.0.0.1",
-        "HEROKU_API_KEY": emu.api_key,
-        "HEROKU_UPDATE_INSTRUCTIONS": "",
-        "HEROKU_SKIP_NEW_VERSION_CHECK": "1",
-        "NO_COLOR": "1",
-        "CI": "1",
-    }
-    proc = subprocess.run(
-        [str(HEROKU_CLI), *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    proc = run_heroku(emu, *args, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout

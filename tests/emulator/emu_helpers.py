@@ -1,11 +1,10 @@
-"""Helpers of the emulator tests: an HTTP client, Heroku's schema checker, the official CLI."""
+"""Helpers of the emulator tests: an HTTP client and Heroku's schema checker."""
 
 from __future__ import annotations
 
 import functools
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +18,6 @@ from herokustack.emulator import EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / ".." / "shared" / "heroku-platform-api" / "schema.json"
-HEROKU_CLI = ROOT / "tests" / "heroku-cli" / "node_modules" / ".bin" / "heroku"
 ACCEPT = "application/vnd.heroku+json; version=3"
 
 
@@ -120,13 +118,3 @@ def _cached_validator(schema: HerokuSchema, pointer: str) -> jsonschema.Draft4Va
     return jsonschema.Draft4Validator(
         {"$ref": f"{schema.base}#{pointer}"}, registry=schema.registry, format_checker=FORMATS
     )
-
-
-def heroku_cli_path() -> str | None:
-    if HEROKU_CLI.exists():
-        return str(HEROKU_CLI)
-    return None
-
-
-def node_available() -> bool:
-    return shutil.which("node") is not None

@@ -6,23 +6,22 @@ in three rounds: changes, then reads, then undoing some changes.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from emu_helpers import client_for, heroku_cli_path, node_available
+from emu_helpers import client_for
+from official_heroku import installed, run_heroku
 
 from herokustack.emulator import EmulatorServer
 
 pytestmark = [
     pytest.mark.cli,
     pytest.mark.skipif(
-        heroku_cli_path() is None or not node_available(),
+        not installed(),
         reason="the official heroku CLI is not installed (run `make node`) or node is missing",
     ),
 ]
@@ -42,23 +41,7 @@ def api(cli_emu: EmulatorServer) -> Iterator[httpx.Client]:
 
 
 def heroku(emu: EmulatorServer, home: Path, *args: str) -> str:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "HEROKU_HOST": emu.url,
-        "HEROKU_DATA_HOST": emu.host,
-        "HEROKU_API_KEY": emu.api_key,
-        "HEROKU_SKIP_NEW_VERSION_CHECK": "1",
-        # Offline, the CLI's analytics calls wait for a timeout; send them here instead (a 404).
-        "DISABLE_TELEMETRY": "true",
-        "HEROKU_ANALYTICS_URL": f"{emu.url}/analytics",
-        "HEROKU_UPDATE_INSTRUCTIONS": "",
-        "NO_COLOR": "1",
-        "FORCE_COLOR": "0",
-    }
-    cli = heroku_cli_path()
-    assert cli is not None
-    done = subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=90)
+    done = run_heroku(emu, *args, home=home)
     output = ANSI.sub("", done.stdout + done.stderr)
     assert done.returncode == 0, f"heroku {' '.join(args)} failed:\n{output}"
     return output
