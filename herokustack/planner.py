@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from herokustack.checks import secret_reason
 from herokustack.client import POSTGRES, LiveAddon, LiveState
 from herokustack.stackfile import (
+    DATA_SERVICES,
     AddonSpec,
     ConfigEntry,
     Stack,
@@ -245,7 +246,7 @@ class _AppPlanner:
         """Another service under the same attachment: destroy the old one, create the new one."""
         # Data always needs both `protect = false` and --allow-destroy; others only when
         # the file protects them.
-        protected = live.service in _DATA or spec.protect is True
+        protected = live.service in DATA_SERVICES or spec.protect is True
         allowed = spec.protect is False and bool({local, live.name} & self.allow_destroy)
         common: dict[str, Any] = {"field": "plan", "attachment": attachment}
         if protected and not allowed:
@@ -269,7 +270,7 @@ class _AppPlanner:
             "addon_id": live.id,
             "attachment": name,
         }
-        if live.service in _DATA:
+        if live.service in DATA_SERVICES:
             note = (
                 f"{live.name} holds data: herokustack never destroys a Postgres or Redis add-on "
                 f"removed from the file (destroy it by hand: heroku addons:destroy {live.name})"
@@ -379,9 +380,6 @@ class _AppPlanner:
         if want != have:
             self.add("update", "maintenance", self.name, field="maintenance", before=have,
                      after=want)  # fmt: skip
-
-
-_DATA = frozenset({"heroku-postgresql", "heroku-redis"})
 
 
 def _at(hour: int, timezone: str) -> str:
