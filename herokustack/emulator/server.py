@@ -7,8 +7,10 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -132,6 +134,18 @@ class EmulatorServer:
 
     def reset_counts(self) -> None:
         self.api.counters.reset()
+
+    @contextmanager
+    def observing(self, hook: Callable[[str, str, Any], None]) -> Iterator[None]:
+        """Call hook(method, path, body) on each authenticated request during the block.
+
+        A test hook: it may record requests, or raise models.ApiError to refuse one.
+        """
+        self.api.observers.append(hook)
+        try:
+            yield
+        finally:
+            self.api.observers.remove(hook)
 
     def env(self) -> dict[str, str]:
         """Environment variables that point heroku3 and the official CLI here."""

@@ -144,11 +144,8 @@ def _record_writes(emu: Any, app: str) -> Iterator[list[tuple[str, str, Any, flo
         if method != "GET" and app in path:
             writes.append((method, path, body, time.monotonic()))
 
-    emu.api.observers.append(observe)
-    try:
+    with emu.observing(observe):
         yield writes
-    finally:
-        emu.api.observers.remove(observe)
 
 
 def test_maintenance_on_is_the_first_write_and_off_the_last(cli: Cli, emu: Any, tmp_path: Path):

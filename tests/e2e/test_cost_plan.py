@@ -26,9 +26,8 @@ def catalog_requests(emu: EmulatorServer) -> Iterator[list[str]]:
         if path.startswith("/addon-services/"):
             seen.append(path)
 
-    emu.api.observers.append(observe)
-    yield seen
-    emu.api.observers.remove(observe)
+    with emu.observing(observe):
+        yield seen
 
 
 def live_price(heroku: Heroku, plan: str) -> int:
@@ -139,11 +138,8 @@ def test_unreadable_catalog_is_a_note_and_the_built_in_table_prices_the_plan(
         if path.startswith("/addon-services/"):
             raise ApiError(403, "forbidden", "You do not have access to the add-on catalog.")
 
-    emu.api.observers.append(refuse)
-    try:
+    with emu.observing(refuse):
         result = cli("plan", str(path), "--format", "json")
-    finally:
-        emu.api.observers.remove(refuse)
     assert result.exit_code == 0, result.output
     [note] = result.stderr.splitlines()
     assert note.startswith("note: add-on catalog: ") and "built-in table" in note

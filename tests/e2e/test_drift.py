@@ -194,11 +194,8 @@ def test_unreadable_catalog_falls_back_to_built_in_prices_and_is_asked_once(
             asked.append(path)
             raise ApiError(403, "forbidden", "You do not have access to the catalog.")
 
-    emu.api.observers.append(refuse_catalog)
-    try:
+    with emu.observing(refuse_catalog):
         code, doc = drift_json(cli, path)
-    finally:
-        emu.api.observers.remove(refuse_catalog)
     assert code == 2
     prices = [i["monthly_cents"] for i in items(doc) if i["resource"] == "addon"]
     assert prices == [ADDON_CENTS["papertrail:fixa"]] * 2

@@ -332,15 +332,12 @@ def test_import_tells_what_the_app_costs_priced_from_the_catalog_once(
     redis = next(p["price"]["cents"] for p in plans if p["name"] == "heroku-redis:premium-0")
     each = 3 * DYNO_CENTS["standard-2x"] + redis
     asked: list[str] = []
-    emu.api.observers.append(lambda method, path, body: asked.append(path))
-    try:
+    with emu.observing(lambda method, path, body: asked.append(path)):
         result = cli("import", names[0], "--out", str(tmp_path / "one.toml"))
         assert result.exit_code == 0, result.output
         assert f"  monthly cost: {format_monthly(each)}\n" in result.stderr
         asked.clear()
         every = cli("import", "--all", "--out", str(tmp_path / "all"))
-    finally:
-        emu.api.observers.pop()
     assert every.exit_code == 0, every.output
     catalog = [p for p in asked if p.startswith("/addon-services/")]
     assert len(catalog) == len(set(catalog)) >= 1  # once per service, whatever the apps

@@ -26,8 +26,7 @@ def schema_view(path: str, body: Any) -> Any:
 
 def test_client_write_bodies_match_the_schema(heroku_schema: HerokuSchema) -> None:
     sent: list[tuple[str, str, Any]] = []
-    with EmulatorServer() as emu:
-        emu.api.observers.append(lambda method, path, body: sent.append((method, path, body)))
+    with EmulatorServer() as emu, emu.observing(lambda *call: sent.append(call)):
         client = HerokuClient(emu.url, emu.api_key)
         client.create_app("bodies-app", "eu", "heroku-24")
         client.update_app("bodies-app", maintenance=True)
