@@ -7,13 +7,11 @@ in three rounds: changes, then reads, then undoing some changes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from emu_helpers import client_for
 from official_heroku import installed, run_heroku
 
 from herokustack.emulator import EmulatorServer
@@ -28,18 +26,6 @@ pytestmark = [
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-@pytest.fixture(scope="module")
-def cli_emu() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def api(cli_emu: EmulatorServer) -> Iterator[httpx.Client]:
-    with client_for(cli_emu) as http:
-        yield http
-
-
 def heroku(emu: EmulatorServer, home: Path, *args: str) -> str:
     done = run_heroku(emu, *args, home=home)
     output = ANSI.sub("", done.stdout + done.stderr)
@@ -52,15 +38,15 @@ def run_all(emu: EmulatorServer, home: Path, commands: list[list[str]]) -> list[
         return list(pool.map(lambda args: heroku(emu, home, *args), commands))
 
 
-def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_path: Path) -> None:
-    api.post("/apps", json={"name": "cli-main"}).raise_for_status()
-    cli_emu.deploy("cli-main", {"web": "gunicorn app:app", "worker": "celery -A app worker"})
+def test_official_cli_commands(emu: EmulatorServer, http: httpx.Client, tmp_path: Path) -> None:
+    http.post("/apps", json={"name": "cli-main"}).raise_for_status()
+    emu.deploy("cli-main", {"web": "gunicorn app:app", "worker": "celery -A app worker"})
     resize = [{"type": "web", "size": "standard-1x"}, {"type": "worker", "size": "standard-1x"}]
-    api.patch("/apps/cli-main/formation", json={"updates": resize}).raise_for_status()
-    api.post("/apps/cli-main/addons", json={"plan": "heroku-postgresql:essential-0"})
+    http.patch("/apps/cli-main/formation", json={"updates": resize}).raise_for_status()
+    http.post("/apps/cli-main/addons", json={"plan": "heroku-postgresql:essential-0"})
 
     run_all(
-        cli_emu,
+        emu,
         tmp_path,
         [
             ["apps:create", "cli-new", "--region", "eu"],
@@ -79,17 +65,17 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
             ],
         ],
     )
-    assert api.get("/apps/cli-new").json()["region"]["name"] == "eu"
-    app = api.get("/apps/cli-main").json()
+    assert http.get("/apps/cli-new").json()["region"]["name"] == "eu"
+    app = http.get("/apps/cli-main").json()
     assert app["maintenance"] is True and app["build_stack"]["name"] == "heroku-22"
-    assert {f["type"]: f["quantity"] for f in api.get("/apps/cli-main/formation").json()} == {
+    assert {f["type"]: f["quantity"] for f in http.get("/apps/cli-main/formation").json()} == {
         "web": 2,
         "worker": 1,
     }
-    assert api.get("/apps/cli-main/config-vars").json()["FOO"] == "bar"
+    assert http.get("/apps/cli-main/config-vars").json()["FOO"] == "bar"
 
     info, ps, config, addons, schedules, types, releases, pg_info, drains = run_all(
-        cli_emu,
+        emu,
         tmp_path,
         [
             ["apps:info", "-a", "cli-main", "--json"],
@@ -114,9 +100,11 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
     assert re.search(r"Plan:\s+Essential 0", pg_info) and "Daily at 2:00" in pg_info
     assert drains.strip() == "[]"
 
-    redis = next(a for a in api.get("/apps/cli-main/addons").json() if "redis" in a["plan"]["name"])
+    redis = next(
+        a for a in http.get("/apps/cli-main/addons").json() if "redis" in a["plan"]["name"]
+    )
     run_all(
-        cli_emu,
+        emu,
         tmp_path,
         [
             ["maintenance:off", "-a", "cli-main"],
@@ -124,9 +112,11 @@ def test_official_cli_commands(cli_emu: EmulatorServer, api: httpx.Client, tmp_p
             ["addons:destroy", redis["name"], "-a", "cli-main", "--confirm", "cli-main"],
         ],
     )
-    assert api.get("/apps/cli-main").json()["maintenance"] is False
-    db = next(a for a in api.get("/apps/cli-main/addons").json() if "postgres" in a["plan"]["name"])
-    assert api.get(f"/client/v11/databases/{db['id']}/transfer-schedules").json() == []
-    assert [a["plan"]["name"] for a in api.get("/apps/cli-main/addons").json()] == [
+    assert http.get("/apps/cli-main").json()["maintenance"] is False
+    db = next(
+        a for a in http.get("/apps/cli-main/addons").json() if "postgres" in a["plan"]["name"]
+    )
+    assert http.get(f"/client/v11/databases/{db['id']}/transfer-schedules").json() == []
+    assert [a["plan"]["name"] for a in http.get("/apps/cli-main/addons").json()] == [
         "heroku-postgresql:essential-0"
     ]
