@@ -25,9 +25,9 @@ from herokustack import cost
 from herokustack.client import LiveAddon, LiveState
 from herokustack.cost import FallbackPrices
 from herokustack.local import reread
-from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan
+from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
 from herokustack.session import Target
-from herokustack.stackfile import ConfigEntry, Stack, owned_config_vars
+from herokustack.stackfile import ConfigEntry, Stack
 
 Kind = Literal["changed", "missing", "undeclared"]
 SYMBOLS: dict[str, str] = {"changed": "~", "missing": "-", "undeclared": "+"}
@@ -335,9 +335,6 @@ def _undeclared(
 def _undeclared_config(stack: Stack, live: LiveState) -> list[DriftItem]:
     if stack.spec.app.prune_config:
         return []  # the planner already reports them (apply would unset them)
-    owned = owned_config_vars(stack.spec)
-    for addon in live.addons:
-        owned.update(addon.config_vars)
     return [
         DriftItem(
             app=stack.name,
@@ -347,8 +344,7 @@ def _undeclared_config(stack: Stack, live: LiveState) -> list[DriftItem]:
             sensitive=True,
             note="apply leaves it (prune_config = false)",
         )
-        for key in sorted(live.config)
-        if key not in stack.spec.config and key not in owned
+        for key in undeclared_config(stack.spec, live)
     ]
 
 

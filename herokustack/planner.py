@@ -301,14 +301,9 @@ class _AppPlanner:
             self.plan_prune()
 
     def plan_prune(self) -> None:
-        owned = owned_config_vars(self.spec)
-        for addon in self.live.addons:
-            owned.update(addon.config_vars)
-        for key in sorted(self.live.config):
-            # A declared key is never pruned, even an optional secret left out this time.
-            if key not in self.spec.config and key not in owned:
-                note = "not in the stack file (prune_config)"
-                self.add("destroy", "config", key, sensitive=True, note=note)
+        for key in undeclared_config(self.spec, self.live):
+            note = "not in the stack file (prune_config)"
+            self.add("destroy", "config", key, sensitive=True, note=note)
 
     # -- backups -----------------------------------------------------------------------------
 
@@ -380,6 +375,17 @@ class _AppPlanner:
         if want != have:
             self.add("update", "maintenance", self.name, field="maintenance", before=have,
                      after=want)  # fmt: skip
+
+
+def undeclared_config(spec: StackFile, live: LiveState) -> list[str]:
+    """Live config vars the file does not declare and no add-on sets, sorted.
+
+    A declared key never counts, even an optional secret left out this time.
+    """
+    owned = owned_config_vars(spec)
+    for addon in live.addons:
+        owned.update(addon.config_vars)
+    return [k for k in sorted(live.config) if k not in spec.config and k not in owned]
 
 
 def _at(hour: int, timezone: str) -> str:
