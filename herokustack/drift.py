@@ -26,6 +26,7 @@ from herokustack.client import LiveAddon, LiveState
 from herokustack.cost import FallbackPrices
 from herokustack.local import reread
 from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
+from herokustack.render import LABELS
 from herokustack.session import Target
 from herokustack.stackfile import ConfigEntry, Stack
 
@@ -57,7 +58,7 @@ class DriftItem(BaseModel):
     @property
     def text(self) -> str:
         """One line, without its symbol: `formation web quantity: live 3 → declared 2`."""
-        what = f"{_LABELS[self.resource]} {self.name}"
+        what = f"{LABELS[self.resource]} {self.name}"
         if self.resource == "maintenance":
             what = "maintenance"
         elif self.field and self.resource != "addon":
@@ -95,16 +96,6 @@ class DriftItem(BaseModel):
         )
         delta = cost.format_delta(self.scaled_delta_cents)
         return f" ({self.name} costs {live} live, {declared} declared: {delta})"
-
-
-_LABELS = {
-    "app": "app",
-    "addon": "add-on",
-    "config": "config",
-    "backup": "backup",
-    "formation": "formation",
-    "maintenance": "maintenance",
-}
 
 
 def _show(value: Any, quote: bool = False) -> str:

@@ -30,6 +30,16 @@ STYLES = {
     "deferred": "cyan",
 }
 
+# How each resource is named in a line of text.
+LABELS = {
+    "app": "app",
+    "addon": "add-on",
+    "config": "config",
+    "backup": "backup",
+    "formation": "formation",
+    "maintenance": "maintenance",
+}
+
 
 def use_color(stream: TextIO | None = None) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
@@ -51,9 +61,7 @@ def _quoted(value: Any) -> str:
 
 def change_text(change: Change) -> str:
     """The words of one change, without its symbol."""
-    label = {"app": "app", "addon": "add-on", "config": "config", "backup": "backup",
-             "formation": "formation", "maintenance": "maintenance"}[change.resource]  # fmt: skip
-    what = f"{label} {change.name}"
+    what = f"{LABELS[change.resource]} {change.name}"
     if change.resource == "maintenance":
         what = "maintenance"
     if change.resource in ("addon", "backup") and change.attachment not in (None, change.name):
