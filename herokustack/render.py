@@ -265,7 +265,3 @@ def apply_data(result: ApplyResult) -> dict[str, Any]:
             for o in result.apps
         ],
     }
-
-
-def apply_json(result: ApplyResult) -> str:
-    return json.dumps(apply_data(result), indent=2, ensure_ascii=False) + "\n"
