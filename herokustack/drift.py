@@ -28,7 +28,7 @@ from herokustack.local import reread
 from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
 from herokustack.render import LABELS
 from herokustack.session import Target
-from herokustack.stackfile import ConfigEntry, Stack
+from herokustack.stackfile import ConfigEntry, Stack, plural
 
 Kind = Literal["changed", "missing", "undeclared"]
 SYMBOLS: dict[str, str] = {"changed": "~", "missing": "-", "undeclared": "+"}
@@ -358,22 +358,18 @@ def _undeclared_processes(stack: Stack, live: LiveState, prices: FallbackPrices)
 # --- rendering -----------------------------------------------------------------------------------
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def _head(app: AppDrift) -> str:
-    state = _plural(len(app.items), "difference") if app.items else "no drift"
+    state = plural(len(app.items), "difference") if app.items else "no drift"
     return f"{app.app} ({app.path}): {state}"
 
 
 def summary_line(report: DriftReport) -> str:
     if not report.has_drift:
-        return f"No drift: live state matches the stack files ({_plural(len(report.apps), 'app')})."
+        return f"No drift: live state matches the stack files ({plural(len(report.apps), 'app')})."
     drifted = sum(1 for a in report.apps if a.has_drift)
     line = (
-        f"Drift in {drifted} of {_plural(len(report.apps), 'app')}: "
-        f"{_plural(report.count, 'difference')}"
+        f"Drift in {drifted} of {plural(len(report.apps), 'app')}: "
+        f"{plural(report.count, 'difference')}"
     )
     if report.undeclared_cents:
         line += f"; undeclared resources cost {cost.format_monthly(report.undeclared_cents)}"

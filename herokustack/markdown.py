@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from herokustack.applier import ApplyResult
 from herokustack.planner import AppPlan, Plan, Summary
 from herokustack.render import SYMBOLS, change_text, summary_text
-from herokustack.stackfile import FileResult
+from herokustack.stackfile import FileResult, plural, validation_summary
 
 PLAN_MARKER = "<!-- herokustack-plan -->"
 COLUMNS = ("add", "change", "destroy", "refused")
@@ -162,21 +162,11 @@ def apply_markdown(result: ApplyResult) -> str:
     return "\n\n".join([head, "\n".join(rows)]) + "\n"
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def validate_markdown(results: Sequence[FileResult]) -> str:
-    bad = [r for r in results if r.problems]
-    count = sum(len(r.problems) for r in results)
-    head = f"### herokustack validate: {_plural(len(results), 'file')} valid"
-    if bad:
-        head = f"### herokustack validate: {len(bad)} of {_plural(len(results), 'file')} invalid, "
-        head += _plural(count, "problem")
+    head = f"### herokustack validate: {validation_summary(results)}"
     rows = ["| File | App | Result |", "| :-- | :-- | :-- |"]
     for r in results:
-        what = "partial" if r.partial else r.stack.name if r.stack else ""
-        mark = f"**{_plural(len(r.problems), 'problem')}**" if r.problems else "valid"
-        rows.append(f"| `{code_cell(str(r.path))}` | {cell(what)} | {mark} |")
-    problems = [f"- {cell(str(p))}" for r in bad for p in r.problems]
+        mark = f"**{plural(len(r.problems), 'problem')}**" if r.problems else "valid"
+        rows.append(f"| `{code_cell(str(r.path))}` | {cell(r.what)} | {mark} |")
+    problems = [f"- {cell(str(p))}" for r in results for p in r.problems]
     return "\n\n".join([head, "\n".join(rows), *(["\n".join(problems)] if problems else [])]) + "\n"

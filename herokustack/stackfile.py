@@ -817,6 +817,11 @@ class FileResult:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def what(self) -> str:
+        """ "partial", or the app a valid stack file declares ("" when invalid)."""
+        return "partial" if self.partial else self.stack.name if self.stack else ""
+
 
 def is_partial(path: Path) -> bool:
     """Files starting with "_" are partials: shared by other files through `extends`."""
@@ -1132,8 +1137,7 @@ def to_toml(spec: StackFile) -> str:
 def _summary(result: FileResult) -> str:
     if result.problems:
         return f"✗ {_display(result.path)}"
-    what = "partial" if result.partial else result.stack.name if result.stack else ""
-    return f"✓ {_display(result.path)} ({what})"
+    return f"✓ {_display(result.path)} ({result.what})"
 
 
 def validation_text(results: Sequence[FileResult]) -> str:
@@ -1142,18 +1146,21 @@ def validation_text(results: Sequence[FileResult]) -> str:
     for result in results:
         lines.append(_summary(result))
         lines += [f"  {problem}" for problem in result.problems]
-    bad = sum(1 for r in results if r.problems)
-    count = sum(len(r.problems) for r in results)
-    if bad:
-        lines.append(
-            f"{bad} of {_plural(len(results), 'file')} invalid, {_plural(count, 'problem')}"
-        )
-    else:
-        lines.append(f"{_plural(len(results), 'file')} valid")
+    lines.append(validation_summary(results))
     return "\n".join(lines) + "\n"
 
 
-def _plural(count: int, noun: str) -> str:
+def validation_summary(results: Sequence[FileResult]) -> str:
+    """ "3 files valid", or "1 of 3 files invalid, 2 problems"."""
+    bad = sum(1 for r in results if r.problems)
+    if not bad:
+        return f"{plural(len(results), 'file')} valid"
+    count = sum(len(r.problems) for r in results)
+    return f"{bad} of {plural(len(results), 'file')} invalid, {plural(count, 'problem')}"
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 file", "2 files"."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
