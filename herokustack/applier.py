@@ -276,10 +276,10 @@ class _AppApplier:
             self.outcome.done.append(change)
 
     def find_addon_id(self, attachment: str) -> str:
-        for addon in self.client.list_addons(self.app):
-            if attachment in addon.attachments:
-                return addon.id
-        raise ApplyError(f"no add-on is attached as {attachment}")
+        addon = self.client.find_addon(self.app, attachment)
+        if addon is None:
+            raise ApplyError(f"no add-on is attached as {attachment}")
+        return addon.id
 
     def formation(self, changes: list[Change]) -> None:
         updates: dict[str, dict[str, Any]] = {}

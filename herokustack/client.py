@@ -503,6 +503,10 @@ class HerokuClient:
         docs = self.get_list(f"apps/{quote(app)}/addons")
         return self._read_addons(f"apps/{quote(app)}", docs)
 
+    def find_addon(self, app: str, attachment: str) -> LiveAddon | None:
+        """The add-on attached to `app` as `attachment`, read now; None when there is none."""
+        return next((a for a in self.list_addons(app) if attachment in a.attachments), None)
+
     # -- writing -----------------------------------------------------------------------------
 
     def create_app(self, name: str, region: str, stack: str) -> LiveAppInfo:
@@ -533,10 +537,7 @@ class HerokuClient:
             doc = self.request("POST", path, body).json()
             return parse_addon(doc, (attachment,))
 
-        def existing() -> LiveAddon | None:
-            return next((a for a in self.list_addons(app) if attachment in a.attachments), None)
-
-        return self._post_once(create, existing)
+        return self._post_once(create, lambda: self.find_addon(app, attachment))
 
     def upgrade_addon(self, app: str, addon_id: str, plan: str) -> LiveAddon:
         path = f"apps/{quote(app)}/addons/{quote(addon_id)}"
