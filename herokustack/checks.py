@@ -22,14 +22,13 @@ from urllib.parse import quote
 
 from herokustack import client as client_module
 from herokustack.client import ApiError, HerokuClient
-from herokustack.errors import HerokustackError
 from herokustack.stackfile import (
     CURRENT_STACK,
     STACKS,
     FromEnv,
     Stack,
-    default_stack_paths,
     load_stacks,
+    stack_paths,
 )
 
 Severity = Literal["error", "warning", "info"]
@@ -744,12 +743,9 @@ def failed(findings: Iterable[Finding], strict: bool = False) -> bool:
 def load(paths: Sequence[Path] | None) -> list[Stack]:
     """The stacks to check: `paths`, or the stack files under stacks/."""
     unique: dict[Path, Path] = {}
-    for path in paths or default_stack_paths():
+    for path in stack_paths(paths):
         unique.setdefault(Path(path).resolve(), Path(path))  # a file named twice is read once
-    paths = list(unique.values())
-    if not paths:
-        raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
-    return load_stacks(paths)
+    return load_stacks(list(unique.values()))
 
 
 def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:

@@ -54,10 +54,10 @@ def validate_command(
 
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
-    paths = paths or stackfile.default_stack_paths()
-    if not paths:
-        raise fail("no stack files found: pass paths, or add stacks/*.toml")
-    results = stackfile.check_files(paths)
+    try:
+        results = stackfile.check_files(stackfile.stack_paths(paths))
+    except HerokustackError as exc:
+        raise fail(str(exc)) from None
     render = {"json": stackfile.validation_json, "markdown": markdown.validate_markdown}.get(
         output, stackfile.validation_text
     )
@@ -148,10 +148,7 @@ def cost_command(
         book = cost.PriceBook.builtin()
         if prices is not None:
             book = book.with_file(prices)
-        paths = paths or stackfile.default_stack_paths()
-        if not paths:
-            raise fail("no stack files found: pass paths, or add stacks/*.toml")
-        stacks = stackfile.load_stacks(paths)
+        stacks = stackfile.load_stacks(stackfile.stack_paths(paths))
         if live:
             book = book.with_catalog(cost.catalog_fetch(client.client_from_options(api_url)))
         costs = [cost.cost_of(s.spec, book) for s in stacks]

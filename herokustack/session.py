@@ -45,10 +45,7 @@ def open_target(
 
 def select_stacks(paths: Sequence[Path] | None, apps: Iterable[str] | None) -> list[Stack]:
     """The stacks of `paths` (default: stacks/*.toml without partials), limited to `apps`."""
-    paths = list(paths or stackfile.default_stack_paths())
-    if not paths:
-        raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
-    stacks = stackfile.load_stacks(paths)
+    stacks = stackfile.load_stacks(stackfile.stack_paths(paths))
     wanted = list(dict.fromkeys(apps or ()))
     if not wanted:
         return stacks

@@ -41,7 +41,7 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from herokustack.errors import StackFileError
+from herokustack.errors import HerokustackError, StackFileError
 
 Environment = Literal["production", "staging", "review", "development"]
 Region = Literal["us", "eu"]
@@ -831,6 +831,14 @@ def is_partial(path: Path) -> bool:
 def default_stack_paths(root: Path = Path("stacks")) -> list[Path]:
     """Every stack file of `root` (`*.toml`), partials excluded, sorted."""
     return sorted(p for p in Path(root).glob("*.toml") if not is_partial(p))
+
+
+def stack_paths(paths: Sequence[Path] | None) -> list[Path]:
+    """`paths`, else the stack files of stacks/; HerokustackError when there are none."""
+    found = list(paths or default_stack_paths())
+    if not found:
+        raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
+    return found
 
 
 def _display(path: Path) -> str:
