@@ -140,18 +140,13 @@ def cost_command(
 
     from rich.markup import escape
 
-    from herokustack import client, cost, stackfile
+    from herokustack import client, cost
 
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
-        book = cost.PriceBook.builtin()
-        if prices is not None:
-            book = book.with_file(prices)
-        stacks = stackfile.load_stacks(stackfile.stack_paths(paths))
-        if live:
-            book = book.with_catalog(cost.catalog_fetch(client.client_from_options(api_url)))
-        costs = [cost.cost_of(s.spec, book) for s in stacks]
+        live_client = (lambda: client.client_from_options(api_url)) if live else None
+        costs = cost.declared_costs(paths, prices, live_client)
     except HerokustackError as exc:
         raise fail(escape(str(exc))) from None
     if output == "json":

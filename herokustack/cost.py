@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,7 +25,7 @@ from rich.table import Table
 from herokustack.client import ApiError, HerokuClient, LiveAddon, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.planner import Change, Plan
-from herokustack.stackfile import StackFile
+from herokustack.stackfile import StackFile, load_stacks, stack_paths
 
 # Built-in monthly prices in US cents (the maximum for a dyno running the whole month).
 # Source: Heroku's published pricing, https://www.heroku.com/pricing and
@@ -511,6 +511,22 @@ def plan_cost(
 
 
 # --- reports for `herokustack cost` ---------------------------------------------------------
+
+
+def declared_costs(
+    paths: Sequence[Path] | None,
+    price_file: Path | None = None,
+    client: Callable[[], HerokuClient] | None = None,
+) -> list[AppCost]:
+    """What `herokustack cost` shows: the cost of each stack file of `paths` (default
+    stacks/*.toml), with a price file on top and, given `client`, the live add-on catalog."""
+    book = PriceBook.builtin()
+    if price_file is not None:
+        book = book.with_file(price_file)
+    stacks = load_stacks(stack_paths(paths))
+    if client is not None:
+        book = book.with_catalog(catalog_fetch(client()))
+    return [cost_of(s.spec, book) for s in stacks]
 
 
 def _price_cell(item: LineItem) -> str:
