@@ -216,10 +216,18 @@ def _cell(text: str) -> str:
 
 def render_markdown(findings: Sequence[Finding], *, root: Path | None = None) -> str:
     """A short PR-comment section: one table row per active finding."""
-    active = _active(findings)
     head = "### herokustack check"
+    if _active(findings):
+        head += f"\n\n**{summary(findings)}**"
+    return f"{head}\n\n{markdown_body(findings, root=root)}\n"
+
+
+def markdown_body(findings: Sequence[Finding], *, root: Path | None = None) -> str:
+    """The findings table and how to fix them, without the heading and counts (a plan comment
+    says those in its own summary line)."""
+    active = _active(findings)
     if not active:
-        return f"{head}\n\nNo findings ({summary(findings)}).\n"
+        return f"No findings ({summary(findings)})."
     rows = [
         f"| {MARKDOWN_ICON[f.severity]} {f.severity} | `{f.rule_id}` | {_cell(f.app)} "
         f"| `{_cell(_where(f, root))}` | {_cell(f.message)} |"
@@ -228,9 +236,8 @@ def render_markdown(findings: Sequence[Finding], *, root: Path | None = None) ->
     table = ["| Severity | Rule | App | Where | Finding |", "|---|---|---|---|---|", *rows]
     rules = sorted({f.rule_id for f in active})
     fixes = [f"- `{rid}` {RULES[rid].title}: {RULES[rid].fix}" for rid in rules]
-    body = [head, "", f"**{summary(findings)}**", "", *table, "", "<details><summary>How to fix"
-            "</summary>", "", *fixes, "", "</details>"]  # fmt: skip
-    return "\n".join(body) + "\n"
+    body = [*table, "", "<details><summary>How to fix</summary>", "", *fixes, "", "</details>"]
+    return "\n".join(body)
 
 
 # --- SARIF ----------------------------------------------------------------------------------

@@ -216,11 +216,7 @@ def plan_markdown(plan: Plan, more: Extras) -> str:
     sections = []
     if more.findings is not None:
         head = f"herokustack check of the apps that change: {check_render.summary(more.findings)}"
-        # The summary line says what render_markdown's heading and counts say: drop those.
-        blocks = check_render.render_markdown(more.findings).rstrip().split("\n\n")
-        if blocks[0].startswith("### "):
-            blocks = blocks[2:] if len(blocks) > 2 and blocks[1].startswith("**") else blocks[1:]
-        body = "\n\n".join(blocks)
+        body = check_render.markdown_body(more.findings)
         sections.append(("", f"<details><summary>{head}</summary>\n\n{body}\n\n</details>"))
     totals = more.totals if more.costs is not None else None
     return markdown.plan_markdown(plan, sections, costs, cost_cell, totals)
