@@ -93,10 +93,14 @@ class Heroku:
         self.session.headers["Authorization"] = f"Bearer {emu.api_key}"
         self.session.headers["Accept"] = "application/vnd.heroku+json; version=3"
 
-    def get(self, path: str) -> Any:
-        resp = self.session.get(f"{self.emu.url}/{path.lstrip('/')}", timeout=10)
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        url = f"{self.emu.url}/{path.lstrip('/')}"
+        resp = self.session.request(method, url, json=body, timeout=10)
         resp.raise_for_status()
         return resp.json()
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
 
     def exists(self, app: str) -> bool:
         return self.session.get(f"{self.emu.url}/apps/{app}", timeout=10).status_code == 200
@@ -117,14 +121,10 @@ class Heroku:
         return self.get(f"/client/v11/databases/{addon_id}/transfer-schedules")
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        resp = self.session.post(f"{self.emu.url}/{path.lstrip('/')}", json=body, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
+        return self.request("POST", path, body)
 
     def patch(self, path: str, body: dict[str, Any]) -> Any:
-        resp = self.session.patch(f"{self.emu.url}/{path.lstrip('/')}", json=body, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
+        return self.request("PATCH", path, body)
 
 
 def converge(cli: Cli, emu: EmulatorServer, path: Path) -> None:
