@@ -483,9 +483,8 @@ def partial_for(extends: str, out_dir: Path) -> tuple[str, Path]:
     raise ImportProblem(f"--extends {extends}: no such partial (looked in {out_dir} and .)")
 
 
-def write_file(path: Path, text: str, overwrite: bool) -> None:
-    if path.exists() and not overwrite:
-        raise ImportProblem(f"{path}: already exists (pass --overwrite to replace it)")
+def write_file(path: Path, text: str) -> None:
+    """Write `text` to `path` (import_apps has already refused or skipped existing files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
@@ -583,7 +582,7 @@ def _import_one(
         return Written(live.name, path, error=str(exc))
     if path == Path("-"):
         return Written(live.name, None, imported)
-    write_file(path, imported.text, overwrite=True)
+    write_file(path, imported.text)
     return Written(live.name, path, imported)
 
 
