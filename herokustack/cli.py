@@ -336,9 +336,7 @@ def import_command(
     """Write the stack file of a live app, so that plan shows no change."""
     from herokustack import importer, session
 
-    names = frozenset(
-        n.strip() for item in inline_config or () for n in item.split(",") if n.strip()
-    )
+    names = importer.config_names(inline_config)
     request = importer.ImportRequest(
         app_name, all_apps, out, environment, extends, names, force, overwrite
     )

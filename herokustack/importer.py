@@ -516,6 +516,11 @@ class Written:
     monthly: cost.AppCost | None = None  # what the imported app costs a month
 
 
+def config_names(items: Iterable[str] | None) -> frozenset[str]:
+    """The config var names of repeated `--inline-config A,B` options."""
+    return frozenset(n.strip() for item in items or () for n in item.split(",") if n.strip())
+
+
 def check_request(request: ImportRequest) -> None:
     if request.all_apps == bool(request.app):
         raise ImportProblem("name one APP, or pass --all (not both)")
