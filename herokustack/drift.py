@@ -24,7 +24,6 @@ from pydantic import BaseModel, Field
 from herokustack import cost
 from herokustack.client import LiveAddon, LiveState
 from herokustack.cost import FallbackPrices
-from herokustack.local import reread
 from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
 from herokustack.render import LABELS
 from herokustack.session import Target
@@ -155,11 +154,7 @@ def detect_drift(
     target: Target, stacks: Sequence[Stack], environ: Mapping[str, str] = os.environ
 ) -> DriftReport:
     """Read every app, plan against its stack file, and report the differences as drift."""
-    if target.local:
-        target.local.know(stacks)
-    lives = target.client.read_apps([s.name for s in stacks])
-    if target.local:
-        reread(target.client, lives, target.local.ensure_released(lives))
+    lives = target.read_lives(stacks)
     configs: dict[str, dict[str, ConfigEntry]] = {}
     unchecked: dict[str, list[str]] = {}
     for stack in stacks:

@@ -8,7 +8,7 @@ declaring it has been deployed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -85,8 +85,3 @@ class LocalHeroku:
                 self.deploy(name)
                 deployed.append(name)
         return deployed
-
-
-def reread(client: HerokuClient, lives: dict[str, LiveState], names: Sequence[str]) -> None:
-    if names:
-        lives.update(client.read_apps(list(names)))

@@ -13,7 +13,7 @@ from herokustack import stackfile
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
 from herokustack.client import HerokuClient, LiveState, client_from_options
 from herokustack.errors import HerokustackError, StackFileError
-from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku, reread
+from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
 from herokustack.planner import Plan, make_plan
 from herokustack.stackfile import ConfigEntry, Stack
 
@@ -24,6 +24,21 @@ Configs = dict[str, dict[str, ConfigEntry]]
 class Target:
     client: HerokuClient
     local: LocalHeroku | None = None
+
+    def read_lives(self, stacks: Sequence[Stack]) -> dict[str, LiveState]:
+        """Live state of each stack's app, read in parallel.
+
+        Locally, an existing app whose formation lacks a declared process type gets a release
+        with it (its code "deployed") and is read again.
+        """
+        if self.local:
+            self.local.know(stacks)
+        lives = self.client.read_apps([s.name for s in stacks])
+        if self.local:
+            deployed = self.local.ensure_released(lives)
+            if deployed:
+                lives.update(self.client.read_apps(deployed))
+        return lives
 
 
 @contextmanager
@@ -90,14 +105,8 @@ def plan_with_lives(
     allow_destroy: Iterable[str] = (),
 ) -> tuple[Plan, dict[str, LiveState]]:
     """The plan and the live states it was computed from (saved plans fingerprint them)."""
-    names = [s.name for s in stacks]
-    if target.local:
-        target.local.know(stacks)
-    lives = target.client.read_apps(names)
-    assume: dict[str, list[str]] = {}
-    if target.local:
-        reread(target.client, lives, target.local.ensure_released(lives))
-        assume = target.local.released_for_new()
+    lives = target.read_lives(stacks)
+    assume = target.local.released_for_new() if target.local else {}
     plan = make_plan(stacks, configs, lives, allow_destroy=allow_destroy, assume_released=assume)
     return plan, lives
 
