@@ -802,18 +802,16 @@ class Backend:
         quantity = row["quantity"]
         if update.get("quantity") is not None:
             quantity = want_int(update["quantity"], "quantity")
-        size_name = row["size"]
+        size = catalog.find_dyno_size(row["size"])
         size_ident = update.get("size")
         if update.get("dyno_size") is not None:
             size_ident = identity_of(update["dyno_size"], "dyno_size")
         if size_ident is not None:
             if not isinstance(size_ident, str):
                 raise invalid("Invalid type for size: expected a string.")
-            found = catalog.find_dyno_size(size_ident)
-            if found is None:
+            size = catalog.find_dyno_size(size_ident)
+            if size is None:
                 raise invalid(f"Unknown dyno size: {size_ident}.")
-            size_name = found.name
-        size = catalog.find_dyno_size(size_name)
         assert size is not None
         if quantity < 0:
             raise invalid("Quantity must be zero or more.")
