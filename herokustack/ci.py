@@ -252,6 +252,31 @@ def show_result(plan: Plan, result: ApplyResult | None, output: str) -> None:
     typer.echo(text, nl=False)
 
 
+def apply_files(
+    paths: Sequence[Path] | None,
+    apps: Sequence[str] | None,
+    allow_destroy: Sequence[str],
+    output: str,
+    target_options: Mapping[str, Any],
+    timeout: float,
+    auto_approve: bool,
+) -> ApplyResult | None:
+    """Plan the stack files, show the plan, ask, then apply it; None: not approved."""
+    stacks = session.select_stacks(paths, apps)
+    configs = session.resolve_configs(stacks)
+    with session.open_target(**target_options) as target:
+        plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
+        applier_ui.show_plan(plan, output)
+        if not applier_ui.approved(plan, auto_approve):
+            show_result(plan, None, output)
+            return None
+        guard = planfile.LiveGuard.from_lives(target.client, plan.salt, lives)
+        with applier_ui.progress() as on_step:
+            result = session.run_apply(target, plan, configs, timeout, on_step, guard)
+    show_result(plan, result, output)
+    return result
+
+
 def _stacks_of(doc: planfile.PlanDocument) -> list[Stack]:
     """The planned stacks, when their files are here (for --local's pretend deploys)."""
     try:

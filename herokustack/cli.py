@@ -270,32 +270,23 @@ def apply_command(
     ),
 ) -> None:
     """Show the plan, ask, then change Heroku to match the stack files."""
-    from herokustack import applier_ui, ci, planfile, session
+    from herokustack import ci
 
+    target_options = {"local": local, "api_url": api_url, "parallelism": parallelism}
     try:
         ci.check_format(output)
         saved = ci.saved_plan_path(paths, plan_file)
         if saved is not None:
             if apps or allow_destroy:
                 raise HerokustackError(ci.SAVED_PLAN_OPTIONS)
-            target_options = {"local": local, "api_url": api_url, "parallelism": parallelism}
             done = ci.apply_saved(saved, output, target_options, timeout)
-            raise typer.Exit(0 if done is None or done.ok else 1)
-        stacks = session.select_stacks(paths, apps)
-        configs = session.resolve_configs(stacks)
-        with session.open_target(local, api_url, parallelism) as target:
-            plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy or ())
-            applier_ui.show_plan(plan, output)
-            if not applier_ui.approved(plan, auto_approve):
-                ci.show_result(plan, None, output)
-                raise typer.Exit(0)
-            guard = planfile.LiveGuard.from_lives(target.client, plan.salt, lives)
-            with applier_ui.progress() as on_step:
-                result = session.run_apply(target, plan, configs, timeout, on_step, guard)
+        else:
+            done = ci.apply_files(
+                paths, apps, allow_destroy or (), output, target_options, timeout, auto_approve
+            )
     except HerokustackError as exc:
         raise _plan_fail(str(exc)) from None
-    ci.show_result(plan, result, output)
-    raise typer.Exit(0 if result.ok else 1)
+    raise typer.Exit(0 if done is None or done.ok else 1)
 
 
 # --- import and drift (issue 7): adopt live apps, notice hand-made changes ----------------
