@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from herokustack import __version__
 from herokustack.checks import RULES, SEVERITY_RANK, Finding, Rule
+from herokustack.markdown import code_cell
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -210,10 +211,6 @@ def render_json(findings: Sequence[Finding], *, root: Path | None = None) -> str
 # --- Markdown -------------------------------------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(findings: Sequence[Finding], *, root: Path | None = None) -> str:
     """A short PR-comment section: one table row per active finding."""
     head = "### herokustack check"
@@ -229,8 +226,8 @@ def markdown_body(findings: Sequence[Finding], *, root: Path | None = None) -> s
     if not active:
         return f"No findings ({summary(findings)})."
     rows = [
-        f"| {MARKDOWN_ICON[f.severity]} {f.severity} | `{f.rule_id}` | {_cell(f.app)} "
-        f"| `{_cell(_where(f, root))}` | {_cell(f.message)} |"
+        f"| {MARKDOWN_ICON[f.severity]} {f.severity} | `{f.rule_id}` | {code_cell(f.app)} "
+        f"| `{code_cell(_where(f, root))}` | {code_cell(f.message)} |"
         for f in sorted(active, key=lambda f: (SEVERITY_RANK[f.severity], f.app, f.line or 0))
     ]
     table = ["| Severity | Rule | App | Where | Finding |", "|---|---|---|---|---|", *rows]

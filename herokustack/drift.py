@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from herokustack import cost
 from herokustack.client import LiveAddon, LiveState
 from herokustack.cost import FallbackPrices
+from herokustack.markdown import code_cell
 from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
 from herokustack.render import LABELS
 from herokustack.session import Target
@@ -415,10 +416,6 @@ def drift_json(report: DriftReport) -> str:
     return json.dumps(drift_data(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def drift_markdown(report: DriftReport) -> str:
     """A heading, the summary, and one table row per difference (for issues and CI summaries)."""
     title = "Drift detected" if report.has_drift else "No drift"
@@ -426,10 +423,12 @@ def drift_markdown(report: DriftReport) -> str:
     rows = [(a, i) for a in report.apps for i in a.items]
     if rows:
         lines += ["| App | | Difference |", "|---|---|---|"]
-        lines += [f"| {_cell(a.app)} | `{SYMBOLS[i.kind]}` | {_cell(i.text)} |" for a, i in rows]
+        lines += [
+            f"| {code_cell(a.app)} | `{SYMBOLS[i.kind]}` | {code_cell(i.text)} |" for a, i in rows
+        ]
         lines.append("")
     notes = [(a.app, n) for a in report.apps for n in a.notes]
-    lines += [f"- {_cell(app)}: {_cell(note)}" for app, note in notes]
+    lines += [f"- {code_cell(app)}: {code_cell(note)}" for app, note in notes]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
