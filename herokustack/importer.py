@@ -27,6 +27,7 @@ from herokustack import cost
 from herokustack.checks import secret_reason
 from herokustack.client import POSTGRES, HerokuClient, LiveAddon, LiveState
 from herokustack.errors import HerokustackError
+from herokustack.planner import managed_schedules
 from herokustack.stackfile import (
     CONFIG_VAR_PATTERN,
     DYNO_SIZES,
@@ -211,7 +212,7 @@ class _Builder:
 
     def backups(self, addon: LiveAddon, attachment: str, local: str) -> dict[str, str] | None:
         schedules = list(self.live.schedules.get(addon.id, ()))
-        mine = [s for s in schedules if s.name == f"{attachment}_URL"] or schedules[:1]
+        mine = managed_schedules(schedules, attachment)
         if not mine:
             return None
         schedule = mine[0]

@@ -20,7 +20,7 @@ from deepdiff.helper import NotPresent
 from pydantic import BaseModel, ConfigDict, Field
 
 from herokustack.checks import secret_reason
-from herokustack.client import POSTGRES, LiveAddon, LiveState
+from herokustack.client import POSTGRES, LiveAddon, LiveSchedule, LiveState
 from herokustack.stackfile import (
     DATA_SERVICES,
     AddonSpec,
@@ -329,7 +329,7 @@ class _AppPlanner:
         current = self.live.schedules.get(live.id, ()) if live else ()
         common: dict[str, Any] = {"attachment": attachment, "addon_id": live.id if live else None}
         want = spec.backups
-        mine = [s for s in current if s.name == schedule_name] or list(current)[:1]
+        mine = managed_schedules(current, attachment)
         if want is None:
             for sched in mine:
                 self.add("destroy", "backup", local, field="schedule",
@@ -375,6 +375,13 @@ class _AppPlanner:
         if want != have:
             self.add("update", "maintenance", self.name, field="maintenance", before=have,
                      after=want)  # fmt: skip
+
+
+def managed_schedules(schedules: Iterable[LiveSchedule], attachment: str) -> list[LiveSchedule]:
+    """The backup schedules of a Postgres attached as `attachment` that its stack file manages:
+    those named after its config var (DATABASE_URL), else the first one."""
+    schedules = list(schedules)
+    return [s for s in schedules if s.name == f"{attachment}_URL"] or schedules[:1]
 
 
 def undeclared_config(spec: StackFile, live: LiveState) -> list[str]:
