@@ -306,3 +306,10 @@ def render_sarif(findings: Sequence[Finding], *, root: Path | None = None) -> st
 
 
 RENDERERS = {"json": render_json, "markdown": render_markdown, "sarif": render_sarif}
+
+
+def render(findings: Sequence[Finding], output: str) -> str:
+    """`check --format OUTPUT`: text (coloured on a terminal), or one of RENDERERS."""
+    if output == "text":
+        return render_text(findings, color=want_color())
+    return RENDERERS[output](findings)

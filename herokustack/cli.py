@@ -110,11 +110,7 @@ def check_command(
     except HerokustackError as exc:
         raise fail(escape(str(exc))) from None
     findings = checks.run_checks(stacks, state, include_suppressed=True)
-    if output == "text":
-        color = check_render.want_color()
-        typer.echo(check_render.render_text(findings, color=color), nl=False)
-    else:
-        typer.echo(check_render.RENDERERS[output](findings), nl=False)
+    typer.echo(check_render.render(findings, output), nl=False)
     raise typer.Exit(1 if checks.failed(findings, strict) else 0)
 
 
