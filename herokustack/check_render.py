@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +17,7 @@ from urllib.parse import quote
 from herokustack import __version__
 from herokustack.checks import RULES, SEVERITY_RANK, Finding, Rule
 from herokustack.markdown import code_cell
+from herokustack.render import use_color as want_color
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -74,14 +73,6 @@ def summary(findings: Sequence[Finding]) -> str:
 def _where(f: Finding, root: Path | None) -> str:
     place = relative_uri(f.path, root)
     return f"{place}:{f.line}" if f.line else place
-
-
-def want_color(stream: object = None, environ: Mapping[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    stream = sys.stdout if stream is None else stream
-    environ = os.environ if environ is None else environ
-    isatty = getattr(stream, "isatty", None)
-    return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
 
 
 # --- text -----------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any, TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.text import Text
@@ -41,10 +41,12 @@ LABELS = {
 }
 
 
-def use_color(stream: TextIO | None = None) -> bool:
+def use_color(stream: object = None, environ: Mapping[str, str] | None = None) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    stream = stream or sys.stdout
-    return stream.isatty() and not os.environ.get("NO_COLOR")
+    stream = sys.stdout if stream is None else stream
+    environ = os.environ if environ is None else environ
+    isatty = getattr(stream, "isatty", None)
+    return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
 
 
 def _show(value: Any) -> str:
