@@ -1018,11 +1018,12 @@ def load_stack(path: Path) -> Stack:
     """Load one stack file (its `extends` chain merged); StackFileError lists every problem."""
     result = check_file(path)
     if result.stack is None:
-        problems = result.problems or [
-            Problem(_display(path), None, "is a partial (its name starts with _), not an app")
-        ]
-        raise _error(problems)
+        raise _error(result.problems or [_not_an_app(path)])
     return result.stack
+
+
+def _not_an_app(path: Path) -> Problem:
+    return Problem(_display(path), None, "is a partial (its name starts with _), not an app")
 
 
 def load_stacks(paths: Sequence[Path]) -> list[Stack]:
@@ -1031,8 +1032,7 @@ def load_stacks(paths: Sequence[Path]) -> list[Stack]:
     problems: list[Problem] = []
     for result in results:
         if result.stack is None and not result.problems:
-            msg = "is a partial (its name starts with _), not an app"
-            result.problems.append(Problem(_display(result.path), None, msg))
+            result.problems.append(_not_an_app(result.path))
         problems += [p for p in result.problems if p not in problems]
     if problems:
         raise _error(problems)
