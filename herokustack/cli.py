@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from herokustack.errors import HerokustackError
 
@@ -26,8 +27,11 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print a user-facing error on stderr and return the Exit(1) to raise."""
-    err_console.print(f"[red]error:[/red] {message}", markup=True)
+    """Print a user-facing error on stderr and return the Exit(1) to raise.
+
+    The message is plain text: it may quote user input, which must never be read as markup.
+    """
+    err_console.print(Text("error: ", style="red") + Text(message))
     return typer.Exit(1)
 
 
@@ -91,7 +95,6 @@ def check_command(
     ),
 ) -> None:
     """Check stack files against Heroku's production advice (rules HS000-HS014)."""
-    from rich.markup import escape
 
     from herokustack import check_render, checks, session
 
@@ -108,7 +111,7 @@ def check_command(
             with session.open_target(local, api_url) as target:
                 state = checks.read_live_state(target.client, stacks)
     except HerokustackError as exc:
-        raise fail(escape(str(exc))) from None
+        raise fail(str(exc)) from None
     findings = checks.run_checks(stacks, state, include_suppressed=True)
     typer.echo(check_render.render(findings, output), nl=False)
     raise typer.Exit(1 if checks.failed(findings, strict) else 0)
@@ -134,8 +137,6 @@ def cost_command(
     """Show the monthly cost the stack files declare, per process type and add-on."""
     import json
 
-    from rich.markup import escape
-
     from herokustack import client, cost
 
     if output not in ("text", "json", "markdown"):
@@ -144,7 +145,7 @@ def cost_command(
         live_client = (lambda: client.client_from_options(api_url)) if live else None
         costs = cost.declared_costs(paths, prices, live_client)
     except HerokustackError as exc:
-        raise fail(escape(str(exc))) from None
+        raise fail(str(exc)) from None
     if output == "json":
         typer.echo(json.dumps(cost.cost_json(costs), indent=2))
     elif output == "markdown":
@@ -157,11 +158,6 @@ def cost_command(
 
 
 # --- plan and apply (issue 4): live state against the stack files --------------------------
-
-
-def _plan_fail(message: str) -> typer.Exit:
-    err_console.print(f"error: {message}", markup=False, highlight=False)
-    return typer.Exit(1)
 
 
 _PATHS_ARG = typer.Argument(None, help="Stack files (default: stacks/*.toml without partials).")
@@ -233,7 +229,7 @@ def plan_command(
         if out is not None:
             ci.write_plan(out, doc)
     except HerokustackError as exc:
-        raise _plan_fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for note in (run.note, more.warning()):
         if note:
             err_console.print(note, markup=False, highlight=False)
@@ -281,7 +277,7 @@ def apply_command(
                 paths, apps, allow_destroy or (), output, target_options, timeout, auto_approve
             )
     except HerokustackError as exc:
-        raise _plan_fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(0 if done is None or done.ok else 1)
 
 
@@ -332,7 +328,7 @@ def import_command(
         with session.open_target(local, api_url) as target:
             written = importer.import_apps(target.client, request)
     except HerokustackError as exc:
-        raise _plan_fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for line in importer.report_lines(written):
         err_console.print(line, markup=False, highlight=False)
     for item in written:
@@ -356,13 +352,13 @@ def drift_command(
     from herokustack import drift, session
 
     if output not in drift.FORMATS:
-        raise _plan_fail(f"--format: unknown format {output!r} (text, json or markdown)")
+        raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
         stacks = session.select_stacks(paths, apps)
         with session.open_target(local, api_url, parallelism) as target:
             report = drift.detect_drift(target, stacks)
     except HerokustackError as exc:
-        raise _plan_fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(drift.RENDERERS[output](report), nl=False)
     raise typer.Exit(2 if report.has_drift else 0)
 

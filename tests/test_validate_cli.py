@@ -144,3 +144,14 @@ def test_validate_in_a_real_process_garbage_gives_one_line_and_exit_1(tmp_path: 
         "1 of 1 file invalid, 1 problem",
     ]
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "cost", "check", "plan", "drift"])
+@pytest.mark.parametrize("value", ["[/bold]", "[red]x"])
+def test_a_bad_format_that_looks_like_markup_is_quoted_not_interpreted(
+    project: Path, command: str, value: str
+) -> None:
+    result = runner.invoke(app, [command, "--format", value])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"--format: unknown format {value!r}" in result.output
