@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from live_fixtures import app_info
 
 from herokustack import checks
 from herokustack.check_render import render_rules_markdown
@@ -411,14 +412,7 @@ def test_live_state_from_plan_reads_counts_only_owned_addons() -> None:
     lives = {
         "acme-production": client.LiveState(
             name="acme-production",
-            app=client.LiveAppInfo(
-                name="acme-production",
-                id="1",
-                region="us",
-                stack="heroku-24",
-                build_stack="heroku-24",
-                maintenance=False,
-            ),
+            app=app_info("acme-production"),
             addons=(
                 addon("shared-db", "heroku-postgresql", "acme-other"),
                 addon("hand-made", "bugsnag", "acme-production"),

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from live_fixtures import app_info
 
-from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveState
+from herokustack.client import LiveAddon, LiveProcess, LiveState
 from herokustack.cost import (
     ADDON_CENTS,
     DYNO_CENTS,
@@ -358,14 +359,7 @@ def test_plan_cost_follows_what_apply_would_do() -> None:
     )
     live = LiveState(
         name="shop",
-        app=LiveAppInfo(
-            name="shop",
-            id="1",
-            region="us",
-            stack="heroku-24",
-            build_stack="heroku-24",
-            maintenance=False,
-        ),
+        app=app_info("shop"),
         formation={"web": LiveProcess(type="web", quantity=2, size="performance-l")},
         addons=(
             live_addon("a1", "heroku-postgresql:essential-0", "DATABASE"),
@@ -432,14 +426,7 @@ def test_after_apply_the_app_costs_what_its_file_declares(
     )
     live = LiveState(
         name="shop",
-        app=LiveAppInfo(
-            name="shop",
-            id="1",
-            region="us",
-            stack="heroku-24",
-            build_stack="heroku-24",
-            maintenance=False,
-        ),
+        app=app_info("shop"),
         formation={t: LiveProcess(type=t, quantity=q, size=s) for t, (q, s) in running.items()},
         addons=tuple(live_addon(f"id-{a}", p, a) for a, p in present.items()),
     )

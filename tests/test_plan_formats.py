@@ -14,12 +14,13 @@ import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from live_fixtures import app_info
 from typer.testing import CliRunner
 
 from herokustack import ci, markdown, planfile
 from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.cli import app
-from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveState
+from herokustack.client import LiveAddon, LiveProcess, LiveState
 from herokustack.errors import HerokustackError
 from herokustack.planner import AppPlan, Change, Plan, make_plan
 from herokustack.stackfile import load_stacks, resolve_config
@@ -44,14 +45,7 @@ def addon(service: str, plan: str, attachment: str, id_: str) -> LiveAddon:
 
 
 def alpha_live() -> LiveState:
-    info = LiveAppInfo(
-        name="golden-alpha",
-        id="app-alpha",
-        region="us",
-        stack="heroku-24",
-        build_stack="heroku-24",
-        maintenance=False,
-    )
+    info = app_info("golden-alpha", id="app-alpha")
     return LiveState(
         name="golden-alpha",
         app=info,
