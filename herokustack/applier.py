@@ -76,7 +76,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply every app of `plan`; `config` holds the resolved config (secrets) by app."""
     opts = options or ApplyOptions()
-    todo = [a for a in plan.apps if any(c.is_change for c in a.changes)]
+    todo = [a for a in plan.apps if a.has_work]
     if not todo:
         return ApplyResult([])
 

@@ -30,7 +30,7 @@ def show_plan(plan: Plan, output: str) -> None:
 
 def approved(plan: Plan, auto_approve: bool) -> bool:
     """Whether to go on: something to do, and --auto-approve or a "yes" on a terminal."""
-    if not any(c.is_change for a in plan.apps for c in a.changes):
+    if not plan.has_work:
         typer.echo("Nothing to apply.", err=True)
         return False
     if auto_approve:

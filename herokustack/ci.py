@@ -301,7 +301,7 @@ def apply_saved(
             target.local.know(_stacks_of(doc))
         planfile.check_fresh(target.client, doc, plan, str(path))
         applier_ui.show_plan(plan, output)
-        if not any(c.is_change for a in plan.apps for c in a.changes):
+        if not plan.has_work:
             show_result(plan, None, output)
             return None
         guard = planfile.LiveGuard(target.client, plan.salt, doc.live)

@@ -421,7 +421,7 @@ def check_fresh(
 ) -> dict[str, LiveState]:
     """Refuse (StalePlanError) when a stack file or live state the plan touches changed."""
     problems = stale_files(doc.stack_files)
-    pending = [a for a in plan.apps if any(c.is_change for c in a.changes)]
+    pending = [a for a in plan.apps if a.has_work]
     lives = client.read_apps([a.app for a in pending]) if pending else {}
     recorded = {f.app: f for f in doc.live}
     for app in pending:

@@ -109,6 +109,11 @@ class AppPlan(BaseModel):
     def has_changes(self) -> bool:
         return any(c.is_change or c.action == "refused" for c in self.changes)
 
+    @property
+    def has_work(self) -> bool:
+        """Something apply would write (refused and deferred changes are not)."""
+        return any(c.is_change for c in self.changes)
+
 
 class Plan(BaseModel):
     format_version: int = PLAN_FORMAT_VERSION
@@ -126,6 +131,10 @@ class Plan(BaseModel):
     def has_changes(self) -> bool:
         """Changes pending: something apply would do, or a refused change needing a person."""
         return any(app.has_changes for app in self.apps)
+
+    @property
+    def has_work(self) -> bool:
+        return any(app.has_work for app in self.apps)
 
 
 def new_salt() -> str:
