@@ -81,7 +81,7 @@ def apply_plan(
         return ApplyResult([])
 
     def run(app_plan: AppPlan) -> AppOutcome:
-        runner = _AppApplier(client, plan.salt, app_plan, config.get(app_plan.app, {}), opts)
+        runner = _AppApplier(client, plan.hash_key, app_plan, config.get(app_plan.app, {}), opts)
         return runner.run()
 
     with ThreadPoolExecutor(max_workers=min(opts.parallelism, len(todo))) as pool:
@@ -100,13 +100,13 @@ class _AppApplier:
     def __init__(
         self,
         client: HerokuClient,
-        salt: str,
+        key: bytes,
         app_plan: AppPlan,
         config: Mapping[str, ConfigEntry],
         opts: ApplyOptions,
     ) -> None:
         self.client = client
-        self.salt = salt
+        self.key = key
         self.app = app_plan.app
         self.changes = [c for c in app_plan.changes if c.is_change]
         self.config = config
@@ -184,10 +184,14 @@ class _AppApplier:
         self.client.update_app(self.app, maintenance=bool(changes[0].after))
 
     def addons(self, changes: list[Change]) -> None:
-        # Destroys first: a replacement reuses the attachment name of what it replaces.
+        # Creates and upgrades first, destroys last, so that a create Heroku refuses never
+        # follows a destroy. A replacement cannot wait: its new add-on takes the attachment
+        # name of the old one (unique per app), so it is created right after that destroy.
         destroys = [c for c in changes if c.action == "destroy"]
-        others = [c for c in changes if c.action != "destroy"]
-        for batch in (destroys, others):
+        freed = {c.attachment for c in destroys}
+        replacing = [c for c in changes if c.action == "create" and c.attachment in freed]
+        first = [c for c in changes if c.action != "destroy" and c not in replacing]
+        for batch in (first, destroys, replacing):
             self.parallel(batch, self.addon)
 
     def parallel(self, changes: list[Change], action: Callable[[Change], None]) -> None:
@@ -230,7 +234,7 @@ class _AppApplier:
         if not change.sensitive:
             return str(change.after)
         entry = self.config.get(change.name)
-        if entry is None or secret_hash(self.salt, change.name, entry.value) != change.value_hash:
+        if entry is None or secret_hash(self.key, change.name, entry.value) != change.value_hash:
             raise ApplyError(
                 f"config.{change.name}: the secret's value is not the one planned "
                 "(its environment variable changed or is missing)"

@@ -6,6 +6,7 @@ and `applier`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,7 +29,7 @@ from herokustack import (
     stackfile,
 )
 from herokustack.applier import ApplyResult
-from herokustack.client import HerokuClient, LiveState
+from herokustack.client import LiveState
 from herokustack.errors import HerokustackError
 from herokustack.planner import Plan, new_salt
 from herokustack.stackfile import Stack
@@ -50,6 +51,7 @@ class PlanRun:
     note: str | None = None  # said on stderr, e.g. "no stack file changed since main"
     # Add-on plans per service from the live catalog, read once per run (None: not read).
     catalog: dict[str, list[dict[str, Any]]] | None = None
+    allow_destroy: tuple[str, ...] = ()
 
 
 def select(
@@ -86,22 +88,20 @@ def make_plan(
         plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
         catalog = None
         if with_catalog:
-            try:
-                catalog = read_catalog(target.client, stacks, lives)
-            except HerokustackError as exc:  # a plan never fails on price
-                note = f"note: {exc} (add-on prices come from the built-in table)"
-    return PlanRun(plan, lives, stacks, note, catalog)
+            with contextlib.suppress(HerokustackError):  # a plan never fails on price
+                catalog = read_catalog(target, stacks, lives)
+        note = target.catalog.note() or note
+    return PlanRun(plan, lives, stacks, note, catalog, tuple(allow_destroy))
 
 
 def read_catalog(
-    client: HerokuClient, stacks: Sequence[Stack], lives: Mapping[str, LiveState]
+    target: session.Target, stacks: Sequence[Stack], lives: Mapping[str, LiveState]
 ) -> dict[str, list[dict[str, Any]]]:
     """The catalog plans of every add-on service the run names: one request per service,
-    whatever the number of apps."""
-    services = {a.plan.split(":", 1)[0] for s in stacks for a in s.spec.addons.values()}
-    services |= {a.plan.split(":", 1)[0] for live in lives.values() for a in live.addons}
-    fetch = cost.catalog_fetch(client)
-    return {service: fetch(service) for service in sorted(services)}
+    whatever the number of apps (those of the stack files were read to check them)."""
+    services = {a.service for s in stacks for a in s.spec.addons.values()}
+    services |= {a.service for live in lives.values() for a in live.addons}
+    return target.catalog.read(services)
 
 
 def warn_cents(text: str | None) -> int | None:
@@ -165,7 +165,7 @@ def extras(
 
 def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[str, Any]:
     """The plan document (`plan --format json`, `plan --out`), checked against its model."""
-    extra = planfile.document_extra(run.plan, run.lives, run.stacks, exit_code)
+    extra = planfile.document_extra(run.plan, run.lives, run.stacks, exit_code, run.allow_destroy)
     data = render.plan_data(run.plan, extra)
     if more and more.costs is not None:
         for entry in data["apps"]:
@@ -174,6 +174,7 @@ def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[s
         data["summary"].update(cost_before_cents=before, cost_after_cents=after)
     if more and more.findings is not None:
         data["checks"] = json.loads(check_render.render_json(more.findings))
+    planfile.sign(data, run.plan.hash_key)
     planfile.PlanDocument.model_validate(data)
     return data
 
@@ -270,19 +271,11 @@ def apply_files(
         if not applier_ui.approved(plan, auto_approve):
             show_result(plan, None, output)
             return None
-        guard = planfile.LiveGuard.from_lives(target.client, plan.salt, lives)
+        guard = planfile.LiveGuard.from_lives(target.client, plan.hash_key, lives)
         with applier_ui.progress() as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     show_result(plan, result, output)
     return result
-
-
-def _stacks_of(doc: planfile.PlanDocument) -> list[Stack]:
-    """The planned stacks, when their files are here (for --local's pretend deploys)."""
-    try:
-        return stackfile.load_stacks([Path(a.path) for a in doc.apps])
-    except HerokustackError:
-        return []
 
 
 def apply_saved(
@@ -292,19 +285,26 @@ def apply_saved(
     timeout: float,
     environ: Mapping[str, str] = os.environ,
 ) -> ApplyResult | None:
-    """Apply exactly the saved plan, after checking it is still fresh; None: nothing to do."""
+    """Apply the saved plan if it is exactly the plan its stack files and the live state give
+    now (planned again here: the file itself is never executed); None: nothing to do."""
     doc = planfile.load(path)
-    plan = doc.to_plan()
-    configs = planfile.secret_configs(doc, environ)
+    name = str(path)
+    planfile.check_files(doc, name)
+    stacks = stackfile.load_stacks([Path(a.path) for a in doc.apps]) if doc.apps else []
     with session.open_target(**target_options) as target:
-        if target.local:
-            target.local.know(_stacks_of(doc))
-        planfile.check_fresh(target.client, doc, plan, str(path))
+        key = Plan(salt=doc.salt).keyed(target.pepper).hash_key
+        planfile.check_secrets(doc, key, environ)  # clearer than the difference it makes
+        configs = session.resolve_configs(stacks, environ)
+        plan, lives = session.plan_with_lives(
+            target, stacks, configs, doc.allow_destroy, salt=doc.salt
+        )
+        planfile.check_fresh(doc, key, lives, name)
+        planfile.check_same(doc, plan, key, name)
         applier_ui.show_plan(plan, output)
         if not plan.has_work:
             show_result(plan, None, output)
             return None
-        guard = planfile.LiveGuard(target.client, plan.salt, doc.live)
+        guard = planfile.LiveGuard(target.client, key, doc.live)
         with applier_ui.progress() as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     show_result(plan, result, output)

@@ -421,7 +421,8 @@ def format_change(before_cents: int, after_cents: int) -> str:
 def catalog_fetch(client: HerokuClient) -> CatalogFetch:
     """A `fetch(service)` asking `GET /addon-services/{service}/plans` through `client`.
 
-    An unknown service (404) has no plans; other failures are the client's one-line errors.
+    An unknown service (Heroku's 404 `not_found`) has no plans; other failures, a 404 without
+    Heroku's error body among them, are the client's one-line errors.
     """
 
     def fetch(service: str) -> list[dict[str, Any]]:
@@ -429,7 +430,7 @@ def catalog_fetch(client: HerokuClient) -> CatalogFetch:
         try:
             plans = client.get_list(path)
         except ApiError as exc:
-            if exc.not_found:
+            if exc.not_found and exc.error_id == "not_found":
                 return []
             raise HerokustackError(f"add-on catalog: {exc}") from None
         except ValueError:  # a body that is not JSON

@@ -8,6 +8,8 @@ declaring it has been deployed.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -46,10 +48,12 @@ class LocalHeroku:
         if data_path is not None:
             data_path.parent.mkdir(parents=True, exist_ok=True)
         path = None if data_path is None else str(data_path)
+        self.key_path = None if data_path is None else data_path.with_name("plan-key")
         self.server = EmulatorServer(data_path=path, **emulator_options)
         self.parallelism = parallelism
         self.client: HerokuClient | None = None
         self.types: dict[str, dict[str, str]] = {}
+        self._ephemeral = secrets.token_hex(32)  # without a state file: this run only
 
     def __enter__(self) -> LocalHeroku:
         self.server.start()
@@ -65,6 +69,24 @@ class LocalHeroku:
         tb: TracebackType | None,
     ) -> None:
         self.server.stop()
+
+    def plan_secret(self) -> str:
+        """The secret keying local plan files (the emulator's API key is public): random,
+        kept beside the emulator's state (`.herokustack/plan-key`, mode 0600)."""
+        if self.key_path is None:
+            return self._ephemeral
+        try:
+            return self.key_path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            pass
+        secret = secrets.token_hex(32)
+        try:
+            fd = os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another run made it meanwhile
+            return self.key_path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write(secret + "\n")
+        return secret
 
     def know(self, stacks: Iterable[Stack]) -> None:
         self.types = {stack.name: process_types(stack) for stack in stacks}

@@ -1,17 +1,30 @@
 """Saved plans: the plan document, its fingerprints of live state and stack files, stale checks.
 
 `herokustack plan --format json` prints the plan document and `plan --out FILE` writes the same
-document; `herokustack apply FILE` executes exactly the `Plan` it embeds (format_version, salt,
-apps and their changes), after checking that nothing the plan touches changed since:
+document. A plan file is untrusted input (a CI artifact other jobs and people can touch), so
+`herokustack apply FILE` never executes what the file says: it plans again from the same stack
+files and the live state now, and applies that plan only when it is *exactly* the file's
+(every app, every change, every field), refusing otherwise and naming the first difference.
+Before that, it checks, for clearer messages:
 
-- live state: per app, a salted SHA-256 of the app and of each part the plan touches
-  ("formation.web", "config.SECRET_KEY", "addon.DATABASE", "backup.DATABASE", "maintenance"),
-  no other. Config values are secrets, so only their salted hashes are stored; the salt is
-  the plan's.
-- stack files: the SHA-256 of each file of every planned stack's `extends` chain.
+- stack files: the SHA-256 of each file of every planned stack's `extends` chain;
+- the signature: an HMAC of the whole document under the plan's hash key (below), so an
+  edited file, or one made with another key, is refused;
 - secrets: the plan holds no secret value, only which environment variable gave it
-  (`secrets`) and the salted hash of the value (`Change.value_hash`); apply reads the variable
-  again and refuses when it is missing or its value differs from the planned hash.
+  (`secrets`) and the keyed hash of the value (`Change.value_hash`); apply reads the variable
+  again and refuses when it is missing or its value differs from the planned hash;
+- live state: per app, a keyed hash of the app and of each part the plan touches
+  ("formation.web", "config.SECRET_KEY", "addon.DATABASE", "backup.DATABASE", "maintenance"),
+  no other.
+
+Every hash is an HMAC-SHA256 under `planner.hash_key(salt, pepper)`: the salt is in the file,
+the pepper is not (the Heroku API key, or HEROKUSTACK_PLAN_KEY: `session.plan_pepper`).
+Whoever holds the pepper can read the app's config vars from Heroku anyway; whoever holds only
+the file cannot test guesses of a secret against it.
+
+`--allow-destroy` names given to `plan` are saved (`allow_destroy`) and used when planning
+again at apply: they unlock only what the stack files already allow (`protect = false`), and
+the signature covers them.
 
 The same fingerprints guard each write batch of apply (`LiveGuard`): right before writing,
 the parts the batch touches are read again, so a second apply (or a hand-made change) running
@@ -24,14 +37,17 @@ The document's JSON Schema, generated from `PlanDocument`, is committed as
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from herokustack.client import (
     POSTGRES,
@@ -47,11 +63,13 @@ from herokustack.client import (
 )
 from herokustack.errors import HerokustackError
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
-from herokustack.stackfile import ConfigEntry, FromEnv, Stack
+from herokustack.stackfile import FromEnv, Stack
 
 ABSENT = "absent"
 SCHEMA_PATH = Path(__file__).with_name("plan.schema.json")
 SCHEMA_ID = "https://github.com/herokustack/herokustack/blob/main/herokustack/plan.schema.json"
+MAX_PLAN_BYTES = 32 * 1024 * 1024  # a thousand apps' plan is a few MB
+MAX_SHOWN = 60  # characters of a value from a plan file quoted in a message
 
 
 class StalePlanError(HerokustackError):
@@ -126,6 +144,12 @@ class PlanDocument(BaseModel):
     summary: CostSummary
     apps: list[AppEntry]
     salt: str = Field(description="Salt of every hash in the document (not a secret).")
+    signature: str = Field(
+        description="HMAC-SHA256 of the rest of the document under the plan's hash key."
+    )
+    allow_destroy: list[str] = Field(
+        default_factory=list, description="The --allow-destroy names the plan was made with."
+    )
     exit_code: int = Field(description="The exit code of the plan command.")
     herokustack_version: str
     live: list[LiveFingerprint] = Field(description="Fingerprints of the live state planned.")
@@ -135,6 +159,8 @@ class PlanDocument(BaseModel):
         default=None,
         description="`herokustack check --format json` of the apps that change (when shown).",
     )
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def to_plan(self) -> Plan:
         apps = [
@@ -155,16 +181,35 @@ def document_extra(
     lives: Mapping[str, LiveState],
     stacks: Sequence[Stack],
     exit_code: int,
+    allow_destroy: Sequence[str] = (),
 ) -> list[tuple[str, Any]]:
     """The sections a saved plan adds to `render.plan_data`: exit code, fingerprints, secrets."""
-    live = fingerprints_of({a.app: lives[a.app] for a in plan.apps}, plan.salt)
+    live = fingerprints_of({a.app: lives[a.app] for a in plan.apps}, plan.hash_key)
     return [
         ("exit_code", exit_code),
         ("herokustack_version", herokustack_version()),
+        ("allow_destroy", sorted(set(allow_destroy))),
         ("live", [_only_touched(f, plan).model_dump() for f in live]),
         ("stack_files", [f.model_dump() for f in file_fingerprints(stacks)]),
         ("secrets", [s.model_dump() for s in secret_sources(plan, stacks)]),
     ]
+
+
+def _canonical(doc: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in doc.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign(doc: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """`doc` with its `signature`: an HMAC of everything else in it."""
+    doc["signature"] = hmac.new(key, _canonical(doc), hashlib.sha256).hexdigest()
+    return doc
+
+
+def signed_by(doc: PlanDocument, key: bytes) -> bool:
+    """Whether the file is exactly as `plan` wrote it, with this key."""
+    want = hmac.new(key, _canonical(doc._raw), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, doc.signature)
 
 
 def _only_touched(fingerprint: LiveFingerprint, plan: Plan) -> LiveFingerprint:
@@ -188,43 +233,78 @@ def schema_text() -> str:
 
 
 def load(path: Path) -> PlanDocument:
-    """Read a saved plan; any problem is one clear error naming the file (and the key)."""
+    """Read a saved plan; any problem is one clear error naming the file (and the key).
+
+    Only a regular file of at most MAX_PLAN_BYTES is read (a FIFO would block, a device never
+    end); JSON nested too deeply for the parser is refused like any other bad JSON.
+    """
     name = str(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(_read_bounded(path, name).decode("utf-8"))
     except FileNotFoundError:
         raise HerokustackError(f"{name}: plan file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HerokustackError(f"{name}: not a plan file (not JSON: {exc})") from None
+    except RecursionError:
+        raise HerokustackError(f"{name}: not a plan file (JSON nested too deeply)") from None
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8, JSON, or a huge number
+        reason = getattr(exc, "strerror", None) or exc
+        raise HerokustackError(f"{name}: not a plan file (not JSON: {reason})") from None
     return parse(raw, name)
 
 
+def _read_bounded(path: Path, name: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise HerokustackError(f"{name}: not a plan file (not a regular file)")
+        if info.st_size > MAX_PLAN_BYTES:
+            raise HerokustackError(f"{name}: not a plan file (over {MAX_PLAN_BYTES // 2**20} MB)")
+        data = file.read(MAX_PLAN_BYTES + 1)
+    if len(data) > MAX_PLAN_BYTES:
+        raise HerokustackError(f"{name}: not a plan file (over {MAX_PLAN_BYTES // 2**20} MB)")
+    return data
+
+
 def parse(raw: Any, name: str) -> PlanDocument:
-    if not isinstance(raw, dict) or not isinstance(raw.get("format_version"), int):
+    found = raw.get("format_version") if isinstance(raw, dict) else None
+    if type(found) is not int or found < 1:
         raise HerokustackError(
-            f"{name}: not a herokustack plan file (no format_version): "
+            f"{name}: not a herokustack plan file (no valid format_version): "
             "write one with `herokustack plan --out FILE`"
         )
-    found = raw["format_version"]
     if found > PLAN_FORMAT_VERSION:
         raise HerokustackError(
             f"{name}: plan format version {found} is newer than this herokustack reads "
             f"({PLAN_FORMAT_VERSION}): upgrade herokustack, or make the plan with this version"
         )
+    if found < PLAN_FORMAT_VERSION:
+        raise HerokustackError(
+            f"{name}: plan format version {found} was written by an older herokustack "
+            f"(this one reads {PLAN_FORMAT_VERSION}): run plan again"
+        )
     try:
-        return PlanDocument.model_validate(raw)
+        doc = PlanDocument.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top)"
-        raise HerokustackError(f"{name}: {where}: {err['msg']}") from None
+        raise HerokustackError(f"{name}: {shown(where)}: {err['msg']}") from None
+    doc._raw = raw
+    return doc
+
+
+def shown(value: Any) -> str:
+    """A value from an untrusted file, short enough to quote in a message."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
 
 
 # --- fingerprints ------------------------------------------------------------------------------
 
 
-def _digest(salt: str, part: str, value: Any) -> str:
+def _digest(key: bytes, part: str, value: Any) -> str:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{salt}\0{part}\0{text}".encode()).hexdigest()
+    return hmac.new(key, f"{part}\0{text}".encode(), hashlib.sha256).hexdigest()
 
 
 def _raw_parts(live: LiveState) -> dict[str, Any]:
@@ -297,12 +377,12 @@ def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> di
     return parts
 
 
-def live_parts(live: LiveState, salt: str) -> dict[str, str]:
-    return _digests(_raw_parts(live), salt)
+def live_parts(live: LiveState, key: bytes) -> dict[str, str]:
+    return _digests(_raw_parts(live), key)
 
 
-def _digests(parts: Mapping[str, Any], salt: str) -> dict[str, str]:
-    return {part: _digest(salt, part, value) for part, value in sorted(parts.items())}
+def _digests(parts: Mapping[str, Any], key: bytes) -> dict[str, str]:
+    return {part: _digest(key, part, value) for part, value in sorted(parts.items())}
 
 
 def touched_parts(change: Change) -> list[str]:
@@ -386,72 +466,125 @@ def secret_sources(plan: Plan, stacks: Sequence[Stack]) -> list[SecretSource]:
     return found
 
 
-def secret_configs(
-    doc: PlanDocument, environ: Mapping[str, str]
-) -> dict[str, dict[str, ConfigEntry]]:
-    """The secrets the plan sets, read again from `environ` and checked against the plan."""
+def check_secrets(doc: PlanDocument, key: bytes, environ: Mapping[str, str]) -> None:
+    """Refuse when a secret the plan sets is missing from `environ`, or holds another value."""
     hashes = {(a.app, c.name): c.value_hash for a in doc.apps for c in a.changes if c.value_hash}
-    configs: dict[str, dict[str, ConfigEntry]] = {}
     problems = []
     for source in doc.secrets:
         where = f"{source.app}: config.{source.key}: environment variable {source.env}"
         value = environ.get(source.env)
         if value is None:
             problems.append(f"{where} is not set (the plan sets this secret from it)")
-        elif secret_hash(doc.salt, source.key, value) != hashes.get((source.app, source.key)):
+        elif secret_hash(key, source.key, value) != hashes.get((source.app, source.key)):
             problems.append(f"{where} holds another value than when the plan was made")
-        else:
-            configs.setdefault(source.app, {})[source.key] = ConfigEntry(value, sensitive=True)
     known = {(s.app, s.key) for s in doc.secrets}
     problems += [
-        f"{app}: config.{key}: the plan names no environment variable for this secret"
-        for app, key in hashes
-        if (app, key) not in known
+        f"{app}: config.{name}: the plan names no environment variable for this secret"
+        for app, name in hashes
+        if (app, name) not in known
     ]
     if problems:
         raise HerokustackError("\n".join(["cannot apply the plan: nothing was changed", *problems]))
-    return configs
 
 
 # --- checks at apply time ----------------------------------------------------------------------
 
 
-def check_fresh(
-    client: HerokuClient, doc: PlanDocument, plan: Plan, name: str
-) -> dict[str, LiveState]:
-    """Refuse (StalePlanError) when a stack file or live state the plan touches changed."""
-    problems = stale_files(doc.stack_files)
-    pending = [a for a in plan.apps if a.has_work]
-    lives = client.read_apps([a.app for a in pending]) if pending else {}
+def check_fresh(doc: PlanDocument, key: bytes, lives: Mapping[str, LiveState], name: str) -> None:
+    """Refuse (StalePlanError) when live state the plan touches changed since it was made."""
     recorded = {f.app: f for f in doc.live}
-    for app in pending:
+    problems = []
+    for app in (a for a in doc.to_plan().apps if a.has_work):
         if app.app not in recorded:
             problems.append(f"{app.app}: no fingerprint of its live state in the plan")
             continue
-        now = live_parts(lives[app.app], plan.salt)
+        if app.app not in lives:
+            continue  # an app the stack files do not plan now: check_same names it
+        now = live_parts(lives[app.app], key)
         parts = changed_parts(recorded[app.app], now, app.changes)
         if parts:
             problems.append(stale_message(app.app, parts))
     if problems:
-        lines = [f"{name} is stale: nothing was changed; run plan again and review it", *problems]
-        raise StalePlanError("\n".join(lines))
-    return lives
+        raise StalePlanError("\n".join([_stale_head(name), *problems]))
+
+
+def check_files(doc: PlanDocument, name: str) -> None:
+    """Refuse (StalePlanError) when a stack file of the plan changed or is gone."""
+    problems = stale_files(doc.stack_files)
+    if problems:
+        raise StalePlanError("\n".join([_stale_head(name), *problems]))
+
+
+def _stale_head(name: str) -> str:
+    return f"{name} is stale: nothing was changed; run plan again and review it"
+
+
+def check_same(doc: PlanDocument, derived: Plan, key: bytes, name: str) -> None:
+    """Refuse unless the file is exactly as plan wrote it and holds exactly `derived`: the plan
+    the stack files and live state give now."""
+    found = first_difference(doc.to_plan(), derived)
+    if found is None and signed_by(doc, key):
+        return
+    why = found or (
+        "its signature does not match: the file was edited after `herokustack plan` wrote it, "
+        "or made with another API key (or HEROKUSTACK_PLAN_KEY) than this apply has"
+    )
+    raise HerokustackError(
+        f"{name}: not the plan the stack files and live state give now: nothing was changed; "
+        f"run plan again and review it\n{why}"
+    )
+
+
+def first_difference(saved: Plan, derived: Plan) -> str | None:
+    """Where the saved plan departs from the derived one (None: nowhere), in one line."""
+    saved_apps = [a.app for a in saved.apps]
+    derived_apps = [a.app for a in derived.apps]
+    if saved_apps != derived_apps:
+        return f"apps: {shown(saved_apps)} in the file, {shown(derived_apps)} now"
+    for mine, theirs in zip(saved.apps, derived.apps, strict=True):
+        found = _app_difference(mine, theirs)
+        if found:
+            return f"{mine.app}: {found}"
+    return None
+
+
+def _app_difference(saved: AppPlan, derived: AppPlan) -> str | None:
+    for field in ("path", "exists"):
+        if getattr(saved, field) != getattr(derived, field):
+            was, now = getattr(saved, field), getattr(derived, field)
+            return f"{field} is {shown(was)} in the file, {shown(now)} now"
+    for index, (mine, theirs) in enumerate(zip(saved.changes, derived.changes, strict=False), 1):
+        if mine != theirs:
+            return f"change {index} ({_label(theirs)}): {_field_difference(mine, theirs)}"
+    if len(saved.changes) != len(derived.changes):
+        return f"{len(saved.changes)} changes in the file, {len(derived.changes)} now"
+    return None
+
+
+def _label(change: Change) -> str:
+    return f"{change.resource} {change.name}"
+
+
+def _field_difference(saved: Change, derived: Change) -> str:
+    mine, theirs = saved.model_dump(mode="json"), derived.model_dump(mode="json")
+    field = next(k for k in theirs if mine.get(k) != theirs[k])
+    return f"{field} is {shown(mine.get(field))} in the file, {shown(theirs[field])} now"
 
 
 class LiveGuard:
     """Before each write batch of apply: the parts it touches must still be as planned."""
 
-    def __init__(self, client: HerokuClient, salt: str, live: Iterable[LiveFingerprint]) -> None:
+    def __init__(self, client: HerokuClient, key: bytes, live: Iterable[LiveFingerprint]) -> None:
         self.client = client
-        self.salt = salt
+        self.key = key
         self.recorded = {f.app: f for f in live}
         self.created: set[str] = set()
 
     @classmethod
     def from_lives(
-        cls, client: HerokuClient, salt: str, lives: Mapping[str, LiveState]
+        cls, client: HerokuClient, key: bytes, lives: Mapping[str, LiveState]
     ) -> LiveGuard:
-        return cls(client, salt, fingerprints_of(lives, salt))
+        return cls(client, key, fingerprints_of(lives, key))
 
     def __call__(self, app: str, step: str, changes: list[Change]) -> None:
         recorded = self.recorded.get(app)
@@ -460,7 +593,7 @@ class LiveGuard:
         if not recorded.exists:
             # Only the creation can be checked: later steps see what this run created.
             self.created.add(app)
-        now = _digests(_read_parts(self.client, app, changes), self.salt)
+        now = _digests(_read_parts(self.client, app, changes), self.key)
         parts = changed_parts(recorded, now, changes)
         if parts:
             raise StalePlanError(
@@ -469,9 +602,9 @@ class LiveGuard:
             )
 
 
-def fingerprints_of(lives: Mapping[str, LiveState], salt: str) -> list[LiveFingerprint]:
+def fingerprints_of(lives: Mapping[str, LiveState], key: bytes) -> list[LiveFingerprint]:
     return [
-        LiveFingerprint(app=n, exists=s.exists, parts=live_parts(s, salt)) for n, s in lives.items()
+        LiveFingerprint(app=n, exists=s.exists, parts=live_parts(s, key)) for n, s in lives.items()
     ]
 
 

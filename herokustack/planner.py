@@ -1,7 +1,7 @@
 """Desired state (a stack file and its resolved config) against live state -> a typed `Plan`.
 
 The plan is data, not text: `apply` executes exactly its changes and renderers only display it.
-Secrets never enter it: a sensitive config change carries a salted hash of the new value, and
+Secrets never enter it: a sensitive config change carries a keyed hash of the new value, and
 the value itself is handed to the applier separately (from `resolve_config`, in memory).
 
 Changes of one app come in a fixed order: app (create, then update), add-ons, config vars,
@@ -11,13 +11,14 @@ backup schedules, formation, maintenance.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from herokustack.checks import secret_reason
 from herokustack.client import POSTGRES, LiveAddon, LiveSchedule, LiveState
@@ -31,7 +32,7 @@ from herokustack.stackfile import (
     owned_config_vars,
 )
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
 
 Action = Literal["create", "update", "destroy", "refused", "deferred"]
 Resource = Literal["app", "addon", "config", "backup", "formation", "maintenance"]
@@ -62,7 +63,9 @@ class Change(BaseModel):
     note: str | None = None
     addon_id: str | None = Field(default=None, description="The live add-on concerned.")
     attachment: str | None = None
-    value_hash: str | None = Field(default=None, description="Salted SHA-256 of a secret.")
+    value_hash: str | None = Field(
+        default=None, description="Keyed hash (HMAC-SHA256) of a secret's value."
+    )
     params: dict[str, Any] = Field(default_factory=dict, description="What apply needs more.")
 
     @property
@@ -117,8 +120,18 @@ class AppPlan(BaseModel):
 
 class Plan(BaseModel):
     format_version: int = PLAN_FORMAT_VERSION
-    salt: str = Field(description="Salt of the secret value hashes (not itself a secret).")
+    salt: str = Field(description="Salt of the keyed hashes (not itself a secret).")
     apps: list[AppPlan] = Field(default_factory=list)
+    # The key material of the hashes (see `hash_key`): in memory only, never in a plan file.
+    _pepper: bytes = PrivateAttr(default=b"")
+
+    @property
+    def hash_key(self) -> bytes:
+        return hash_key(self.salt, self._pepper)
+
+    def keyed(self, pepper: bytes) -> Plan:
+        self._pepper = pepper
+        return self
 
     @property
     def summary(self) -> Summary:
@@ -141,8 +154,20 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
-def secret_hash(salt: str, key: str, value: str) -> str:
-    return hashlib.sha256(f"{salt}\0{key}\0{value}".encode()).hexdigest()
+def hash_key(salt: str, pepper: bytes) -> bytes:
+    """The key of every hash a plan holds: HMAC of the plan's salt under `pepper`.
+
+    The pepper is key material the reader of a plan file does not have (the Heroku API key,
+    or HEROKUSTACK_PLAN_KEY; see `session.plan_pepper`), so a hash of a weak secret in a plan
+    file cannot be checked against a word list: salt alone (SHA-256 of salt and value, as
+    plan format 1 did) let a 10-character password fall in 36 guesses.
+    """
+    return hmac.new(pepper, b"herokustack plan v2\0" + salt.encode(), hashlib.sha256).digest()
+
+
+def secret_hash(key: bytes, name: str, value: str) -> str:
+    """Keyed hash of a secret config value (`key` from `hash_key`)."""
+    return hmac.new(key, f"{name}\0{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -166,7 +191,7 @@ class _AppPlanner:
         stack: Stack,
         config: Mapping[str, ConfigEntry],
         live: LiveState,
-        salt: str,
+        key: bytes,
         allow_destroy: frozenset[str],
         assume_released: frozenset[str],
     ) -> None:
@@ -175,7 +200,7 @@ class _AppPlanner:
         self.name = stack.name
         self.config = config
         self.live = live
-        self.salt = salt
+        self.key = key
         self.allow_destroy = allow_destroy
         self.assume_released = assume_released if not live.exists else frozenset()
         self.changes: list[Change] = []
@@ -298,7 +323,7 @@ class _AppPlanner:
             action: Action = "update" if key in live else "create"
             if entry.sensitive:
                 note = "(sensitive value changed)" if action == "update" else "(sensitive)"
-                digest = secret_hash(self.salt, key, entry.value)
+                digest = secret_hash(self.key, key, entry.value)
                 self.add(action, "config", key, sensitive=True, note=note, value_hash=digest)
             elif key in live and secret_reason(key, live[key]):
                 # The file's value is in git already; the live one may be a real secret.
@@ -413,13 +438,13 @@ def plan_app(
     config: Mapping[str, ConfigEntry],
     live: LiveState,
     *,
-    salt: str,
+    key: bytes,
     allow_destroy: Iterable[str] = (),
     assume_released: Iterable[str] = (),
 ) -> AppPlan:
-    """The changes that make one live app match its stack file."""
+    """The changes that make one live app match its stack file (`key`: `hash_key`)."""
     planner = _AppPlanner(
-        stack, config, live, salt, frozenset(allow_destroy), frozenset(assume_released)
+        stack, config, live, key, frozenset(allow_destroy), frozenset(assume_released)
     )
     return planner.run()
 
@@ -430,21 +455,23 @@ def make_plan(
     lives: Mapping[str, LiveState],
     *,
     salt: str | None = None,
+    pepper: bytes = b"",
     allow_destroy: Iterable[str] = (),
     assume_released: Mapping[str, Iterable[str]] | None = None,
 ) -> Plan:
-    """The plan for many apps, in the order of `stacks`."""
+    """The plan for many apps, in the order of `stacks`; hashes keyed by salt and `pepper`."""
     salt = salt or new_salt()
     released = assume_released or {}
+    key = hash_key(salt, pepper)
     apps = [
         plan_app(
             stack,
             configs[stack.name],
             lives[stack.name],
-            salt=salt,
+            key=key,
             allow_destroy=allow_destroy,
             assume_released=released.get(stack.name, ()),
         )
         for stack in stacks
     ]
-    return Plan(salt=salt, apps=apps)
+    return Plan(salt=salt, apps=apps).keyed(pepper)

@@ -4,26 +4,42 @@ read live state and compute the plan. The CLI commands stay thin on top of this.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from herokustack import stackfile
+from herokustack.addon_catalog import Catalog
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
-from herokustack.client import HerokuClient, LiveState, client_from_options
+from herokustack.client import HerokuClient, LiveState, api_key, client_from_options
 from herokustack.errors import HerokustackError, StackFileError
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
 from herokustack.planner import Plan, make_plan
 from herokustack.stackfile import ConfigEntry, Stack
 
 Configs = dict[str, dict[str, ConfigEntry]]
+PLAN_KEY_ENV = "HEROKUSTACK_PLAN_KEY"
+
+
+def plan_pepper(secret: str) -> bytes:
+    """The key material of a plan's hashes (`planner.hash_key`), from a secret the reader of a
+    plan file does not have: HEROKUSTACK_PLAN_KEY when set (needed when plan and apply run
+    with different API keys), else the Heroku API key itself."""
+    return hmac.new(secret.encode(), b"herokustack plan pepper", hashlib.sha256).digest()
 
 
 @dataclasses.dataclass
 class Target:
     client: HerokuClient
     local: LocalHeroku | None = None
+    pepper: bytes = dataclasses.field(default=b"", repr=False)
+    catalog: Catalog = dataclasses.field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.catalog = Catalog(self.client)
 
     def read_lives(self, stacks: Sequence[Stack]) -> dict[str, LiveState]:
         """Live state of each stack's app, read in parallel.
@@ -50,12 +66,14 @@ def open_target(
     data_path: Path = DEFAULT_DATA_PATH,
 ) -> Iterator[Target]:
     """Heroku (or --api-url) with the key from the environment, or the in-process emulator."""
+    chosen = environ.get(PLAN_KEY_ENV, "")
     if not local:
-        yield Target(client_from_options(api_url, parallelism, environ))
+        client = client_from_options(api_url, parallelism, environ)
+        yield Target(client, pepper=plan_pepper(chosen or api_key(environ)))
         return
     with LocalHeroku(data_path, parallelism=parallelism) as emulator:
         assert emulator.client is not None
-        yield Target(emulator.client, emulator)
+        yield Target(emulator.client, emulator, plan_pepper(chosen or emulator.plan_secret()))
 
 
 def select_stacks(paths: Sequence[Path] | None, apps: Iterable[str] | None) -> list[Stack]:
@@ -103,11 +121,25 @@ def plan_with_lives(
     stacks: Sequence[Stack],
     configs: Configs,
     allow_destroy: Iterable[str] = (),
+    salt: str | None = None,
 ) -> tuple[Plan, dict[str, LiveState]]:
-    """The plan and the live states it was computed from (saved plans fingerprint them)."""
+    """The plan and the live states it was computed from (saved plans fingerprint them).
+
+    Every add-on plan the stacks name is checked against the live catalog (after reading the
+    apps, whose errors, e.g. a wrong --api-url, say more).
+    """
     lives = target.read_lives(stacks)
+    target.catalog.check(stacks)
     assume = target.local.released_for_new() if target.local else {}
-    plan = make_plan(stacks, configs, lives, allow_destroy=allow_destroy, assume_released=assume)
+    plan = make_plan(
+        stacks,
+        configs,
+        lives,
+        salt=salt,
+        pepper=target.pepper,
+        allow_destroy=allow_destroy,
+        assume_released=assume,
+    )
     return plan, lives
 
 

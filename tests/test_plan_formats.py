@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -70,7 +71,12 @@ def run(monkeypatch: pytest.MonkeyPatch) -> ci.PlanRun:
     configs = {s.name: resolve_config(s, {"GOLDEN_SECRET": SECRET}) for s in stacks}
     lives = {"golden-alpha": alpha_live(), "golden-beta": LiveState(name="golden-beta")}
     plan = make_plan(
-        stacks, configs, lives, salt="golden-salt", assume_released={"golden-beta": ["web"]}
+        stacks,
+        configs,
+        lives,
+        salt="golden-salt",
+        pepper=b"golden-pepper",
+        assume_released={"golden-beta": ["web"]},
     )
     return ci.PlanRun(plan, lives, stacks)
 
@@ -123,7 +129,7 @@ def test_committed_schema_is_current():
 
 def test_document_round_trips_to_the_same_plan(run: ci.PlanRun):
     doc = planfile.parse(json.loads(document_text(run)), "plan.json")
-    assert doc.to_plan() == run.plan
+    assert doc.to_plan().model_dump() == run.plan.model_dump()
 
 
 def test_refused_changes_come_first_in_bold(run: ci.PlanRun):
@@ -169,15 +175,57 @@ def test_apply_and_validate_markdown():
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"format_version": 2}, "plan format version 2 is newer than this herokustack reads (1)"),
-        ({"apps": []}, "not a herokustack plan file (no format_version)"),
-        ({"format_version": 1, "salt": "s"}, "p.json: changes_pending: Field required"),
+        ({"format_version": 3}, "plan format version 3 is newer than this herokustack reads (2)"),
+        ({"format_version": 1}, "plan format version 1 was written by an older herokustack"),
+        ({"apps": []}, "not a herokustack plan file (no valid format_version)"),
+        ({"format_version": 0}, "not a herokustack plan file (no valid format_version)"),
+        ({"format_version": -1}, "not a herokustack plan file (no valid format_version)"),
+        ({"format_version": True}, "not a herokustack plan file (no valid format_version)"),
+        ({"format_version": 2.0}, "not a herokustack plan file (no valid format_version)"),
+        ([2], "not a herokustack plan file (no valid format_version)"),
+        ({"format_version": 2, "salt": "s"}, "p.json: changes_pending: Field required"),
     ],
 )
-def test_unreadable_plan_files_are_one_clear_error(raw: dict, message: str):
+def test_unreadable_plan_files_are_one_clear_error(raw: Any, message: str):
     with pytest.raises(HerokustackError) as caught:
         planfile.parse(raw, "p.json")
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "not a plan file (JSON nested too deeply)"),
+        (b'{"format_version": 2, "n": ' + b"9" * 5000 + b"}", "not a plan file (not JSON: "),
+        (b"\xff\xfe{}", "not a plan file (not JSON: "),
+        (b"{", "not a plan file (not JSON: "),
+    ],
+)
+def test_plan_files_that_would_crash_a_parser_are_one_line(
+    tmp_path: Path, content: bytes, message: str
+):
+    path = tmp_path / "plan.json"
+    path.write_bytes(content)
+    with pytest.raises(HerokustackError) as caught:
+        planfile.load(path)
+    assert str(caught.value).startswith(f"{path}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_fifo_a_directory_or_a_huge_file_is_refused_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    fifo = tmp_path / "plan.json"
+    os.mkfifo(fifo)  # no writer: reading it would block for ever
+    with pytest.raises(HerokustackError, match="not a regular file"):
+        planfile.load(fifo)
+    with pytest.raises(HerokustackError, match="Is a directory"):
+        planfile.load(tmp_path)
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 2048)
+    monkeypatch.setattr(planfile, "MAX_PLAN_BYTES", 1024)
+    with pytest.raises(HerokustackError, match=r"not a plan file \(over"):
+        planfile.load(big)
 
 
 def test_validate_markdown_through_the_cli(monkeypatch: pytest.MonkeyPatch):

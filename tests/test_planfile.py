@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from herokustack.client import LiveAppInfo, LiveProcess, LiveState
 from herokustack.planfile import LiveFingerprint, changed_parts, live_parts, stale_message
-from herokustack.planner import Change
+from herokustack.planner import Change, hash_key
 
-SALT = "0123456789abcdef"
+KEY = hash_key("0123456789abcdef", b"unit-test pepper")
 names = st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)
 keys = st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True)
 values = st.text(min_size=1, max_size=20)
@@ -31,7 +31,7 @@ def state(formation: dict[str, int], config: dict[str, str], exists: bool = True
 
 
 def recorded(live: LiveState) -> LiveFingerprint:
-    return LiveFingerprint(app="app1", exists=live.exists, parts=live_parts(live, SALT))
+    return LiveFingerprint(app="app1", exists=live.exists, parts=live_parts(live, KEY))
 
 
 def touching(resource: Any, name: str) -> Change:
@@ -53,28 +53,29 @@ def test_a_changed_touched_part_is_named_and_nothing_else(
     new_value = data.draw(values.filter(lambda v: v != config[key]))
     after = state({**formation, ptype: formation[ptype] + 1}, {**config, key: new_value})
     plan = [touching("config", key), touching("formation", ptype)]
-    now = live_parts(after, SALT)
+    now = live_parts(after, KEY)
 
     assert changed_parts(recorded(before), now, plan) == [f"config.{key}", f"formation.{ptype}"]
-    assert changed_parts(recorded(before), live_parts(before, SALT), plan) == []
+    assert changed_parts(recorded(before), live_parts(before, KEY), plan) == []
     untouched = [touching("maintenance", "app1")]
     assert changed_parts(recorded(before), now, untouched) == []
-    parts = recorded(before).parts  # names and salted SHA-256 digests only, never a value
+    parts = recorded(before).parts  # names and keyed digests only, never a value
     assert set(parts) == {"app", "maintenance"} | {f"formation.{t}" for t in formation} | {
         f"config.{k}" for k in config
     }
     assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in parts.values())
-    assert live_parts(before, "another salt")[f"config.{key}"] != parts[f"config.{key}"]
+    assert (
+        live_parts(before, hash_key("0123456789abcdef", b"another pepper"))[f"config.{key}"]
+        != parts[f"config.{key}"]
+    )
 
 
 def test_created_or_deleted_app_is_named():
     absent, present = state({}, {}, exists=False), state({"web": 1}, {"A": "1"})
     create = [Change(app="app1", action="create", resource="app", name="app1")]
-    parts = changed_parts(recorded(absent), live_parts(present, SALT), create)
+    parts = changed_parts(recorded(absent), live_parts(present, KEY), create)
     assert parts == ["app"]
-    gone = changed_parts(
-        recorded(present), live_parts(absent, SALT), [touching("formation", "web")]
-    )
+    gone = changed_parts(recorded(present), live_parts(absent, KEY), [touching("formation", "web")])
     assert stale_message("app1", gone) == (
         "app1: the app was created, deleted or moved (region, stack) since the plan was made"
     )

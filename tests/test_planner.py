@@ -8,12 +8,20 @@ from typing import Any
 import tomli_w
 
 from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
-from herokustack.planner import RESOURCE_ORDER, AppPlan, make_plan, plan_app, secret_hash
+from herokustack.planner import (
+    RESOURCE_ORDER,
+    AppPlan,
+    hash_key,
+    make_plan,
+    plan_app,
+    secret_hash,
+)
 from herokustack.render import plan_json, plan_text
 from herokustack.stackfile import ConfigEntry, Stack, load_stack, resolve_config
 
 SECRET = "hunter2-but-longer-0042"
 NAME = "acme-unit"
+KEY = hash_key("s", b"unit-test pepper")
 
 
 def stack(tmp_path: Path, **sections: Any) -> Stack:
@@ -66,7 +74,7 @@ def test_new_app_changes_come_in_the_documented_order(tmp_path: Path):
         addons={"db": {"plan": "heroku-postgresql:essential-0", "backups": {"at": "03:00"}}},
         config={"A": "1"},
     )
-    plan = plan_app(s, resolve_config(s, {}), LiveState(name=NAME), salt="s")
+    plan = plan_app(s, resolve_config(s, {}), LiveState(name=NAME), key=KEY)
     order = [RESOURCE_ORDER.index(c.resource) for c in plan.changes]
     assert order == sorted(order)
     assert changes(plan)[0] == ("create", "app", NAME, None)
@@ -75,14 +83,14 @@ def test_new_app_changes_come_in_the_documented_order(tmp_path: Path):
 
 def test_assumed_release_plans_formation_of_a_new_app(tmp_path: Path):
     s = stack(tmp_path, formation={"web": {"quantity": 2}})
-    plan = plan_app(s, {}, LiveState(name=NAME), salt="s", assume_released=["web", "worker"])
+    plan = plan_app(s, {}, LiveState(name=NAME), key=KEY, assume_released=["web", "worker"])
     [formation] = [c for c in plan.changes if c.resource == "formation"]
     assert (formation.action, formation.after) == ("create", {"quantity": 2, "size": "standard-1x"})
 
 
 def test_region_is_refused_and_stack_is_a_build_stack_update(tmp_path: Path):
     s = stack(tmp_path, app={"region": "eu", "stack": "heroku-24"})
-    plan = plan_app(s, {}, live(region="us", stack="heroku-22", build_stack="heroku-22"), salt="s")
+    plan = plan_app(s, {}, live(region="us", stack="heroku-22", build_stack="heroku-22"), key=KEY)
     region, build = plan.changes
     assert (region.action, region.field, region.before, region.after) == (
         "refused",
@@ -95,17 +103,19 @@ def test_region_is_refused_and_stack_is_a_build_stack_update(tmp_path: Path):
     assert build.note == "takes effect at next deploy"
     # Once build_stack is set, the running stack changes only at the next deploy: no change.
     pending = live(region="eu", stack="heroku-22", build_stack="heroku-24")
-    assert plan_app(s, {}, pending, salt="s").changes == []
+    assert plan_app(s, {}, pending, key=KEY).changes == []
 
 
 def test_secrets_never_enter_the_plan(tmp_path: Path):
     s = stack(tmp_path, config={"KEY": {"from_env": "K"}, "PLAIN": "p"})
     config = resolve_config(s, {"K": SECRET})
     state = live(config={"KEY": "old-secret-value-99", "PLAIN": "p"})
-    plan = make_plan([s], {NAME: config}, {NAME: state}, salt="salt")
+    plan = make_plan([s], {NAME: config}, {NAME: state}, salt="salt", pepper=b"pepper")
     [change] = plan.apps[0].changes
     assert change.sensitive and change.before is None and change.after is None
-    assert change.value_hash == secret_hash("salt", "KEY", SECRET)
+    assert change.value_hash == secret_hash(hash_key("salt", b"pepper"), "KEY", SECRET)
+    # Keyed: the salt in the file is not enough to test a guess.
+    assert change.value_hash != secret_hash(hash_key("salt", b""), "KEY", SECRET)
     assert change.note == "(sensitive value changed)"
     for text in (plan.model_dump_json(), plan_json(plan), plan_text(plan), repr(plan)):
         assert SECRET not in text and "old-secret-value-99" not in text
@@ -126,7 +136,7 @@ def test_prune_keeps_addon_vars_and_hides_values(tmp_path: Path):
         ),
         config={"KEEP": "1", "DATABASE_URL": "postgres://x", "LOGS_API_TOKEN": "t", "OLD": "v1"},
     )
-    plan = plan_app(s, resolve_config(s, {}), state, salt="s")
+    plan = plan_app(s, resolve_config(s, {}), state, key=KEY)
     removed = [c for c in plan.changes if c.resource == "config"]
     assert [(c.action, c.name, c.before) for c in removed] == [("destroy", "OLD", None)]
 
@@ -135,7 +145,7 @@ def test_prune_keeps_an_optional_secret_that_is_not_set(tmp_path: Path):
     optional = {"from_env": "MAYBE", "optional": True}
     s = stack(tmp_path, app={"prune_config": True}, config={"RELEASE": optional})
     state = live(config={"RELEASE": "v41", "STRAY": "x"})
-    plan = plan_app(s, resolve_config(s, {}), state, salt="s")
+    plan = plan_app(s, resolve_config(s, {}), state, key=KEY)
     assert [(c.action, c.name) for c in plan.changes] == [("destroy", "STRAY")]
 
 
@@ -149,7 +159,7 @@ def test_removed_data_addons_are_refused_others_destroyed_foreign_ignored(tmp_pa
             addon("sentry", "sentry:f1", "SENTRY", owner="another-app"),
         )
     )
-    plan = plan_app(s, {}, state, salt="s")
+    plan = plan_app(s, {}, state, key=KEY)
     assert [(c.action, c.attachment) for c in plan.changes] == [
         ("refused", "DATABASE"),
         ("refused", "REDIS"),
@@ -162,13 +172,13 @@ def test_replacing_a_data_addon_needs_protect_false_and_allow_destroy(tmp_path: 
     spec = {"plan": "heroku-redis:mini", "as": "CACHE"}
     state = live(addons=(addon("heroku-postgresql", "heroku-postgresql:mini", "CACHE"),))
     s = stack(tmp_path, addons={"cache": spec})
-    refused = plan_app(s, {}, state, salt="s", allow_destroy=["cache"])
+    refused = plan_app(s, {}, state, key=KEY, allow_destroy=["cache"])
     assert [c.action for c in refused.changes] == ["refused"]
     assert "--allow-destroy cache" in (refused.changes[0].note or "")
 
     s = stack(tmp_path, addons={"cache": {**spec, "protect": False}})
-    assert [c.action for c in plan_app(s, {}, state, salt="s").changes] == ["refused"]
-    allowed = plan_app(s, {}, state, salt="s", allow_destroy=["cache"])
+    assert [c.action for c in plan_app(s, {}, state, key=KEY).changes] == ["refused"]
+    allowed = plan_app(s, {}, state, key=KEY, allow_destroy=["cache"])
     assert [(c.action, c.resource) for c in allowed.changes] == [
         ("destroy", "addon"),
         ("create", "addon"),
@@ -178,7 +188,7 @@ def test_replacing_a_data_addon_needs_protect_false_and_allow_destroy(tmp_path: 
 def test_formation_of_an_unreleased_type_is_deferred_alone(tmp_path: Path):
     s = stack(tmp_path, formation={"web": {"quantity": 2}, "clock": {"quantity": 1}})
     state = live(formation={"web": LiveProcess(type="web", quantity=1, size="basic")})
-    plan = plan_app(s, {}, state, salt="s")
+    plan = plan_app(s, {}, state, key=KEY)
     assert changes(plan) == [
         ("update", "formation", "web", "quantity"),
         ("update", "formation", "web", "size"),
@@ -192,14 +202,14 @@ def test_backup_schedule_changes(tmp_path: Path):
     sched = LiveSchedule(uuid="u1", name="DATABASE_URL", hour=2, timezone="UTC")
     spec = {"plan": db.plan, "backups": {"at": "02:00", "timezone": "Europe/Paris"}}
     state = live(addons=(db,), schedules={db.id: (sched,)})
-    plan = plan_app(stack(tmp_path, addons={"database": spec}), {}, state, salt="s")
+    plan = plan_app(stack(tmp_path, addons={"database": spec}), {}, state, key=KEY)
     [change] = plan.changes
     assert (change.action, change.before, change.after) == (
         "update",
         "02:00 UTC",
         "02:00 Europe/Paris",
     )
-    removed = plan_app(stack(tmp_path, addons={"database": {"plan": db.plan}}), {}, state, salt="s")
+    removed = plan_app(stack(tmp_path, addons={"database": {"plan": db.plan}}), {}, state, key=KEY)
     assert [(c.action, c.params.get("uuid")) for c in removed.changes] == [("destroy", "u1")]
 
 

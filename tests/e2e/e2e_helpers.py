@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from official_heroku import HEROKU_CLI, run_heroku
 from typer.testing import CliRunner
 
 from herokustack.cli import app as cli_app
-from herokustack.emulator import EmulatorServer
+from herokustack.emulator import EmulatorServer, models
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-Value-that-must-never-be-printed-4711"
@@ -156,3 +158,17 @@ def official_cli(emu: EmulatorServer, *args: str) -> str:
     proc = run_heroku(emu, *args, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+@contextmanager
+def refusing_plan(emu: EmulatorServer, app: str, plan: str) -> Iterator[None]:
+    """Heroku refuses (422) to provision `plan` on `app` during the block, as a provider does
+    when it is out of capacity: the catalog still lists the plan, so only apply can fail."""
+
+    def refuse(method: str, path: str, body: Any) -> None:
+        wanted = isinstance(body, dict) and body.get("plan") == plan
+        if method in ("POST", "PATCH") and f"/apps/{app}/addons" in path and wanted:
+            raise models.ApiError(422, "invalid_params", f"{plan} is not available now.")
+
+    with emu.observing(refuse):
+        yield

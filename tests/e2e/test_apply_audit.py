@@ -25,6 +25,7 @@ from e2e_helpers import (
     Cli,
     Heroku,
     converge,
+    refusing_plan,
     stack_doc,
     unique_name,
     write_stack,
@@ -113,17 +114,20 @@ def test_unreachable_host_names_it(cli: Cli, tmp_path: Path):
     assert "pw" not in result.stderr and "Traceback" not in result.output
 
 
-def test_failure_report_names_the_app_and_lists_each_change_once(cli: Cli, tmp_path: Path):
+def test_failure_report_names_the_app_and_lists_each_change_once(
+    cli: Cli, emu: Any, tmp_path: Path
+):
     name = unique_name()
     doc = stack_doc(name)
     doc["config"]["APP_NAME"] = name  # a plain value that is also part of every request path
     path = write_stack(tmp_path, doc)
     assert cli("apply", str(path), "--auto-approve").exit_code == 0
-    doc["addons"]["logging"]["plan"] = "papertrail:no-such-plan"  # Heroku answers 422
+    doc["addons"]["logging"]["plan"] = "papertrail:fixa"
     doc["config"]["PYTHONUNBUFFERED"] = "0"
     write_stack(tmp_path, doc)
 
-    applied = cli("apply", str(path), "--auto-approve")
+    with refusing_plan(emu, name, "papertrail:fixa"):
+        applied = cli("apply", str(path), "--auto-approve")
     assert applied.exit_code == 1
     out = applied.stdout
     assert f"{name}: FAILED at add-ons: PATCH apps/{name}/addons/" in out

@@ -106,7 +106,8 @@ def test_catalog_is_read_once_per_run_whatever_the_number_of_apps(
     assert result.exit_code == 0, result.output
     assert len(catalog_requests) == len(set(catalog_requests)) == 3
     assert cli("plan", *map(str, paths), "--no-cost").exit_code == 0
-    assert len(catalog_requests) == 3  # --no-cost: no catalog request at all
+    # --no-cost: the catalog is still read, once per service, to check the add-on plans
+    assert len(catalog_requests) == 6 and set(catalog_requests) == set(catalog_requests[:3])
 
 
 def test_markdown_total_counts_the_eco_plan_once_like_text_and_json(

@@ -18,6 +18,7 @@ from e2e_helpers import (
     converge,
     official_cli,
     plan_json,
+    refusing_plan,
     stack_doc,
     unique_name,
     write_stack,
@@ -308,10 +309,11 @@ def test_partial_failure_reports_per_app_and_converges_on_rerun(
     good, bad = unique_name("g"), unique_name("b")
     good_path = write_stack(tmp_path, stack_doc(good))
     bad_doc = stack_doc(bad)
-    bad_doc["addons"]["logging"]["plan"] = "papertrail:no-such-plan"  # Heroku answers 422
+    bad_doc["addons"]["logging"]["plan"] = "papertrail:fixa"
     bad_path = write_stack(tmp_path, bad_doc)
 
-    applied = cli("apply", str(good_path), str(bad_path), "--auto-approve")
+    with refusing_plan(emu, bad, "papertrail:fixa"):
+        applied = cli("apply", str(good_path), str(bad_path), "--auto-approve")
     assert applied.exit_code == 1
     out = applied.stdout
     assert f"{good}: applied 7 changes" in out
@@ -321,13 +323,11 @@ def test_partial_failure_reports_per_app_and_converges_on_rerun(
     failed = report[report.index("  failed:") : report.index("  not done:")]
     not_done = report[report.index("  not done:") :]
     assert f"+ app {bad}" in done and "add-on database" in done and "add-on redis" in done
-    assert "add-on logging (PAPERTRAIL): papertrail:no-such-plan" in failed
+    assert "add-on logging (PAPERTRAIL): papertrail:fixa" in failed
     assert "config PYTHONUNBUFFERED" in not_done and "backup database" in not_done
     assert "1 of 2 apps failed; run apply again" in out
     assert heroku.exists(bad) and "SECRET_KEY" not in heroku.config(bad)
 
-    bad_doc["addons"]["logging"]["plan"] = "papertrail:choklad"
-    write_stack(tmp_path, bad_doc)
     rerun = cli("apply", str(good_path), str(bad_path), "--auto-approve")
     assert rerun.exit_code == 0, rerun.output
     assert f"{bad}: applied 4 changes" in rerun.stdout  # only what was left

@@ -149,7 +149,7 @@ def test_changed_stack_file_or_newer_format_is_refused(cli: Cli, emu: Any, tmp_p
     newer.write_text(json.dumps({**document, "format_version": 99}))
     result = cli("apply", str(newer))
     assert result.exit_code == 1
-    assert f"{newer}: plan format version 99 is newer than this herokustack reads (1)" in (
+    assert f"{newer}: plan format version 99 is newer than this herokustack reads (2)" in (
         result.stderr
     )
     junk = tmp_path / "junk.json"
@@ -177,7 +177,7 @@ def test_second_apply_running_at_once_is_stopped(emu: Any, heroku: Heroku, cli: 
         if step == "formation":  # announced right before the formation batch is written
             heroku.patch(f"/apps/{app}/formation", {"updates": [{"type": "web", "quantity": 7}]})
 
-    guard = planfile.LiveGuard.from_lives(client, plan.salt, lives)
+    guard = planfile.LiveGuard.from_lives(client, plan.hash_key, lives)
     result = session.run_apply(target, plan, configs, 60, other_apply, guard)
     [outcome] = result.apps
     assert not outcome.ok

@@ -1,0 +1,98 @@
+"""The live add-on catalog: the plans each add-on service sells, read once per service per run.
+
+`plan` and `apply` check every add-on plan the stack files name against it before planning,
+so a plan Heroku does not sell (`heroku-redis:mega-9000`) is an error at plan time, naming the
+file, the key and the closest plans, instead of a 422 at apply after other changes were made.
+The same answers price the plan (`cost`), so the check costs nothing more when cost is shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from herokustack.client import HerokuClient
+from herokustack.cost import ADDON_CENTS, catalog_fetch
+from herokustack.errors import HerokustackError, StackFileError
+from herokustack.stackfile import Stack
+
+MAX_LISTED = 6  # plan names listed in one message
+
+
+class Catalog:
+    """`GET /addon-services/{service}/plans`, cached per service for one run."""
+
+    def __init__(self, client: HerokuClient) -> None:
+        self._fetch = catalog_fetch(client)
+        self._plans: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        # Why the catalog could not be read (e.g. a key without access): asked once per run.
+        self.error: HerokustackError | None = None
+
+    def plans_of(self, service: str) -> list[dict[str, Any]]:
+        """The service's plans ([] for a service Heroku does not have)."""
+        with self._lock:
+            if self.error is not None:
+                raise self.error
+            if service not in self._plans:
+                try:
+                    self._plans[service] = self._fetch(service)
+                except HerokustackError as exc:
+                    self.error = exc
+                    raise
+            return self._plans[service]
+
+    def read(self, services: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        return {service: self.plans_of(service) for service in sorted(set(services))}
+
+    def check(self, stacks: Sequence[Stack]) -> None:
+        """Raise StackFileError listing every add-on plan of `stacks` the catalog lacks.
+
+        A catalog that cannot be read (`error` says why) checks nothing: the plan goes on and
+        the caller says so, since apply still makes creates and upgrades before any destroy.
+        """
+        try:
+            problems = [p for stack in stacks for p in self.problems(stack)]
+        except HerokustackError:
+            return
+        if problems:
+            raise StackFileError(list(dict.fromkeys(problems)))
+
+    def note(self) -> str | None:
+        """One line for stderr when the catalog could not be read."""
+        if self.error is None:
+            return None
+        return (
+            f"note: {self.error} (add-on plans are not checked against the catalog; "
+            "prices come from the built-in table)"
+        )
+
+    def problems(self, stack: Stack) -> list[str]:
+        found = []
+        for local, spec in stack.spec.addons.items():
+            key = f"addons.{local}.plan"
+            path = stack.locate(key)[0]
+            names = [str(p.get("name") or "") for p in self.plans_of(spec.service)]
+            if spec.plan in names:
+                continue
+            found.append(f"{path}: {key}: {_why(spec.plan, spec.service, names)}")
+        return found
+
+
+def _why(plan: str, service: str, names: list[str]) -> str:
+    if not names:
+        known = sorted({p.split(":", 1)[0] for p in ADDON_CENTS})
+        return f"Heroku has no add-on service {service!r}{_did_you_mean(service, known)}"
+    short = [n.split(":", 1)[-1] for n in names]
+    wanted = plan.split(":", 1)[-1]
+    close = difflib.get_close_matches(wanted, short, n=3, cutoff=0.5)
+    listed = ", ".join(short[:MAX_LISTED]) + (", …" if len(short) > MAX_LISTED else "")
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"{service} has no plan {wanted!r}{hint} (its plans: {listed})"
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
