@@ -94,5 +94,5 @@ def _why(plan: str, service: str, names: list[str]) -> str:
 
 
 def _did_you_mean(word: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=2, cutoff=0.6)
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     return f"; did you mean {' or '.join(close)}?" if close else ""

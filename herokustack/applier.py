@@ -113,6 +113,7 @@ class _AppApplier:
         self.opts = opts
         self.addon_ids: dict[str, str] = {}  # attachment -> id of add-ons created in this run
         self.waited = False
+        self.untried: list[Change] = []  # of the failing step: not even attempted
         self.outcome = AppOutcome(self.app)
 
     def pick(self, resource: str, when: Callable[[Change], bool] = lambda c: True) -> list[Change]:
@@ -147,7 +148,9 @@ class _AppApplier:
                 action(changes)
             except HerokustackError as exc:
                 self.outcome.error = f"{title}: {exc}"
-                self.outcome.failed += [c for c in changes if c not in self.outcome.done]
+                tried = [c for c in changes if c not in self.untried]
+                self.outcome.failed += [c for c in tried if c not in self.outcome.done]
+                self.outcome.not_done += self.untried
                 return self.stop_at(title, steps[index + 1 :])
             self.outcome.done += [c for c in changes if c not in self.outcome.done]
         self.step("done")
@@ -191,8 +194,13 @@ class _AppApplier:
         freed = {c.attachment for c in destroys}
         replacing = [c for c in changes if c.action == "create" and c.attachment in freed]
         first = [c for c in changes if c.action != "destroy" and c not in replacing]
-        for batch in (first, destroys, replacing):
-            self.parallel(batch, self.addon)
+        batches = [first, destroys, replacing]
+        for index, batch in enumerate(batches):
+            try:
+                self.parallel(batch, self.addon)
+            except ApplyError:
+                self.untried = [c for later in batches[index + 1 :] for c in later]
+                raise
 
     def parallel(self, changes: list[Change], action: Callable[[Change], None]) -> None:
         if not changes:

@@ -293,6 +293,7 @@ def apply_saved(
     stacks = stackfile.load_stacks([Path(a.path) for a in doc.apps]) if doc.apps else []
     with session.open_target(**target_options) as target:
         key = Plan(salt=doc.salt).keyed(target.pepper).hash_key
+        planfile.check_key(doc, key, name)
         planfile.check_secrets(doc, key, environ)  # clearer than the difference it makes
         configs = session.resolve_configs(stacks, environ)
         plan, lives = session.plan_with_lives(

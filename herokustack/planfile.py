@@ -147,6 +147,9 @@ class PlanDocument(BaseModel):
     signature: str = Field(
         description="HMAC-SHA256 of the rest of the document under the plan's hash key."
     )
+    key_check: str = Field(
+        description="HMAC-SHA256 of a constant under the hash key: tells apply it has the key."
+    )
     allow_destroy: list[str] = Field(
         default_factory=list, description="The --allow-destroy names the plan was made with."
     )
@@ -189,6 +192,7 @@ def document_extra(
         ("exit_code", exit_code),
         ("herokustack_version", herokustack_version()),
         ("allow_destroy", sorted(set(allow_destroy))),
+        ("key_check", _key_check(plan.hash_key)),
         ("live", [_only_touched(f, plan).model_dump() for f in live]),
         ("stack_files", [f.model_dump() for f in file_fingerprints(stacks)]),
         ("secrets", [s.model_dump() for s in secret_sources(plan, stacks)]),
@@ -198,6 +202,22 @@ def document_extra(
 def _canonical(doc: Mapping[str, Any]) -> bytes:
     body = {k: v for k, v in doc.items() if k != "signature"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _key_check(key: bytes) -> str:
+    return hmac.new(key, b"herokustack key check", hashlib.sha256).hexdigest()
+
+
+def check_key(doc: PlanDocument, key: bytes, name: str) -> None:
+    """Refuse a plan whose hashes this apply cannot check: another key, or an edited salt."""
+    if hmac.compare_digest(_key_check(key), doc.key_check):
+        return
+    raise HerokustackError(
+        f"{name}: made with another API key (or HEROKUSTACK_PLAN_KEY) than this apply has, "
+        "or its salt was edited: nothing was changed; apply with the key the plan was made "
+        "with (when plan and apply use different API keys, give both the same "
+        "HEROKUSTACK_PLAN_KEY)"
+    )
 
 
 def sign(doc: dict[str, Any], key: bytes) -> dict[str, Any]:
@@ -287,16 +307,15 @@ def parse(raw: Any, name: str) -> PlanDocument:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top)"
-        raise HerokustackError(f"{name}: {shown(where)}: {err['msg']}") from None
+        raise HerokustackError(f"{name}: {shown(where)[1:-1]}: {err['msg']}") from None
     doc._raw = raw
     return doc
 
 
 def shown(value: Any) -> str:
-    """A value from an untrusted file, short enough to quote in a message."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
-    return text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    """A value from an untrusted file as JSON, short enough to quote in a message."""
+    text = json.dumps(value, ensure_ascii=True)  # escapes control characters too
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
 
 
 # --- fingerprints ------------------------------------------------------------------------------
@@ -525,10 +544,7 @@ def check_same(doc: PlanDocument, derived: Plan, key: bytes, name: str) -> None:
     found = first_difference(doc.to_plan(), derived)
     if found is None and signed_by(doc, key):
         return
-    why = found or (
-        "its signature does not match: the file was edited after `herokustack plan` wrote it, "
-        "or made with another API key (or HEROKUSTACK_PLAN_KEY) than this apply has"
-    )
+    why = found or "its signature does not match: the file was edited after plan wrote it"
     raise HerokustackError(
         f"{name}: not the plan the stack files and live state give now: nothing was changed; "
         f"run plan again and review it\n{why}"
