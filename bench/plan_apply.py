@@ -72,7 +72,7 @@ def bench(
         def apply() -> Any:
             # As `herokustack apply` does: plan, then a guard before each write batch.
             planned, lives = session.plan_with_lives(target, stacks, configs)
-            check = LiveGuard.from_lives(target.client, planned.salt, lives) if guard else None
+            check = LiveGuard.from_lives(target.client, planned.hash_key, lives) if guard else None
             result = session.run_apply(target, planned, configs, timeout=60, before_write=check)
             assert result.ok, [a.error for a in result.apps]
             return result
