@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from e2e_helpers import Cli, Heroku, converge, refusing_plan, stack_doc, unique_name, write_stack
+from reliability_figures import record
 
 from herokustack import planfile
 from herokustack.planner import hash_key, secret_hash
@@ -115,6 +116,8 @@ def test_an_edited_plan_file_is_refused_and_nothing_is_written(
 
     with writes_to(emu) as writes:
         result = cli("apply", str(edited))
+    record("tampered saved plans", refused=int(result.exit_code == 1), writes=len(writes),
+           tracebacks=int("Traceback" in result.output))  # fmt: skip
     assert result.exit_code == 1, result.output
     assert writes == []
     assert "nothing was changed" in result.stderr and reason in result.stderr, result.stderr
