@@ -1261,7 +1261,8 @@ def stack_json_schema() -> dict[str, Any]:
         "type": "string",
         "title": "Extends",
         "description": 'A partial stack file to start from, e.g. "_base.toml" (the path is '
-        "relative to this file). Tables are merged key by key; this file wins.",
+        "relative to this file, and stays in the stack file's directory or below). Tables are "
+        "merged key by key; this file wins.",
     }
     schema["properties"] = {"extends": extends, **schema["properties"]}
     schema["title"] = "herokustack stack file"
