@@ -1184,6 +1184,18 @@ def check_files(paths: Sequence[Path]) -> list[FileResult]:
     return results
 
 
+def declared_app(path: Path) -> str | None:
+    """The app name a stack file writes (itself or through `extends`), even when the file has
+    other problems; None for a partial or a file that cannot be read."""
+    if is_partial(path):
+        return None
+    for doc in _read_chain(Path(path)).docs:  # the file first: its name wins
+        app = doc.get("app")
+        if isinstance(app, dict) and isinstance(app.get("name"), str):
+            return str(app["name"])
+    return None
+
+
 def load_stack(path: Path) -> Stack:
     """Load one stack file (its `extends` chain merged); StackFileError lists every problem."""
     result = check_file(path)
