@@ -1013,38 +1013,38 @@ def _read_chain(path: Path) -> _Chain:
         parent = doc.pop("extends", None)
         if parent is None:
             return chain
-        target, problem = _link(chain.sources, parent, real_root, seen)
-        if target is None:
-            chain.problems = [problem] if problem else []
+        link = _link(chain.sources, parent, real_root, seen)
+        if isinstance(link, Problem):
+            chain.problems = [link]
             return chain
-        path = target
+        path = link
 
 
 def _link(
     sources: Sequence[Source], parent: Any, real_root: Path, seen: Sequence[Path]
-) -> tuple[Path | None, Problem | None]:
+) -> Path | Problem:
     """The partial an `extends` value names, or the problem with it (on the `extends` key)."""
     source = sources[-1]
     name, line = _display(source.path), source.line_of(("extends",))
     problem = _extends_problem(parent)
     if problem is not None:
-        return None, Problem(name, "extends", problem, line)
+        return Problem(name, "extends", problem, line)
     target = source.path.parent / parent
     if not _real(target).is_relative_to(real_root):
         root = _display(sources[0].path.parent)
         where = "the current directory" if root == "." else f"{root}/"
         msg = f"{_show(parent)} is outside {where} (partials must be in the stack file's "
         msg += "directory or below)"
-        return None, Problem(name, "extends", msg, line)
+        return Problem(name, "extends", msg, line)
     if _real(target) in seen:
         first = sources[0]
         names = [_display(s.path) for s in sources] + [_display(target)]
         msg = "cycle: " + " → ".join(_cut(n, 60) for n in names)
-        return None, Problem(_display(first.path), "extends", msg, first.line_of(("extends",)))
+        return Problem(_display(first.path), "extends", msg, first.line_of(("extends",)))
     problem = _link_problem(target)
     if problem is not None:
-        return None, Problem(name, "extends", problem, line)
-    return target, None
+        return Problem(name, "extends", problem, line)
+    return target
 
 
 def _real(path: Path) -> Path:
