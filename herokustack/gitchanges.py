@@ -11,8 +11,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-import tomli
-
+from herokustack import stackfile
 from herokustack.errors import HerokustackError
 
 
@@ -46,18 +45,9 @@ def changed_files(ref: str, cwd: Path = Path(".")) -> set[Path]:
 
 def extends_chain(path: Path) -> list[Path]:
     """The file and the partials it extends, resolved; stops quietly at a broken link
-    (validate and plan report those)."""
-    chain: list[Path] = []
-    while path.resolve() not in chain:
-        chain.append(path.resolve())
-        try:
-            parent = tomli.loads(path.read_text(encoding="utf-8")).get("extends")
-        except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError):
-            break
-        if not isinstance(parent, str) or not parent:
-            break
-        path = path.parent / parent
-    return chain
+    (validate and plan report those). Read as the loader reads them: regular files of the
+    stack file's tree only, bounded in size."""
+    return stackfile.extends_chain(path)
 
 
 def select_changed(paths: Sequence[Path], ref: str, cwd: Path = Path(".")) -> list[Path]:

@@ -36,8 +36,10 @@ from herokustack.stackfile import (
     Environment,
     Region,
     StackFile,
+    declared_app,
     deep_merge,
     default_attachment,
+    default_stack_paths,
     is_partial,
     merged_document,
 )
@@ -478,10 +480,17 @@ def partial_for(extends: str, out_dir: Path) -> tuple[str, Path]:
     given = Path(extends)
     beside = out_dir / extends
     if not given.is_absolute() and beside.is_file():
-        return extends, beside
-    if given.is_file():
-        return Path(os.path.relpath(given, out_dir)).as_posix(), given
-    raise ImportProblem(f"--extends {extends}: no such partial (looked in {out_dir} and .)")
+        found, value = beside, extends
+    elif given.is_file():
+        found, value = given, Path(os.path.relpath(given, out_dir)).as_posix()
+    else:
+        raise ImportProblem(f"--extends {extends}: no such partial (looked in {out_dir} and .)")
+    if not Path(os.path.realpath(found)).is_relative_to(os.path.realpath(out_dir)):
+        raise ImportProblem(
+            f"--extends {extends}: the partial must be in {out_dir}/ or below, where the file "
+            "is written (a stack file cannot extend a file elsewhere)"
+        )
+    return value, found
 
 
 def write_file(path: Path, text: str) -> None:
@@ -545,11 +554,18 @@ def import_apps(client: HerokuClient, request: ImportRequest) -> list[Written]:
     names = list_app_names(client) if request.all_apps else [str(request.app)]
     todo = {name: _target_path(request, name) for name in names}
     results: dict[str, Written] = {}
+    elsewhere = declared_elsewhere(todo)
     for name, path in todo.items():
-        if path != Path("-") and path.exists() and not request.overwrite:
-            why = f"{path} already exists (pass --overwrite to replace it)"
+        why = None
+        if name in elsewhere:
+            why = f"{elsewhere[name]} already declares app {name}"
             if not request.all_apps:
-                raise ImportProblem(why)
+                why += f" (to refresh that file: --out {elsewhere[name]} --overwrite)"
+        elif path != Path("-") and path.exists() and not request.overwrite:
+            why = f"{path} already exists (pass --overwrite to replace it)"
+        if why and not request.all_apps:
+            raise ImportProblem(why)
+        if why:
             results[name] = Written(name, path, skipped=why)
     options = _options(request, todo)
     lives = client.read_apps([n for n in names if n not in results])
@@ -559,6 +575,26 @@ def import_apps(client: HerokuClient, request: ImportRequest) -> list[Written]:
             results[name] = done = _import_one(lives[name], todo[name], options[name], request)
             done.monthly = prices.cost_of(done.imported.spec) if done.imported else None
     return [results[n] for n in names]
+
+
+def declared_elsewhere(todo: Mapping[str, Path]) -> dict[str, Path]:
+    """The apps of `todo` that another stack file of their target directory already declares.
+
+    Two files declaring one app make every command fail, so import never writes the second;
+    printing to stdout (`-`) writes nothing and is always allowed.
+    """
+    owners: dict[str, Path] = {}
+    for directory in sorted({p.parent for p in todo.values() if p != Path("-")}):
+        for path in default_stack_paths(directory):
+            name = declared_app(path) or ""
+            target = todo.get(name)
+            if target is not None and target.parent == directory and not _same(path, target):
+                owners.setdefault(name, path)
+    return owners
+
+
+def _same(path: Path, other: Path) -> bool:
+    return os.path.realpath(path) == os.path.realpath(other)
 
 
 def _options(request: ImportRequest, todo: Mapping[str, Path]) -> dict[str, ImportOptions]:

@@ -284,10 +284,11 @@ class _AppPlanner:
         allowed = spec.protect is False and bool({local, live.name} & self.allow_destroy)
         common: dict[str, Any] = {"field": "plan", "attachment": attachment}
         if protected and not allowed:
-            note = (
-                f"replacing {live.plan} ({live.name}) would destroy it and its data; set "
-                f"`protect = false` on addons.{local} and run apply with --allow-destroy {local}"
-            )
+            # Only the steps still missing, so the line says exactly what is left to do.
+            steps = [] if spec.protect is False else [f"set addons.{local}.protect = false"]
+            if not {local, live.name} & self.allow_destroy:
+                steps.append(f"pass --allow-destroy {local}")
+            note = "destroys its data: " + ", ".join(steps)
             self.add("refused", "addon", local, before=live.plan, after=spec.plan,
                      addon_id=live.id, note=note, **common)  # fmt: skip
             return

@@ -129,6 +129,7 @@ def plan_with_lives(
     apps, whose errors, e.g. a wrong --api-url, say more).
     """
     lives = target.read_lives(stacks)
+    check_allow_destroy(allow_destroy, stacks, lives)
     target.catalog.check(stacks)
     assume = target.local.released_for_new() if target.local else {}
     plan = make_plan(
@@ -141,6 +142,25 @@ def plan_with_lives(
         assume_released=assume,
     )
     return plan, lives
+
+
+def check_allow_destroy(
+    names: Iterable[str], stacks: Sequence[Stack], lives: Mapping[str, LiveState]
+) -> None:
+    """Each --allow-destroy NAME must name an add-on of the planned apps, as the planner
+    matches them: its local name in a stack file, or its name on Heroku. A typo would
+    otherwise be accepted silently and the destroy stay refused without a word."""
+    known = [local for s in stacks for local in s.spec.addons]
+    known += [a.name for s in stacks for a in lives[s.name].addons if a.owner == s.name]
+    valid = list(dict.fromkeys(known))
+    for name in names:
+        if name not in valid:
+            given = name if name.isprintable() and len(name) <= 60 else repr(name[:60])
+            shown = ", ".join(valid[:10]) + (", ..." if len(valid) > 10 else "")
+            raise HerokustackError(
+                f"--allow-destroy {given}: no add-on of the planned apps has this name "
+                f"(add-ons: {shown or 'none'})"
+            )
 
 
 def run_apply(

@@ -15,10 +15,12 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import difflib
+import errno
 import functools
 import json
 import os
 import re
+import stat
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -625,7 +627,7 @@ def scan_key_lines(text: str) -> dict[Loc, int]:
     scanner = _KeyScanner(text)
     try:
         return scanner.run()
-    except (IndexError, ValueError):
+    except (IndexError, ValueError, RecursionError):
         return scanner.lines
 
 
@@ -846,20 +848,69 @@ def _display(path: Path) -> str:
     return text if text.isprintable() else json.dumps(text)  # keeps every problem on one line
 
 
+# Bounds on what a stack file may hold. A real one is a few KB and four tables deep; anything
+# far beyond is refused in one line before it reaches the costly paths of the parser and model.
+MAX_FILE_BYTES = 1_000_000
+MAX_STRING_CHARS = 32_768  # Heroku's limit for all the config vars of one app together
+MAX_KEY_CHARS = 128
+MAX_DEPTH = 16  # the deepest valid key is 4 levels (addons.NAME.backups.at)
+MAX_EXTENDS_CHARS = 255  # the longest file name of common file systems
+INT64 = (-(2**63), 2**63 - 1)  # TOML integers are 64-bit
+_BEYOND_INT64 = "is an integer beyond the 64 bits of TOML integers"
+
+
+class _Unreadable(Exception):
+    """A file that is not read, with the reason (one line)."""
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, else _Unreadable or OSError.
+
+    Only regular files are opened (a FIFO would block, a device never end); the file is opened
+    non-blocking and checked again once open, in case it was replaced in between.
+    """
+    _check_regular(os.stat(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    with os.fdopen(os.open(path, flags), "rb") as handle:
+        _check_regular(os.fstat(handle.fileno()))
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _Unreadable(_too_big())
+    return data
+
+
+def _check_regular(info: os.stat_result) -> None:
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError
+    if not stat.S_ISREG(info.st_mode):
+        raise _Unreadable("is not a regular file (a FIFO, socket or device), not a stack file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise _Unreadable(_too_big(info.st_size))
+
+
+def _too_big(size: int | None = None) -> str:
+    given = f"is {size:,} bytes" if size else "is too large"
+    return f"{given}: a stack file may hold at most {MAX_FILE_BYTES:,} bytes"
+
+
 def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
     name = _display(path)
     try:
-        data = path.read_bytes()
+        data = _read_bytes(path)
         text = data.decode("utf-8")
     except FileNotFoundError:
         return None, {}, [Problem(name, None, "file not found")]
     except IsADirectoryError:
         msg = f"is a directory, not a stack file (name its files: {name}/*.toml)"
         return None, {}, [Problem(name, None, msg)]
+    except _Unreadable as exc:
+        return None, {}, [Problem(name, None, str(exc))]
     except UnicodeDecodeError as exc:
         return None, {}, [_not_utf8(name, exc)]
     except OSError as exc:
-        return None, {}, [Problem(name, None, f"cannot read: {exc.strerror or exc}")]
+        return None, {}, [Problem(name, None, _os_reason(exc, "cannot read: "))]
+    except ValueError:  # a NUL in the name
+        return None, {}, [Problem(name, None, "cannot read: the file name holds a NUL character")]
     if data.startswith(codecs.BOM_UTF8):  # TOML parsers reject it as an "invalid statement"
         msg = "invalid TOML: the file starts with a byte order mark; save it as UTF-8 without BOM"
         return None, {}, [Problem(name, None, msg, 1, 1)]
@@ -871,12 +922,58 @@ def _read(path: Path) -> tuple[Source | None, dict[str, Any], list[Problem]]:
         where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
         return None, {}, [Problem(name, None, msg, *where)]
     except RecursionError:  # tomli's guard against nesting deeper than it parses
-        return (
-            None,
-            {},
-            [Problem(name, None, "invalid TOML: arrays or inline tables nested too deeply")],
-        )
-    return Source(path, text), doc, []
+        msg = "invalid TOML: tables, arrays or inline tables nested too deeply"
+        return None, {}, [Problem(name, None, msg)]
+    except ValueError:  # int() refuses integers of more than 4300 digits
+        return None, {}, [_huge_integer(name, text)]
+    source = Source(path, text)
+    found = _bound_problems(doc)
+    if found:
+        return None, {}, [Problem(name, _cut(_key_text(k)), m, source.line_of(k)) for k, m in found]
+    return source, doc, []
+
+
+def _os_reason(exc: OSError, prefix: str) -> str:
+    if exc.errno == errno.ELOOP:
+        return "is a loop of symbolic links"
+    return prefix + str(exc.strerror or exc)
+
+
+def _huge_integer(name: str, text: str) -> Problem:
+    """The integer tomli could not even convert: its key, found from the line it is on."""
+    match = re.search(r"[0-9][0-9_]{4000,}", text)
+    line = text.count("\n", 0, match.start()) + 1 if match else None
+    keys = sorted((loc for loc, at in scan_key_lines(text).items() if at == line), key=len)
+    key = _cut(_key_text(keys[-1])) if keys else None  # the deepest key of that line
+    return Problem(name, key, _BEYOND_INT64, line)
+
+
+def _bound_problems(doc: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Keys, strings, integers and nesting beyond the bounds above (the first few found)."""
+    problems: list[tuple[Loc, str]] = []
+    todo: list[tuple[Loc, Any]] = [((), doc)]
+    while todo and len(problems) < 5:
+        loc, value = todo.pop()
+        if len(loc) > MAX_DEPTH:
+            problems.append((loc, f"nested more than {MAX_DEPTH} tables or arrays deep"))
+        elif isinstance(value, dict):
+            long = [key for key in value if len(key) > MAX_KEY_CHARS]
+            msg = f"holds a key of {max(map(len, long), default=0):,} characters, more than"
+            problems += [(loc, f"{msg} {MAX_KEY_CHARS}")] if long else []
+            todo += reversed([((*loc, k), v) for k, v in value.items() if k not in long])
+        elif isinstance(value, list):
+            todo += reversed([((*loc, i), item) for i, item in enumerate(value)])
+        elif isinstance(value, str) and len(value) > MAX_STRING_CHARS:
+            msg = f"is a string of {len(value):,} characters, more than {MAX_STRING_CHARS:,}"
+            problems.append((loc, msg))
+        elif isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+            problems.append((loc, _BEYOND_INT64))
+    return problems
+
+
+def _cut(text: str, most: int = 100) -> str:
+    """A key path or value kept short enough for one line."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _not_utf8(name: str, exc: UnicodeDecodeError) -> Problem:
@@ -885,41 +982,113 @@ def _not_utf8(name: str, exc: UnicodeDecodeError) -> Problem:
     return Problem(name, None, "invalid TOML: the file is not UTF-8 text", line, column)
 
 
-def _read_chain(path: Path) -> tuple[list[Source], list[dict[str, Any]], list[Problem]]:
-    """The file and the partials it extends (child first), with their parsed documents."""
-    sources: list[Source] = []
-    docs: list[dict[str, Any]] = []
+@dataclasses.dataclass
+class _Chain:
+    """A file and the partials it extends (child first), as far as they could be read."""
+
+    sources: list[Source] = dataclasses.field(default_factory=list)
+    docs: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    problems: list[Problem] = dataclasses.field(default_factory=list)
+    broken: Path | None = None  # the file of the chain that could not be read or parsed
+
+
+def _read_chain(path: Path) -> _Chain:
+    """The file and the partials it extends, confined to the tree of the file's directory.
+
+    `extends` is relative to the file that writes it, and must stay within the directory of
+    the first file (the stack file being loaded) and its subdirectories, symbolic links
+    resolved: a stack file never makes herokustack read, or echo, a file elsewhere.
+    """
+    chain = _Chain()
+    real_root = _real(path.parent)
     seen: list[Path] = []
     while True:
         source, doc, problems = _read(path)
         if source is None:
-            return sources, docs, problems
-        sources.append(source)
-        docs.append(doc)
-        seen.append(path.resolve())
+            chain.problems, chain.broken = problems, path
+            return chain
+        chain.sources.append(source)
+        chain.docs.append(doc)
+        seen.append(_real(path))
         parent = doc.pop("extends", None)
         if parent is None:
-            return sources, docs, []
-        name = _display(path)
-        line = source.line_of(("extends",))
-        if not isinstance(parent, str) or not parent:
-            msg = f'must be the file name of a partial, like "_base.toml", got {_show(parent)}'
-            return sources, docs, [Problem(name, "extends", msg, line)]
-        target = path.parent / parent
-        if target.resolve() in seen:
-            chain = " → ".join(_display(s.path) for s in sources) + f" → {_display(target)}"
-            first = sources[0]
-            problem = Problem(
-                _display(first.path), "extends", f"cycle: {chain}", first.line_of(("extends",))
-            )
-            return sources, docs, [problem]
-        if target.is_dir():
-            msg = f"extends {_display(target)}, which is a directory, not a stack file"
-            return sources, docs, [Problem(name, "extends", msg, line)]
-        if not target.is_file():
-            msg = f"extends {_display(target)}, which does not exist"
-            return sources, docs, [Problem(name, "extends", msg, line)]
-        path = target
+            return chain
+        link = _link(chain.sources, parent, real_root, seen)
+        if isinstance(link, Problem):
+            chain.problems = [link]
+            return chain
+        path = link
+
+
+def _link(
+    sources: Sequence[Source], parent: Any, real_root: Path, seen: Sequence[Path]
+) -> Path | Problem:
+    """The partial an `extends` value names, or the problem with it (on the `extends` key)."""
+    source = sources[-1]
+    name, line = _display(source.path), source.line_of(("extends",))
+    problem = _extends_problem(parent)
+    if problem is not None:
+        return Problem(name, "extends", problem, line)
+    target = source.path.parent / parent
+    if not _real(target).is_relative_to(real_root):
+        root = _display(sources[0].path.parent)
+        where = "the current directory" if root == "." else f"{root}/"
+        msg = f"{_show(parent)} is outside {where} (partials must be in the stack file's "
+        msg += "directory or below)"
+        return Problem(name, "extends", msg, line)
+    if _real(target) in seen:
+        first = sources[0]
+        names = [_display(s.path) for s in sources] + [_display(target)]
+        msg = "cycle: " + " → ".join(_cut(n, 60) for n in names)
+        return Problem(_display(first.path), "extends", msg, first.line_of(("extends",)))
+    problem = _link_problem(target)
+    if problem is not None:
+        return Problem(name, "extends", problem, line)
+    return target
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _extends_problem(value: Any) -> str | None:
+    """What is wrong with an `extends` value by itself (None: a relative file name)."""
+    wanted = 'must be the file name of a partial, like "_base.toml"'
+    if not isinstance(value, str) or not value:
+        return f"{wanted}, got {_show(value)}"
+    if not value.isprintable():
+        return f"{wanted}, without control characters, got {_show(value)}"
+    if len(value) > MAX_EXTENDS_CHARS:
+        return f"{wanted}, got {len(value):,} characters (at most {MAX_EXTENDS_CHARS})"
+    if Path(value).is_absolute() or value.startswith(("/", "\\")):
+        return f'must be relative to this file (like "_base.toml"), got {_show(value)}'
+    return None
+
+
+def _link_problem(target: Path) -> str | None:
+    """Why `extends` cannot name `target`, as seen from the extending file (None: a file)."""
+    shown = _cut(_display(target), 60)
+    try:
+        info = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return f"extends {shown}, which does not exist"
+    except OSError as exc:
+        return f"extends {shown}, which {_os_reason(exc, 'cannot be read: ')}"
+    if stat.S_ISDIR(info.st_mode):
+        return f"extends {shown}, which is a directory, not a stack file"
+    if not stat.S_ISREG(info.st_mode):
+        return f"extends {shown}, which is not a regular file (a FIFO, socket or device)"
+    return None
+
+
+def extends_chain(path: Path) -> list[Path]:
+    """The files of `path`'s `extends` chain, resolved, the file first; at a broken link it
+    ends with the file that could not be read, when that is in the tree (for --changed-since)."""
+    chain = _read_chain(Path(path))
+    files = [_real(s.path) for s in chain.sources]
+    if chain.broken is not None and _real(chain.broken) not in files:
+        files.append(_real(chain.broken))
+    return files
 
 
 def deep_merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
@@ -974,7 +1143,8 @@ def merged_document(path: Path) -> dict[str, Any]:
 
 def _check(path: Path) -> tuple[FileResult, dict[str, Any]]:
     partial = is_partial(path)
-    sources, docs, problems = _read_chain(path)
+    chain = _read_chain(path)
+    sources, docs, problems = chain.sources, chain.docs, chain.problems
     if problems:
         return FileResult(path, None, problems, partial), {}
     merged: dict[str, Any] = {}
@@ -1012,6 +1182,18 @@ def check_files(paths: Sequence[Path]) -> list[FileResult]:
             result.stack = None
         owners.setdefault(name, result.path)
     return results
+
+
+def declared_app(path: Path) -> str | None:
+    """The app name a stack file writes (itself or through `extends`), even when the file has
+    other problems; None for a partial or a file that cannot be read."""
+    if is_partial(path):
+        return None
+    for doc in _read_chain(Path(path)).docs:  # the file first: its name wins
+        app = doc.get("app")
+        if isinstance(app, dict) and isinstance(app.get("name"), str):
+            return str(app["name"])
+    return None
 
 
 def load_stack(path: Path) -> Stack:
@@ -1091,7 +1273,8 @@ def stack_json_schema() -> dict[str, Any]:
         "type": "string",
         "title": "Extends",
         "description": 'A partial stack file to start from, e.g. "_base.toml" (the path is '
-        "relative to this file). Tables are merged key by key; this file wins.",
+        "relative to this file, and stays in the stack file's directory or below). Tables are "
+        "merged key by key; this file wins.",
     }
     schema["properties"] = {"extends": extends, **schema["properties"]}
     schema["title"] = "herokustack stack file"

@@ -172,12 +172,20 @@ def test_replacing_a_data_addon_needs_protect_false_and_allow_destroy(tmp_path: 
     spec = {"plan": "heroku-redis:mini", "as": "CACHE"}
     state = live(addons=(addon("heroku-postgresql", "heroku-postgresql:mini", "CACHE"),))
     s = stack(tmp_path, addons={"cache": spec})
+    start = "destroys its data: "
+    both = plan_app(s, {}, state, key=KEY)
+    assert [c.action for c in both.changes] == ["refused"]
+    assert both.changes[0].note == (
+        start + "set addons.cache.protect = false, pass --allow-destroy cache"
+    )
     refused = plan_app(s, {}, state, key=KEY, allow_destroy=["cache"])
     assert [c.action for c in refused.changes] == ["refused"]
-    assert "--allow-destroy cache" in (refused.changes[0].note or "")
+    assert refused.changes[0].note == start + "set addons.cache.protect = false"
 
     s = stack(tmp_path, addons={"cache": {**spec, "protect": False}})
-    assert [c.action for c in plan_app(s, {}, state, key=KEY).changes] == ["refused"]
+    unprotected = plan_app(s, {}, state, key=KEY)
+    assert [c.action for c in unprotected.changes] == ["refused"]
+    assert unprotected.changes[0].note == start + "pass --allow-destroy cache"
     allowed = plan_app(s, {}, state, key=KEY, allow_destroy=["cache"])
     assert [(c.action, c.resource) for c in allowed.changes] == [
         ("destroy", "addon"),

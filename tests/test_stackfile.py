@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -18,7 +19,9 @@ from herokustack.stackfile import (
     Stack,
     StackFile,
     attachment_name,
+    declared_app,
     default_stack_paths,
+    extends_chain,
     load_stack,
     load_stacks,
     owned_config_vars,
@@ -156,6 +159,30 @@ def test_a_partial_is_not_an_app(tmp_path: Path) -> None:
     path = write(tmp_path, "_base.toml", '[app]\nregion = "eu"\n')
     with pytest.raises(StackFileError, match="is a partial"):
         load_stack(path)
+
+
+def test_extends_chain_for_changed_since_never_leaves_the_tree_nor_blocks(tmp_path: Path) -> None:
+    write(tmp_path, "_outside.toml", '[app]\nregion = "eu"\n')
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    broken = write(stacks, "_broken.toml", "[app\n")
+    mid = write(stacks, "_mid.toml", 'extends = "_broken.toml"\n')
+    app = write(stacks, "app.toml", 'extends = "_mid.toml"\n' + APP)
+    assert extends_chain(app) == [app.resolve(), mid.resolve(), broken.resolve()]
+    out = write(stacks, "out.toml", 'extends = "../_outside.toml"\n' + APP)
+    assert extends_chain(out) == [out.resolve()]
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(stacks / "_fifo.toml")
+        fifo = write(stacks, "fifo.toml", 'extends = "_fifo.toml"\n' + APP)
+        assert extends_chain(fifo) == [fifo.resolve()]
+
+
+def test_declared_app_reads_the_name_even_of_a_broken_file(tmp_path: Path) -> None:
+    write(tmp_path, "_base.toml", '[app]\nname = "acme-base"\n')
+    assert declared_app(write(tmp_path, "a.toml", APP + 'region = "mars"\n')) == "acme-test"
+    assert declared_app(write(tmp_path, "b.toml", 'extends = "_base.toml"\n')) == "acme-base"
+    assert declared_app(tmp_path / "_base.toml") is None
+    assert declared_app(write(tmp_path, "c.toml", "[app\n")) is None
 
 
 # --- many files --------------------------------------------------------------------------------

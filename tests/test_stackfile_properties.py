@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -215,3 +217,73 @@ def test_line_scan_finds_every_key_tomli_w_writes(doc: dict[str, Any]) -> None:
 @given(text=st.text(max_size=200))
 def test_line_scan_of_any_text_never_raises(text: str) -> None:
     assert isinstance(scan_key_lines(text), dict)
+
+
+# --- fuzzing: mutated real files and hostile `extends` values never give a traceback -----------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "stacks"
+SEEDS = [(EXAMPLES / n).read_bytes() for n in ("production.toml", "staging.toml", "_base.toml")]
+# Fragments that reach the limits: huge integers, deep nesting, long strings, odd bytes.
+SPLICES = [b"9" * 5000, b"0x" + b"f" * 40, b"[" * 400, b"{a=" * 300, b'"' + b"x" * 40_000 + b'"',
+           b"\x00", b"\xff\xfe", b'extends = "../../etc/passwd"\n', b"[a." * 50 + b"b]\n",
+           b"\n[[checks.ignore]]\n", b'"""', b"'''", b"\\u0000", b"=", b"."]  # fmt: skip
+
+
+@st.composite
+def mutated_files(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(1, 4))):
+        values = [m.end() for m in re.finditer(rb"= ", data)]  # where a value starts
+        start = draw(st.sampled_from(values) if values and draw(st.booleans()) else st.just(-1))
+        start = start if start >= 0 else draw(st.integers(0, len(data)))
+        end = draw(st.integers(start, min(len(data), start + 40)))
+        data[start:end] = draw(st.sampled_from(SPLICES) | st.binary(max_size=12))
+    return bytes(data)
+
+
+def _assert_one_line_problems(root: Path, path: Path) -> None:
+    result = check_file(path)
+    assert (result.stack is None) == bool(result.problems)
+    for problem in result.problems:
+        text = str(problem)
+        assert "\n" not in text and len(text) < 400, text
+        assert text.startswith(str(root)), text  # never a file outside the stack directory
+
+
+@SETTINGS
+@given(data=mutated_files(), partial=mutated_files())
+def test_mutated_stack_files_give_a_stack_or_one_line_problems(data: bytes, partial: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "stacks"
+        root.mkdir()
+        (root / "_base.toml").write_bytes(partial)
+        path = root / "app.toml"
+        path.write_bytes(data)
+        _assert_one_line_problems(root, path)
+
+
+OUTSIDE = '[app]\nregion = "outside-the-tree"\n'
+hostile_names = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["../", "/", "./", "sub/../../", "..\\", "//", "~/", "_base.toml/"]).flatmap(
+        lambda prefix: st.text(max_size=12).map(lambda rest: prefix + rest)
+    ),
+    st.sampled_from(["../_outside.toml", "sub/../../_outside.toml", "_link.toml", "x" * 300]),
+)
+
+
+@SETTINGS
+@given(name=hostile_names)
+def test_any_extends_value_stays_in_the_tree_and_gives_one_line(name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "_outside.toml").write_text(OUTSIDE, encoding="utf-8")
+        root = Path(tmp) / "stacks"
+        (root / "sub").mkdir(parents=True)
+        (root / "_link.toml").symlink_to(Path(tmp) / "_outside.toml")
+        path = root / "app.toml"
+        text = (
+            f"extends = {json.dumps(name)}\n" + '[app]\nname = "acme-x"\nenvironment = "staging"\n'
+        )
+        path.write_text(text, encoding="utf-8")
+        _assert_one_line_problems(root, path)
+        assert all("outside-the-tree" not in str(p) for p in check_file(path).problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -155,3 +156,129 @@ def test_a_bad_format_that_looks_like_markup_is_quoted_not_interpreted(
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert f"--format: unknown format {value!r}" in result.output
+
+
+# --- inputs that crashed or hung: refused in one line, exit 1 (issue 11) ---------------------
+
+
+def _in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """A real `herokustack` process: a hang fails the test at the timeout instead of blocking."""
+    return subprocess.run(
+        [sys.executable, "-m", "herokustack.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_line_each(output: str) -> None:
+    assert "Traceback" not in output
+    assert all(len(line) < 160 for line in output.splitlines()), output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_among_the_stack_files_is_refused_without_blocking(project: Path) -> None:
+    os.mkfifo(project / "stacks" / "f.toml")
+    proc = _in_process("validate")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        "✗ stacks/f.toml",
+        "  stacks/f.toml: is not a regular file (a FIFO, socket or device), not a stack file",
+        "✓ stacks/production.toml (acme-production)",
+        "✓ stacks/staging.toml (acme-staging)",
+        "1 of 3 files invalid, 1 problem",
+    ]
+    planned = _in_process("plan", "stacks/f.toml")  # plan loads stack files the same way
+    assert planned.returncode == 1
+    assert planned.stderr.splitlines() == [
+        "error: stacks/f.toml: is not a regular file (a FIFO, socket or device), not a stack file"
+    ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_extends_naming_a_fifo_is_refused_without_blocking(project: Path) -> None:
+    os.mkfifo(project / "stacks" / "_fifo.toml")
+    path = project / "stacks" / "staging.toml"
+    path.write_text(path.read_text().replace('"_base.toml"', '"_fifo.toml"'))
+    proc = _in_process("validate", "stacks/staging.toml")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines()[1] == (
+        "  stacks/staging.toml: extends: extends stacks/_fifo.toml, which is not a regular file "
+        "(a FIFO, socket or device)"
+    )
+    _one_line_each(proc.stdout + proc.stderr)
+
+
+def test_symbolic_link_loops_are_one_line_each(project: Path) -> None:
+    stacks = project / "stacks"
+    (stacks / "_a.toml").symlink_to("_b.toml")
+    (stacks / "_b.toml").symlink_to("_a.toml")
+    (stacks / "self.toml").symlink_to("self.toml")
+    path = stacks / "staging.toml"
+    path.write_text(path.read_text().replace('"_base.toml"', '"_a.toml"'))
+    result = runner.invoke(app, ["validate"])
+    assert result.exit_code == 1
+    problems = [line for line in result.output.splitlines() if line.startswith("  ")]
+    assert problems == [
+        "  stacks/self.toml: is a loop of symbolic links",
+        "  stacks/staging.toml: extends: extends stacks/_a.toml, which is a loop of symbolic links",
+    ]
+
+
+def test_a_10_mb_file_is_refused_before_it_is_parsed(project: Path) -> None:
+    path = project / "stacks" / "big.toml"
+    path.write_text('[app]\nname = "acme-big"\n[config]\nX = "' + "x" * 10_000_000 + '"\n')
+    result = runner.invoke(app, ["validate", "stacks/big.toml"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1] == (
+        "  stacks/big.toml: is 10,000,040 bytes: a stack file may hold at most 1,000,000 bytes"
+    )
+
+
+def test_a_5000_digit_quantity_fails_validate_and_plan_in_one_line(project: Path) -> None:
+    path = project / "stacks" / "staging.toml"
+    path.write_text(path.read_text() + "\n[formation.clock]\nquantity = " + "7" * 5000 + "\n")
+    expected = "stacks/staging.toml: formation.clock.quantity: is an integer beyond the 64 bits"
+    validated = runner.invoke(app, ["validate", "stacks/staging.toml"])
+    assert validated.exit_code == 1
+    assert validated.output.splitlines()[1] == f"  {expected} of TOML integers"
+    planned = runner.invoke(app, ["plan", "stacks/staging.toml"])
+    assert planned.exit_code == 1
+    assert planned.output.splitlines() == [f"error: {expected} of TOML integers"]
+
+
+SECRET_LINE = 'name = "root:x:0:0:a-value-outside-the-tree"'
+
+
+@pytest.mark.parametrize("how", ["relative", "symlink", "absolute"])
+def test_extends_never_reads_or_echoes_a_file_outside_the_stack_directory(
+    project: Path, how: str
+) -> None:
+    outside = project / "private" / "_creds.toml"
+    outside.parent.mkdir()
+    outside.write_text(f"[app]\n{SECRET_LINE}\nregion = 1\n")
+    value = {"relative": "../private/_creds.toml", "absolute": str(outside)}.get(how)
+    if value is None:
+        (project / "stacks" / "_creds.toml").symlink_to(outside)
+        value = "_creds.toml"
+    path = project / "stacks" / "staging.toml"
+    path.write_text(path.read_text().replace('"_base.toml"', json.dumps(value)))
+    result = runner.invoke(app, ["validate", "--format", "json", "stacks/staging.toml"])
+    assert result.exit_code == 1
+    (problem,) = json.loads(result.output)["files"][0]["problems"]
+    assert (problem["file"], problem["key"], problem["line"]) == (
+        "stacks/staging.toml",
+        "extends",
+        3,
+    )
+    assert "root:x" not in result.output and "a-value-outside" not in result.output
+
+
+def test_extends_may_go_down_and_back_up_within_the_tree(project: Path) -> None:
+    shared = project / "stacks" / "shared"
+    shared.mkdir()
+    (shared / "_web.toml").write_text('extends = "../_base.toml"\n[app]\nregion = "eu"\n')
+    path = project / "stacks" / "staging.toml"
+    path.write_text(path.read_text().replace('"_base.toml"', '"shared/_web.toml"'))
+    result = runner.invoke(app, ["validate", "stacks/staging.toml"])
+    assert result.exit_code == 0, result.output

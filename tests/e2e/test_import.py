@@ -343,3 +343,70 @@ def test_import_tells_what_the_app_costs_priced_from_the_catalog_once(
     assert len(catalog) == len(set(catalog)) >= 1  # once per service, whatever the apps
     for name in names:
         assert f"✓ {name} → {tmp_path / 'all' / name}.toml\n  monthly cost: " in every.stderr
+
+
+def test_an_app_a_stack_file_declares_is_not_imported_twice(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+):
+    name = unique_name("dup")
+    create_app(heroku, name, {"TZ": "UTC"})
+    stacks = tmp_path / "stacks"
+    declared = stacks / "prod.toml"
+    assert cli("import", name, "--out", str(declared)).exit_code == 0
+    before = declared.read_text()
+
+    for extra in ([], ["--overwrite"]):
+        again = cli("import", name, "--out", str(stacks / f"{name}.toml"), *extra)
+        assert again.exit_code == 1
+        assert again.stderr.splitlines() == [
+            f"error: {declared} already declares app {name} "
+            f"(to refresh that file: --out {declared} --overwrite)"
+        ]
+    assert sorted(p.name for p in stacks.iterdir()) == ["prod.toml"]
+    assert cli("validate", str(declared), api=False).exit_code == 0
+
+    heroku.patch(f"/apps/{name}/config-vars", {"LOG_LEVEL": "info"})
+    refreshed = cli("import", name, "--out", str(declared), "--overwrite")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert declared.read_text() != before and "LOG_LEVEL" in declared.read_text()
+    printed = cli("import", name, "--out", "-")  # stdout writes no second file
+    assert printed.exit_code == 0 and f'name = "{name}"' in printed.stdout
+
+
+def test_all_skips_the_apps_a_stack_file_declares(tmp_path: Path):
+    with EmulatorServer(provision_delay=0) as server:
+        cli, heroku = Cli(server), Heroku(server)
+        for name in ("acme-one", "acme-two"):
+            create_app(heroku, name, {})
+        stacks = tmp_path / "stacks"
+        stacks.mkdir()
+        (stacks / "_base.toml").write_text('[app]\nenvironment = "staging"\n')
+        (stacks / "one.toml").write_text('extends = "_base.toml"\n[app]\nname = "acme-one"\n')
+
+        result = cli("import", "--all", "--out", str(stacks), "--overwrite")
+
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines()[0] == (
+            f"- acme-one: skipped: {stacks / 'one.toml'} already declares app acme-one"
+        )
+        assert "1 of 2 apps imported" in result.stderr
+        files = sorted(p.name for p in stacks.iterdir())
+        assert files == ["_base.toml", "acme-two.toml", "one.toml"]
+        validated = cli("validate", *(str(stacks / f) for f in files[1:]), api=False)
+        assert validated.exit_code == 0, validated.output
+
+
+def test_extends_outside_the_written_files_directory_is_refused(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+):
+    name = unique_name("imp")
+    create_app(heroku, name, {})
+    (tmp_path / "_base.toml").write_text('[app]\nenvironment = "staging"\n')
+    out = tmp_path / "stacks" / "app.toml"
+    result = cli("import", name, "--out", str(out), "--extends", str(tmp_path / "_base.toml"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: --extends {tmp_path / '_base.toml'}: the partial must be in {out.parent}/ or "
+        "below, where the file is written (a stack file cannot extend a file elsewhere)"
+    ]
+    assert not out.exists()

@@ -115,7 +115,8 @@ def test_apply_then_import_describes_the_same_app(
     with tempfile.TemporaryDirectory() as tmp:
         original = write_stack(Path(tmp), doc)
         converge(cli, emu, original)
-        imported = Path(tmp) / "imported.toml"
+        # Beside the original, import would refuse: the app is declared there already.
+        imported = Path(tmp) / "imported" / "imported.toml"
         literals = ",".join(k for k, v in doc["config"].items() if isinstance(v, str))
         args = ["--inline-config", literals] if literals else []
         environment = doc["app"]["environment"]

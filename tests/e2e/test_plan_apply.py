@@ -266,13 +266,72 @@ def test_removing_the_database_never_destroys_it(
     assert any(ln.startswith("  - add-on papertrail-") for ln in lines), plan.stdout
     assert f"{name}: 0 to add, 0 to change, 1 to destroy, 1 refused" in lines
 
-    for extra in ([], ["--allow-destroy", "DATABASE", "--allow-destroy", database["name"]]):
+    for extra in ([], ["--allow-destroy", database["name"]]):  # removed: never destroyed
         applied = cli("apply", str(path), "--auto-approve", *extra)
         assert applied.exit_code == 0, applied.output
         assert heroku.addons(name)["heroku-postgresql"]["id"] == database["id"]
     assert "papertrail" not in heroku.addons(name)
     refused = cli("plan", str(path), "--detailed-exitcode")
     assert refused.exit_code == 2 and "refused" in refused.stdout
+
+
+def test_a_refused_replacement_names_only_the_missing_steps(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    name = unique_name()
+    doc = stack_doc(name)
+    path = write_stack(tmp_path, doc)
+    converge(cli, emu, path)
+    redis = heroku.addons(name)["heroku-redis"]
+    doc["addons"]["redis"] = {"plan": "heroku-postgresql:essential-0", "as": "REDIS"}
+
+    def refusal(*extra: str) -> str:
+        write_stack(tmp_path, doc)
+        plan = cli("plan", str(path), *extra)
+        assert plan.exit_code == 0, plan.output
+        (line,) = [ln for ln in plan.stdout.splitlines() if ln.startswith("  ! add-on redis")]
+        assert line.startswith("  ! add-on redis (REDIS): heroku-redis:mini → heroku-postgresql")
+        assert len(line) < 170, line
+        return line.split("  # ", 1)[1]
+
+    start = "destroys its data: "
+    assert refusal() == start + "set addons.redis.protect = false, pass --allow-destroy redis"
+    assert refusal("--allow-destroy", "redis") == start + "set addons.redis.protect = false"
+    doc["addons"]["redis"]["protect"] = False
+    assert refusal() == start + "pass --allow-destroy redis"
+    by_heroku_name = cli("plan", str(path), "--allow-destroy", redis["name"])
+    assert f"{name}: 1 to add, 0 to change, 1 to destroy" in by_heroku_name.stdout
+
+    applied = cli("apply", str(path), "--auto-approve", "--allow-destroy", "redis")
+    assert applied.exit_code == 0, applied.output
+    assert "heroku-redis" not in heroku.addons(name)
+
+
+def test_an_unknown_allow_destroy_name_is_an_error_listing_the_names(
+    cli: Cli, emu: Any, heroku: Heroku, tmp_path: Path
+):
+    name = unique_name()
+    doc = stack_doc(name)
+    path = write_stack(tmp_path, doc)
+    converge(cli, emu, path)
+    live_names = [a["name"] for a in heroku.get(f"/apps/{name}/addons")]
+    doc["addons"]["redis"] = {"plan": "heroku-postgresql:essential-0", "as": "REDIS"}
+    write_stack(tmp_path, doc)
+
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        result = cli(*command, str(path), "--allow-destroy", "redis", "--allow-destroy", "nosuch")
+        assert result.exit_code == 1
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(
+            "error: --allow-destroy nosuch: no add-on of the planned apps has this name "
+            "(add-ons: database, redis, logging, "
+        ), line
+        assert all(n in line for n in live_names) and "Traceback" not in result.output
+    assert "heroku-redis" in heroku.addons(name)  # apply wrote nothing
+    new = write_stack(tmp_path, stack_doc(unique_name(), addons={}))
+    nothing = cli("plan", str(new), "--allow-destroy", "database")
+    assert nothing.exit_code == 1
+    assert "has this name (add-ons: none)" in nothing.stderr
 
 
 def test_backups_wait_for_a_database_still_provisioning(cli: Cli, heroku: Heroku, tmp_path: Path):
