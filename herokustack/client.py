@@ -607,8 +607,9 @@ class HerokuClient:
         try:
             self._read_body(resp)
         except _TooLarge:
+            limit = f"{self.max_body / 2**20:g} MB" if self.max_body >= 2**20 else "allowed"
             raise ApiError(
-                f"{method} {path}: answer is larger than {self.max_body // 2**20} MB: not read",
+                f"{method} {path}: answer is larger than {limit} ({self.max_body} bytes): not read",
                 resp.status_code,
             ) from None
         finally:
@@ -655,10 +656,10 @@ class HerokuClient:
         status = resp.status_code
         if status == 404 and not resource and (not error_id or detail.startswith(UNKNOWN_ROUTE)):
             # Not Heroku saying a thing is missing: a route it does not have, or not Heroku.
-            what = _clip(detail, 80) if detail else f"not a Heroku error answer ({_kind(resp)})"
+            what = f"{UNKNOWN_ROUTE}." if detail else "not a Heroku error answer"
             msg = (
-                f"{method} {_shown_url(base, path)}: HTTP 404: {what}: is {_shown_url(base)} "
-                "the Heroku API? (check --api-url)"
+                f"{method} {_shown_url(base, path)}: HTTP 404 ({what}): is {_shown_url(base)} "
+                "the Heroku Platform API? (check --api-url)"
             )
         if status == 401:
             msg += " (check HEROKU_API_KEY)"
