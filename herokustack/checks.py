@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
-from urllib.parse import quote
 
 from herokustack import client as client_module
 from herokustack.client import ApiError, HerokuClient
@@ -768,7 +767,7 @@ def live_app_of(live: client_module.LiveState) -> LiveApp:
 
 def _drain_count(client: HerokuClient, app: str) -> int:
     try:
-        return len(client.get_list(f"apps/{quote(app)}/log-drains"))
+        return len(client.get_list(f"{client_module.app_path(app)}/log-drains"))
     except ApiError as exc:
         if exc.not_found:  # an API without log drains (the local emulator): none known
             return 0

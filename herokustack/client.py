@@ -1,8 +1,24 @@
 """The Heroku client: reads live state of apps (the "facts") and makes the writes apply needs.
 
-Transport is heroku3 over a `requests.Session` that has timeouts and urllib3 retries for
-idempotent methods only (GET/PUT/PATCH/DELETE). A POST that fails ambiguously (a timeout or a
-5xx after it was sent) is never repeated blindly: the caller re-reads state and decides.
+Transport is a `requests.Session` (set up by heroku3: Heroku's Accept header, basic auth) that
+has timeouts and urllib3 retries for idempotent methods only (GET/PUT/PATCH/DELETE) on
+connection errors and 429/500/502/503/504. A POST that fails ambiguously (a timeout or a 5xx
+after it was sent) is never repeated blindly: the caller re-reads state and decides.
+
+What comes back is untrusted. A GET whose body breaks off (truncated, reset, shorter than its
+Content-Length) is sent again, up to BODY_ATTEMPTS times; a body over `max_body` bytes (16 MB)
+is refused unread; a body that is not JSON, or not the JSON shape Heroku gives, is an ApiError
+(`GET apps/x: answer is not JSON (text/html, 1234 bytes)`), never a traceback. `Retry-After`
+is obeyed up to `max_retry_after` seconds (default 60, env HEROKUSTACK_MAX_RETRY_AFTER), for
+retried requests and for a POST answered 429 alike, and each wait of a second or more is told
+on stderr ("Heroku asked to wait 30 s (Retry-After); waiting…").
+
+Every id or name put into a URL path is first checked to have the form Heroku gives it (app
+name or UUID, add-on id or name, UUIDs for databases and backup schedules) and then escaped as
+one path segment: an id from a plan file or an answer can never reach another URL, such as
+`../../OTHER-APP`. A 404 means "does not exist" only when it is Heroku's own answer for that
+kind of thing (`{"id": "not_found", "resource": "app", ...}`); Heroku's "requested API
+endpoint was not found", a proxy's page, 401 and 403 are errors (the first two naming the URL).
 
 Reading one app costs at most 4 requests (app, formation, config vars, add-ons) plus one per
 Postgres database (its backup schedules); a missing app costs one request. Attachment names
@@ -12,9 +28,12 @@ for services whose suffixes are unknown is `GET /apps/{app}/addon-attachments` a
 
 from __future__ import annotations
 
+import email.utils
 import json
 import netrc
 import os
+import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,21 +44,30 @@ from urllib.parse import quote, urlsplit
 
 import requests
 import requests.auth
-from heroku3.api import Heroku, RateLimitExceeded
+from heroku3.api import Heroku
 from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from herokustack.errors import HerokustackError
-from herokustack.stackfile import ADDON_CONFIG_VARS
+from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
 DEFAULT_API_URL = "https://api.heroku.com"
 DEFAULT_DATA_URL = "https://api.data.heroku.com"
 NETRC_HOST = "api.heroku.com"
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 POSTGRES = "heroku-postgresql"
 POST_ATTEMPTS = 5
+BODY_ATTEMPTS = 3  # a GET whose body broke off is sent again (at most retries + 1 times)
+MAX_BODY = 16 * 1024 * 1024  # Heroku's answers are kB; a page holds at most 1000 items
+DEFAULT_MAX_RETRY_AFTER = 60.0
+MAX_RETRY_AFTER_ENV = "HEROKUSTACK_MAX_RETRY_AFTER"
+# Heroku's answer to a path it has no route for (e.g. a wrong --api-url) begins so.
+UNKNOWN_ROUTE = "The requested API endpoint was not found"
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+APP_NAME_RE = re.compile(APP_NAME_PATTERN)
+ADDON_NAME_RE = re.compile(r"[a-zA-Z][A-Za-z0-9_-]+")  # Heroku's schema: add-on name
 T = TypeVar("T")
 
 
@@ -56,15 +84,159 @@ class ApiError(HerokustackError):
         status: int | None = None,
         ambiguous: bool = False,
         error_id: str = "",
+        *,
+        resource: str = "",
+        detail: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.ambiguous = ambiguous  # the write may or may not have happened
         self.error_id = error_id  # Heroku's error "id", e.g. "not_found"
+        self.resource = resource  # the kind of thing a 404 did not find, e.g. "app"
+        self.detail = detail  # Heroku's message, redacted
+        self.retry_after = retry_after  # seconds, from a Retry-After header
 
     @property
     def not_found(self) -> bool:
         return self.status == 404
+
+    def missing(self, resource: str) -> bool:
+        """Heroku's own 404 saying that the `resource` ("app", "add_on") asked for is not there.
+
+        Heroku names it (`"resource": "app"`); a server that does not is taken at its word only
+        for Heroku's message ("Couldn't find that app."). Anything else is no proof.
+        """
+        if self.status != 404 or self.error_id != "not_found":
+            return False
+        if self.resource:
+            return self.resource == resource
+        label = {"add_on": "add-on"}.get(resource, resource)
+        return self.detail.startswith(f"Couldn't find that {label}.")
+
+    @property
+    def data_missing(self) -> bool:
+        """A data API 404 in Heroku's error form that is not "no such endpoint".
+
+        The data API does not name what it did not find, and the official CLI reads any of its
+        404s as "not there (yet)": this keeps that, but not for a route or a page that is not
+        the API's.
+        """
+        return (
+            self.status == 404
+            and self.error_id == "not_found"
+            and not self.detail.startswith(UNKNOWN_ROUTE)
+        )
+
+
+class InvalidIdError(HerokustackError):
+    """An id or name that has not the form Heroku gives it: it is never put into a URL."""
+
+
+# --- ids in URLs -----------------------------------------------------------------------------
+
+# role -> (patterns, what a valid value is); each value goes into one URL path segment.
+ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
+    "app name": ((APP_NAME_RE, UUID_RE), "a Heroku app name or id"),
+    "add-on id": ((UUID_RE, ADDON_NAME_RE), "a Heroku add-on id or name"),
+    "database id": ((UUID_RE,), "an add-on id (UUID)"),
+    "backup schedule uuid": ((UUID_RE,), "a UUID"),
+}
+
+
+def path_segment(value: object, role: str) -> str:
+    """`value` as one escaped URL path segment, once it is known to have the form of `role`."""
+    patterns, form = ID_FORMS[role]
+    if not (isinstance(value, str) and any(p.fullmatch(value) for p in patterns)):
+        raise InvalidIdError(f"{role} {_shown(value)} is not {form}: it is not sent to Heroku")
+    return quote(value, safe="")
+
+
+def app_path(name: str) -> str:
+    """`apps/{name}`, the name checked and escaped."""
+    return f"apps/{path_segment(name, 'app name')}"
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+# --- Retry-After -----------------------------------------------------------------------------
+
+
+def max_retry_after_from(environ: Mapping[str, str] = os.environ) -> float:
+    """The longest Retry-After obeyed, in seconds: HEROKUSTACK_MAX_RETRY_AFTER, else 60."""
+    raw = environ.get(MAX_RETRY_AFTER_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_RETRY_AFTER
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:  # NaN fails this too
+        raise HerokustackError(
+            f"{MAX_RETRY_AFTER_ENV}: not a number of seconds from 0 to 86400: {_shown(raw)}"
+        )
+    return seconds
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (delay or HTTP date); None when none or unreadable."""
+    value = (value or "").strip()
+    if re.fullmatch(r"[0-9]{1,12}", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def wait_retry_after(asked: float, cap: float, notify: Callable[[str], None] | None) -> None:
+    """Sleep what Heroku asked, at most `cap` seconds; a wait asked of 1 s or more is told."""
+    wait = min(asked, cap)
+    if notify is not None and asked >= 1:
+        how = "waiting…" if wait >= asked else f"waiting {wait:g} s ({MAX_RETRY_AFTER_ENV})…"
+        notify(f"Heroku asked to wait {asked:.0f} s (Retry-After); {how}")
+    time.sleep(wait)
+
+
+def tell_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry with Retry-After capped at `max_wait` seconds and each long wait told.
+
+    (urllib3's own `retry_after_max` is not in every urllib3 2, and it tells nothing.)
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        max_wait: float = DEFAULT_MAX_RETRY_AFTER,
+        notify: Callable[[str], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_wait = max_wait
+        self.notify = notify
+
+    def new(self, **kw: Any) -> Any:
+        retry = super().new(**kw)  # urllib3 makes a new Retry for each attempt
+        retry.max_wait, retry.notify = self.max_wait, self.notify
+        return retry
+
+    def get_retry_after(self, response: Any) -> float | None:
+        return retry_after_seconds(response.headers.get("Retry-After"))
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        asked = self.get_retry_after(response)
+        if not asked:
+            return False
+        wait_retry_after(asked, self.max_wait, self.notify)
+        return True
 
 
 # --- auth and URLs -------------------------------------------------------------------------
@@ -276,14 +448,21 @@ class Redactor:
 
 
 def make_session(
-    timeout: tuple[float, float], retries: int, backoff: float, pool_size: int = 32
+    timeout: tuple[float, float],
+    retries: int,
+    backoff: float,
+    pool_size: int = 32,
+    *,
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+    notify: Callable[[str], None] | None = tell_stderr,
 ) -> requests.Session:
     """A session with connect/read timeouts and retries of idempotent requests.
 
     Connection errors (nothing was sent) are retried for every method; read errors and
-    429/502/503/504 answers only for idempotent ones, honouring Retry-After.
+    429/500/502/503/504 answers only for idempotent ones, honouring Retry-After up to
+    `max_retry_after` seconds (and telling `notify` of each wait).
     """
-    retry = Retry(
+    retry = _CappedRetry(
         total=retries,
         connect=retries,
         read=retries,
@@ -295,6 +474,8 @@ def make_session(
         allowed_methods=IDEMPOTENT,
         respect_retry_after_header=True,
         raise_on_status=False,
+        max_wait=max_retry_after,
+        notify=notify,
     )
     session = _TimeoutSession(timeout)
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
@@ -313,8 +494,25 @@ class _TimeoutSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+# What breaks off while a body is read, after urllib3 has returned the answer's headers.
+BODY_ERRORS = (
+    requests.exceptions.ChunkedEncodingError,  # IncompleteRead, shorter than Content-Length
+    requests.exceptions.ContentDecodingError,
+    requests.exceptions.ConnectionError,  # reset or read timeout mid-body
+)
+
+
+class _TooLarge(Exception):
+    pass
+
+
 class HerokuClient:
-    """Reads and writes the Heroku resources herokustack manages."""
+    """Reads and writes the Heroku resources herokustack manages.
+
+    `max_retry_after` (seconds; default HEROKUSTACK_MAX_RETRY_AFTER, else 60) caps every wait a
+    Retry-After header asks for; `on_wait` is told of each wait (default: a line on stderr).
+    `max_body` bounds what one answer may hold.
+    """
 
     def __init__(
         self,
@@ -326,6 +524,9 @@ class HerokuClient:
         retries: int = 5,
         backoff: float = 0.3,
         parallelism: int = 8,
+        max_retry_after: float | None = None,
+        on_wait: Callable[[str], None] | None = tell_stderr,
+        max_body: int = MAX_BODY,
     ) -> None:
         self.url = url.rstrip("/")
         self.data_url = (data or url).rstrip("/")
@@ -333,8 +534,24 @@ class HerokuClient:
         self.redact = Redactor()
         self.redact.add(key)
         self._key = key
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.max_retry_after = (
+            max_retry_after_from() if max_retry_after is None else max_retry_after
+        )
+        self.on_wait = on_wait
+        self.max_body = max_body
         # Up to 4 requests of one app at once (its reads, its add-ons), for each app at once.
-        self.session = make_session(timeout, retries, backoff, pool_size=4 * self.parallelism)
+        self.session = make_session(
+            timeout,
+            retries,
+            backoff,
+            pool_size=4 * self.parallelism,
+            max_retry_after=self.max_retry_after,
+            notify=on_wait,
+        )
+        # heroku3 sets Heroku's headers (Accept: version 3) on the session; requests go
+        # straight through the session so that every answer is seen whole (429's Retry-After).
         self.heroku = Heroku(session=self.session)
         self.heroku._heroku_url = self.url
         self.heroku._api_key = key
@@ -353,64 +570,141 @@ class HerokuClient:
         data_api: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
-        """One request; errors become ApiError with a redacted message."""
+        """One request, its body read (bounded); errors become ApiError with a redacted message.
+
+        A GET whose body broke off is sent again (urllib3 retries only up to the headers).
+        """
         base = self.data_url if data_api else self.url
+        attempts = 1 + min(self.retries, BODY_ATTEMPTS - 1) if method == "GET" else 1
+        for attempt in range(attempts):
+            try:
+                return self._send(method, path, body, base, data_api, headers)
+            except BODY_ERRORS as exc:
+                if attempt == attempts - 1:
+                    raise self._error(method, path, base, exc, broke_off=True) from None
+                time.sleep(self.backoff * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        base: str,
+        data_api: bool,
+        headers: Mapping[str, str] | None,
+    ) -> requests.Response:
         url = f"{base}/{path.lstrip('/')}"
         payload = None if body is None else json.dumps(body)
+        # The data API gets the key as the official CLI sends it (Bearer).
+        auth = _Bearer(self._key) if data_api else None
         try:
-            if data_api or headers:
-                # The data API gets the key as the official CLI sends it (Bearer).
-                auth = _Bearer(self._key) if data_api else None
-                resp = self.session.request(
-                    method, url, data=payload, headers=dict(headers or {}), auth=auth
-                )
-            else:
-                resp = self.heroku._http_resource(method, path.lstrip("/"), data=payload)
-        except requests.HTTPError as exc:
-            resp = exc.response
-            if resp is None:
-                raise self._error(method, path, base, exc) from None
+            resp = self.session.request(
+                method, url, data=payload, headers=dict(headers or {}), auth=auth, stream=True
+            )
         except requests.RequestException as exc:
             raise self._error(method, path, base, exc) from None
-        except RateLimitExceeded:
-            raise ApiError(f"{method} {path}: Heroku rate limit exceeded", 429) from None
+        try:
+            self._read_body(resp)
+        except _TooLarge:
+            limit = f"{self.max_body / 2**20:g} MB" if self.max_body >= 2**20 else "allowed"
+            raise ApiError(
+                f"{method} {path}: answer is larger than {limit} ({self.max_body} bytes): not read",
+                resp.status_code,
+            ) from None
+        finally:
+            resp.close()
         if resp.status_code >= 400:
-            raise self._status_error(method, path, resp)
+            raise self._status_error(method, path, resp, base)
         return resp
 
-    def _error(self, method: str, path: str, base: str, exc: Exception) -> ApiError:
+    def _read_body(self, resp: requests.Response) -> None:
+        """Read the body into `resp`, refusing one over `max_body` bytes before holding it."""
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and len(declared) < 20 and int(declared) > self.max_body:
+            raise _TooLarge
+        chunks, size = [], 0
+        for chunk in resp.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+        resp._content = b"".join(chunks)
+
+    def _error(
+        self, method: str, path: str, base: str, exc: Exception, broke_off: bool = False
+    ) -> ApiError:
         kind = type(exc).__name__
         if isinstance(exc, requests.exceptions.RetryError):
             kind = "gave up after retries"
         # A write that got no answer may have happened: the caller re-reads before resending.
-        msg = f"{method} {path}: no answer from {_host(base)} ({kind})"
-        return ApiError(msg, None, ambiguous=True)
+        what = "the answer broke off" if broke_off else "no answer"
+        return ApiError(
+            f"{method} {path}: {what} from {_host(base)} ({kind})", None, ambiguous=True
+        )
 
-    def _status_error(self, method: str, path: str, resp: requests.Response) -> ApiError:
-        try:
-            doc = resp.json()
-            detail = doc.get("message") or doc.get("id") or ""
-            error_id = str(doc.get("id") or "")
-        except (ValueError, AttributeError):
-            detail = error_id = ""
+    def _status_error(self, method: str, path: str, resp: requests.Response, base: str) -> ApiError:
+        doc = _json_or_none(resp.content)
+        if not isinstance(doc, dict):
+            doc = {}
+        error_id = _text(doc.get("id"))
+        resource = _text(doc.get("resource"))
         # Only Heroku's own text may echo a value sent to it: the method and path hold none.
-        detail = self.redact(str(detail)[:300])
-        msg = f"{method} {path}: HTTP {resp.status_code}" + (f": {detail}" if detail else "")
-        if resp.status_code == 401:
+        detail = self.redact(_text(doc.get("message"))[:300])
+        shown = detail or error_id
+        msg = f"{method} {path}: HTTP {resp.status_code}" + (f": {shown}" if shown else "")
+        status = resp.status_code
+        if status == 404 and not resource and (not error_id or detail.startswith(UNKNOWN_ROUTE)):
+            # Not Heroku saying a thing is missing: a route it does not have, or not Heroku.
+            what = f"{UNKNOWN_ROUTE}." if detail else "not a Heroku error answer"
+            msg = (
+                f"{method} {_shown_url(base, path)}: HTTP 404 ({what}): is {_shown_url(base)} "
+                "the Heroku Platform API? (check --api-url)"
+            )
+        if status == 401:
             msg += " (check HEROKU_API_KEY)"
-        ambiguous = resp.status_code >= 500
-        return ApiError(msg, resp.status_code, ambiguous=ambiguous, error_id=error_id)
+        return ApiError(
+            msg,
+            status,
+            ambiguous=status >= 500,
+            error_id=error_id,
+            resource=resource,
+            detail=detail,
+            retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
+        )
+
+    def _json(self, method: str, path: str, resp: requests.Response) -> Any:
+        """The answer's JSON; a body that is not JSON is a one-line ApiError."""
+        doc = _json_or_none(resp.content)
+        if doc is None and resp.content.strip() != b"null":
+            raise ApiError(
+                f"{method} {path}: answer is not JSON ({_kind(resp)}, {len(resp.content)} bytes)",
+                resp.status_code,
+            )
+        return doc
+
+    def _object(self, method: str, path: str, resp: requests.Response) -> dict[str, Any]:
+        doc = self._json(method, path, resp)
+        if not isinstance(doc, dict):
+            raise ApiError(f"{method} {path}: answer is not a JSON object ({_type(doc)})")
+        return doc
 
     def get(self, path: str, *, data_api: bool = False) -> Any:
-        return self.request("GET", path, data_api=data_api).json()
+        return self._json("GET", path, self.request("GET", path, data_api=data_api))
+
+    def get_object(self, path: str, *, data_api: bool = False) -> dict[str, Any]:
+        return self._object("GET", path, self.request("GET", path, data_api=data_api))
 
     def get_list(self, path: str, *, data_api: bool = False) -> list[Any]:
-        """A list, following 206 Partial Content / Next-Range pages (silently)."""
+        """A list of objects, following 206 Partial Content / Next-Range pages (silently)."""
         items: list[Any] = []
         headers: dict[str, str] = {}
         for _ in range(1000):
             resp = self.request("GET", path, data_api=data_api, headers=headers or None)
-            items.extend(resp.json())
+            page = self._json("GET", path, resp)
+            if not isinstance(page, list) or not all(isinstance(i, dict) for i in page):
+                raise ApiError(f"GET {path}: answer is not a JSON list of objects ({_type(page)})")
+            items.extend(page)
             next_range = resp.headers.get("Next-Range")
             if resp.status_code != 206 or not next_range:
                 return items
@@ -419,32 +713,47 @@ class HerokuClient:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def app_info(self, name: str) -> LiveAppInfo | None:
+        """The app, or None when Heroku says there is no such app (its own 404 for an app).
+
+        Any other answer that is not the app (another 404, 401, 403, a page) is an error.
+        """
+        path = app_path(name)
+        try:
+            doc = self.get_object(path)
+        except ApiError as exc:
+            if exc.missing("app"):
+                return None
+            raise
+        return _parsed(f"GET {path}", parse_app, doc)
+
+    def read_formation(self, app: str) -> dict[str, LiveProcess]:
+        path = f"{app_path(app)}/formation"
+        processes = _parsed(f"GET {path}", _each(parse_process), self.get_list(path))
+        return {p.type: p for p in processes}
+
+    def read_config(self, app: str) -> dict[str, str]:
+        """The app's config vars; their values are secrets from now on (redacted everywhere)."""
+        raw = self.get_object(f"{app_path(app)}/config-vars")
+        config = {k: _text(v) for k, v in raw.items() if v is not None}
+        self.redact.add(*config.values())
+        return config
+
     def read_app(self, name: str) -> LiveState:
         """Live state of one app; `app` None when it does not exist (a planned creation)."""
-        app_path = f"apps/{quote(name)}"
-        try:
-            info = parse_app(self.get(app_path))
-        except ApiError as exc:
-            if exc.not_found and exc.error_id == "not_found":
-                return LiveState(name=name)
-            if exc.not_found:  # a 404 without Heroku's error body: not the Platform API
-                raise ApiError(
-                    f"GET {app_path}: HTTP 404 without Heroku's error body: "
-                    f"is {_host(self.url)} the Heroku Platform API? (check --api-url)",
-                    404,
-                ) from None
-            raise
+        info = self.app_info(name)
+        if info is None:
+            return LiveState(name=name)
+        path = app_path(name)
         # The three reads do not depend on each other: in parallel, to cut the wall time.
         with ThreadPoolExecutor(max_workers=3) as pool:
-            formation_f = pool.submit(self.get_list, f"{app_path}/formation")
-            config_f = pool.submit(self.get, f"{app_path}/config-vars")
-            addons_f = pool.submit(self.get_list, f"{app_path}/addons")
-            formation = {p.type: p for p in map(parse_process, formation_f.result())}
-            raw_config = config_f.result()
+            formation_f = pool.submit(self.read_formation, name)
+            config_f = pool.submit(self.read_config, name)
+            addons_f = pool.submit(self.get_list, f"{path}/addons")
+            formation = formation_f.result()
+            config = config_f.result()
             addon_docs = addons_f.result()
-        config = {k: str(v) for k, v in raw_config.items() if v is not None}
-        self.redact.add(*config.values())
-        addons = self._read_addons(app_path, addon_docs)
+        addons = self._read_addons(path, addon_docs)
         schedules = self._read_all_schedules(
             [a for a in addons if a.service == POSTGRES and a.owner == name]
         )
@@ -458,17 +767,21 @@ class HerokuClient:
         )
 
     def _read_addons(self, app_path: str, docs: list[dict[str, Any]]) -> list[LiveAddon]:
-        guessed = {
-            d["id"]: attachments_from_config(_service(d), d.get("config_vars") or ()) for d in docs
-        }
+        where = f"GET {app_path}/addons"
+        guessed = _parsed(
+            where,
+            lambda ds: {d["id"]: attachments_from_config(_service(d), _names(d)) for d in ds},
+            docs,
+        )
         if all(guessed.values()):
-            return [parse_addon(d, guessed[d["id"]] or ()) for d in docs]
-        by_addon: dict[str, list[str]] = {}
-        for att in self.get_list(f"{app_path}/addon-attachments"):
-            addon_id = (att.get("addon") or {}).get("id")
-            if addon_id:
-                by_addon.setdefault(addon_id, []).append(att["name"])
-        return [parse_addon(d, tuple(by_addon.get(d["id"], ()))) for d in docs]
+            return _parsed(
+                where, lambda ds: [parse_addon(d, guessed[d["id"]] or ()) for d in ds], docs
+            )
+        path = f"{app_path}/addon-attachments"
+        by_addon = _parsed(f"GET {path}", _attachments_by_addon, self.get_list(path))
+        return _parsed(
+            where, lambda ds: [parse_addon(d, by_addon.get(d["id"], ())) for d in ds], docs
+        )
 
     def _read_all_schedules(self, dbs: list[LiveAddon]) -> dict[str, tuple[LiveSchedule, ...]]:
         ready = [db for db in dbs if db.state == "provisioned"]
@@ -484,13 +797,14 @@ class HerokuClient:
             )
 
     def read_schedules(self, addon_id: str) -> tuple[LiveSchedule, ...]:
-        path = f"client/v11/databases/{quote(addon_id)}/transfer-schedules"
+        path = _schedules_path(addon_id)
         try:
-            return tuple(parse_schedule(d) for d in self.get_list(path, data_api=True))
+            docs = self.get_list(path, data_api=True)
         except ApiError as exc:
-            if exc.not_found:  # the database is not provisioned yet
+            if exc.data_missing:  # the database is not provisioned yet
                 return ()
             raise
+        return tuple(_parsed(f"GET {path}", _each(parse_schedule), docs))
 
     def read_apps(self, names: Sequence[str]) -> dict[str, LiveState]:
         """Live state of many apps, read in parallel (at most `parallelism` at once)."""
@@ -500,8 +814,8 @@ class HerokuClient:
 
     def list_addons(self, app: str) -> list[LiveAddon]:
         """The add-ons of an app with their state (used while waiting for provisioning)."""
-        docs = self.get_list(f"apps/{quote(app)}/addons")
-        return self._read_addons(f"apps/{quote(app)}", docs)
+        path = app_path(app)
+        return self._read_addons(path, self.get_list(f"{path}/addons"))
 
     def find_addon(self, app: str, attachment: str) -> LiveAddon | None:
         """The add-on attached to `app` as `attachment`, read now; None when there is none."""
@@ -509,57 +823,54 @@ class HerokuClient:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def _write(self, method: str, path: str, body: Any, parse: Callable[[Any], T]) -> T:
+        """A write whose answer is a Heroku object, parsed by `parse`."""
+        doc = self._object(method, path, self.request(method, path, body))
+        return _parsed(f"{method} {path}", parse, doc)
+
     def create_app(self, name: str, region: str, stack: str) -> LiveAppInfo:
+        app_path(name)  # a name that could not be read back is refused before the POST
         body = {"name": name, "region": region, "stack": stack}
         return self._post_once(
-            lambda: parse_app(self.request("POST", "apps", body).json()),
-            lambda: self._existing_app(name),
+            lambda: self._write("POST", "apps", body, parse_app),
+            lambda: self.app_info(name),
         )
 
-    def _existing_app(self, name: str) -> LiveAppInfo | None:
-        try:
-            return parse_app(self.get(f"apps/{quote(name)}"))
-        except ApiError as exc:
-            if exc.not_found:
-                return None
-            raise
-
     def update_app(self, name: str, **fields: Any) -> LiveAppInfo:
-        return parse_app(self.request("PATCH", f"apps/{quote(name)}", fields).json())
+        return self._write("PATCH", app_path(name), fields, parse_app)
 
     def create_addon(
         self, app: str, plan: str, attachment: str, config: Mapping[str, str]
     ) -> LiveAddon:
         body = {"plan": plan, "attachment": {"name": attachment}, "config": dict(config)}
-        path = f"apps/{quote(app)}/addons"
-
-        def create() -> LiveAddon:
-            doc = self.request("POST", path, body).json()
-            return parse_addon(doc, (attachment,))
-
-        return self._post_once(create, lambda: self.find_addon(app, attachment))
+        path = f"{app_path(app)}/addons"
+        return self._post_once(
+            lambda: self._write("POST", path, body, lambda d: parse_addon(d, (attachment,))),
+            lambda: self.find_addon(app, attachment),
+        )
 
     def upgrade_addon(self, app: str, addon_id: str, plan: str) -> LiveAddon:
-        path = f"apps/{quote(app)}/addons/{quote(addon_id)}"
-        return parse_addon(self.request("PATCH", path, {"plan": plan}).json())
+        path = f"{app_path(app)}/addons/{path_segment(addon_id, 'add-on id')}"
+        return self._write("PATCH", path, {"plan": plan}, parse_addon)
 
     def destroy_addon(self, app: str, addon_id: str) -> None:
+        path = f"{app_path(app)}/addons/{path_segment(addon_id, 'add-on id')}"
         try:
-            self.request("DELETE", f"apps/{quote(app)}/addons/{quote(addon_id)}")
+            self.request("DELETE", path)
         except ApiError as exc:
-            if not exc.not_found:  # already gone: a retried DELETE that had succeeded
+            if not exc.missing("add_on"):  # already gone: a retried DELETE that had succeeded
                 raise
 
     def update_config(self, app: str, changes: Mapping[str, str | None]) -> None:
         self.redact.add(*(v for v in changes.values() if v))
-        self.request("PATCH", f"apps/{quote(app)}/config-vars", dict(changes))
+        self.request("PATCH", f"{app_path(app)}/config-vars", dict(changes))
 
     def scale(self, app: str, updates: Sequence[Mapping[str, Any]]) -> None:
-        self.request("PATCH", f"apps/{quote(app)}/formation", {"updates": list(updates)})
+        self.request("PATCH", f"{app_path(app)}/formation", {"updates": list(updates)})
 
     def schedule_backups(self, addon_id: str, name: str, hour: int, timezone: str) -> None:
         """Create or replace (same name) the daily backup schedule of a database."""
-        path = f"client/v11/databases/{quote(addon_id)}/transfer-schedules"
+        path = _schedules_path(addon_id)
         body = {"hour": f"{hour:02d}", "timezone": timezone, "schedule_name": name}
 
         def create() -> bool:
@@ -576,11 +887,11 @@ class HerokuClient:
         self._post_once(create, existing)
 
     def unschedule_backups(self, addon_id: str, uuid: str) -> None:
-        path = f"client/v11/databases/{quote(addon_id)}/transfer-schedules/{quote(uuid)}"
+        path = f"{_schedules_path(addon_id)}/{path_segment(uuid, 'backup schedule uuid')}"
         try:
             self.request("DELETE", path, data_api=True)
         except ApiError as exc:
-            if not exc.not_found:
+            if not exc.data_missing:
                 raise
 
     def _post_once(self, send: Callable[[], T], existing: Callable[[], T | None]) -> T:
@@ -591,7 +902,10 @@ class HerokuClient:
                 return send()
             except ApiError as exc:
                 if exc.status == 429 and not last:  # refused before any work: wait, resend
-                    time.sleep(min(2.0, 0.5 * (attempt + 1)))
+                    asked = exc.retry_after
+                    if asked is None:
+                        asked = min(2.0, 0.5 * (attempt + 1))
+                    wait_retry_after(asked, self.max_retry_after, self.on_wait)
                     continue
                 if not exc.ambiguous or last:
                     raise
@@ -622,6 +936,78 @@ def _service(doc: Mapping[str, Any]) -> str:
     return _name(doc.get("addon_service")) or _name(doc.get("plan")).split(":", 1)[0]
 
 
+def _names(doc: Mapping[str, Any]) -> list[str]:
+    values = doc.get("config_vars") or []
+    if not isinstance(values, list):
+        raise TypeError("config_vars is not a list")
+    return [_text(v) for v in values]
+
+
+def _attachments_by_addon(docs: list[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
+    by_addon: dict[str, list[str]] = {}
+    for att in docs:
+        addon_id = (att.get("addon") or {}).get("id")
+        if addon_id:
+            by_addon.setdefault(_text(addon_id), []).append(_text(att["name"]))
+    return {k: tuple(v) for k, v in by_addon.items()}
+
+
+def _schedules_path(addon_id: str) -> str:
+    return f"client/v11/databases/{path_segment(addon_id, 'database id')}/transfer-schedules"
+
+
+def _each(parse: Callable[[Any], T]) -> Callable[[list[Any]], list[T]]:
+    return lambda docs: [parse(d) for d in docs]
+
+
+def _parsed(where: str, parse: Callable[[Any], T], doc: Any) -> T:
+    """`parse(doc)`, an answer that has not the shape Heroku gives being a one-line ApiError."""
+    try:
+        return parse(doc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Field names only: a value may be a secret (pydantic's message would quote it).
+        why = (
+            f"no {_shown(exc.args[0])} field"
+            if isinstance(exc, KeyError)
+            else "a field of the wrong type"
+        )
+        raise ApiError(f"{where}: answer is not what Heroku answers ({why})") from None
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError too), or nested too deep
+        return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+def _kind(resp: requests.Response) -> str:
+    """The media type of an answer, safe to show (a server may send anything in it)."""
+    kind = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
+    kind = "".join(c for c in kind if c.isascii() and c.isprintable())
+    return _clip(kind, 60) or "no Content-Type"
+
+
+def _type(doc: Any) -> str:
+    names = {"dict": "an object", "list": "a list", "str": "a string", "NoneType": "null"}
+    return names.get(type(doc).__name__, f"a {type(doc).__name__}")
+
+
+def _shown_url(base: str, path: str = "") -> str:
+    """The URL of `path` under `base` without a user:password it may carry."""
+    parts = urlsplit(base)
+    url = f"{parts.scheme}://{_host(base)}{parts.path}"
+    return f"{url}/{path.lstrip('/')}" if path else url
+
+
 def client_from_options(
     url_option: str | None,
     parallelism: int = 8,
@@ -631,4 +1017,5 @@ def client_from_options(
     """A client for the API URL and key the options and environment give."""
     url = api_url(url_option, environ)
     key = api_key(environ)
+    kwargs.setdefault("max_retry_after", max_retry_after_from(environ))
     return HerokuClient(url, key, data=data_url(url, environ), parallelism=parallelism, **kwargs)

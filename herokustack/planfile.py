@@ -45,21 +45,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from herokustack.client import (
     POSTGRES,
-    ApiError,
     HerokuClient,
     LiveAddon,
     LiveAppInfo,
     LiveProcess,
     LiveSchedule,
     LiveState,
-    parse_app,
-    parse_process,
 )
 from herokustack.errors import HerokustackError
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
@@ -369,24 +365,14 @@ def _addon_parts(
 def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> dict[str, Any]:
     """The live parts of the resources `changes` write, read again (only those: cheap)."""
     kinds = {c.resource for c in changes}
-    path = f"apps/{quote(app)}"
-    try:
-        info = parse_app(client.get(path))
-    except ApiError as exc:
-        if exc.not_found:
-            return {"app": ABSENT}
-        raise
+    info = client.app_info(app)  # None only on Heroku's own "no such app" answer
+    if info is None:
+        return {"app": ABSENT}
     parts = _app_parts(info)
     if "formation" in kinds:
-        parts.update(
-            _formation_parts(
-                {p.type: p for p in map(parse_process, client.get_list(f"{path}/formation"))}
-            )
-        )
+        parts.update(_formation_parts(client.read_formation(app)))
     if "config" in kinds:
-        config = {k: str(v) for k, v in client.get(f"{path}/config-vars").items() if v is not None}
-        client.redact.add(*config.values())
-        parts.update(_config_parts(config))
+        parts.update(_config_parts(client.read_config(app)))
     if "addon" in kinds:
         parts.update(_addon_parts(client.list_addons(app)))
     for change in changes:

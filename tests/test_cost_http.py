@@ -96,7 +96,7 @@ def test_live_prices_win_and_unknown_service_falls_back(server_url: str) -> None
 
 @pytest.mark.parametrize(
     ("service", "message"),
-    [("broken", "HTTP 500: Internal server error."), ("junk", "not a JSON list of plans")],
+    [("broken", "HTTP 500: Internal server error."), ("junk", "answer is not JSON")],
 )
 def test_catalog_failures_are_one_line_without_the_key(
     server_url: str, service: str, message: str

@@ -81,15 +81,16 @@ CREATE TABLE IF NOT EXISTS transfer_schedules (
 class ApiError(Exception):
     """A Heroku-style error answer: HTTP status, error id and message."""
 
-    def __init__(self, status: int, error_id: str, message: str) -> None:
+    def __init__(self, status: int, error_id: str, message: str, resource: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.error_id = error_id
         self.message = message
+        self.resource = resource  # Heroku names the kind of thing a 404 did not find
 
 
-def not_found(message: str) -> ApiError:
-    return ApiError(404, "not_found", message)
+def not_found(message: str, resource: str = "") -> ApiError:
+    return ApiError(404, "not_found", message, resource)
 
 
 def invalid(message: str) -> ApiError:
@@ -359,7 +360,7 @@ class Backend:
     def _app_row(self, c: sqlite3.Connection, ident: str) -> sqlite3.Row:
         row = c.execute("SELECT * FROM apps WHERE name = ? OR id = ?", (ident, ident)).fetchone()
         if row is None:
-            raise not_found("Couldn't find that app.")
+            raise not_found("Couldn't find that app.", "app")
         return row
 
     def _app_json(self, row: sqlite3.Row) -> Json:
@@ -936,7 +937,7 @@ class Backend:
             args += (app_id,)
         row = c.execute(sql, args).fetchone()
         if row is None:
-            raise not_found("Couldn't find that add-on.")
+            raise not_found("Couldn't find that add-on.", "add_on")
         return row
 
     def _addon_state(self, row: sqlite3.Row) -> str:
@@ -1142,7 +1143,7 @@ class Backend:
         with self._tx() as c:
             row = c.execute("SELECT * FROM attachments WHERE id = ?", (ident,)).fetchone()
             if row is None:
-                raise not_found("Couldn't find that add-on attachment.")
+                raise not_found("Couldn't find that add-on attachment.", "add_on_attachment")
             addon = c.execute("SELECT * FROM addons WHERE id = ?", (row["addon_id"],)).fetchone()
             on_owner = c.execute(
                 "SELECT COUNT(*) AS n FROM attachments WHERE addon_id = ? AND app_id = ?",
@@ -1260,7 +1261,7 @@ class Backend:
             if service is not None:
                 rows = [r for r in rows if r["plan"].split(":")[0] == service]
             if not rows:
-                raise not_found("Couldn't find that add-on.")
+                raise not_found("Couldn't find that add-on.", "add_on")
             return [self._addon_json(c, r, expand=expand) for r in rows]
 
     @staticmethod
@@ -1324,7 +1325,7 @@ class Backend:
             else:
                 row = c.execute("SELECT * FROM attachments WHERE id = ?", (ident,)).fetchone()
             if row is None:
-                raise not_found("Couldn't find that add-on attachment.")
+                raise not_found("Couldn't find that add-on attachment.", "add_on_attachment")
             return self._attachment_json(c, row, set(include))
 
     def resolve_attachments(self, body: Json, include: frozenset[str] = frozenset()) -> list[Json]:
@@ -1351,7 +1352,7 @@ class Backend:
                 args += (service_prefix(service),)
             rows = c.execute(sql + " ORDER BY attachments.seq", args).fetchall()
             if not rows:
-                raise not_found("Couldn't find that add-on attachment.")
+                raise not_found("Couldn't find that add-on attachment.", "add_on_attachment")
             return [self._attachment_json(c, r, set(include)) for r in rows]
 
     # --- Postgres data API --------------------------------------------------------------------

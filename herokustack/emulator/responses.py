@@ -102,8 +102,12 @@ class RateBucket:
             return int(self.tokens)
 
 
-def error_response(status: int, error_id: str, message: str, **headers: str) -> Response:
-    body = json.dumps({"id": error_id, "message": message})
+def error_response(
+    status: int, error_id: str, message: str, resource: str = "", **headers: str
+) -> Response:
+    # Heroku's 404 for a missing thing names its kind ("resource": "app"); an unknown route not.
+    doc = {"id": error_id, "message": message} | ({"resource": resource} if resource else {})
+    body = json.dumps(doc)
     return Response(body, status, media_type="application/json", headers=headers)
 
 
@@ -218,7 +222,7 @@ class Api:
             if response is None:
                 response = await self._serve(request, handler, status, list_field)
         except ApiError as exc:
-            response = error_response(exc.status, exc.error_id, exc.message)
+            response = error_response(exc.status, exc.error_id, exc.message, exc.resource)
         response.headers["Request-Id"] = request_id
         response.headers["RateLimit-Remaining"] = str(self.rate.take())
         return response
@@ -581,6 +585,13 @@ async def read_limited(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+# Heroku's answer, word for word, to a path it has no route for (no "resource": not a missing app).
+UNKNOWN_ROUTE = (
+    "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs."
+    " `POST`), and did you specify your intended version with the `Accept` header?"
+)
+
+
 def build_app(backend: Backend, settings: Settings) -> tuple[Starlette, Api]:
     api = Api(backend, settings)
 
@@ -591,7 +602,7 @@ def build_app(backend: Backend, settings: Settings) -> tuple[Starlette, Api]:
                 405, "method_not_allowed", "Method not allowed for this resource."
             )
         else:
-            response = error_response(404, "not_found", "The requested API endpoint was not found.")
+            response = error_response(404, "not_found", UNKNOWN_ROUTE)
         response.headers["Request-Id"] = str(uuid.uuid4())
         response.headers["RateLimit-Remaining"] = str(api.rate.take())
         return response

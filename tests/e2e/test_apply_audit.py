@@ -100,8 +100,8 @@ def test_a_404_from_a_server_that_is_not_heroku_is_not_a_missing_app(
     result = cli("plan", str(path), "--api-url", f"http://{not_heroku}", api=False)
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        f"error: GET apps/{name}: HTTP 404 without Heroku's error body: "
-        f"is {not_heroku} the Heroku Platform API? (check --api-url)"
+        f"error: GET http://{not_heroku}/apps/{name}: HTTP 404 (not a Heroku error answer): "
+        f"is http://{not_heroku} the Heroku Platform API? (check --api-url)"
     )
     assert "new app" not in result.stdout
 

@@ -154,17 +154,21 @@ def _schedule(call: Checked, addon_id: str) -> Any:
 
 
 def test_errors_are_heroku_shaped(http: httpx.Client) -> None:
-    for method, path, status, error_id in [
-        ("GET", "/apps/no-such-app", 404, "not_found"),
-        ("GET", "/apps/no-such-app/formation/web", 404, "not_found"),
-        ("DELETE", "/account", 403, "forbidden"),
-        ("GET", "/no/such/endpoint", 404, "not_found"),
+    # A missing thing's 404 names its kind ("resource"), as Heroku's does; an unknown route not.
+    for method, path, status, error_id, resource in [
+        ("GET", "/apps/no-such-app", 404, "not_found", "app"),
+        ("GET", "/apps/no-such-app/formation/web", 404, "not_found", "app"),
+        ("DELETE", "/account", 403, "forbidden", None),
+        ("GET", "/no/such/endpoint", 404, "not_found", None),
     ]:
         response = http.request(method, path)
         assert response.status_code == status
         assert response.json()["id"] == error_id
-        assert set(response.json()) == {"id", "message"}
+        assert response.json().get("resource") == resource
+        assert set(response.json()) - {"resource"} == {"id", "message"}
         assert response.headers["Request-Id"]
+    unknown = http.get("/no/such/endpoint").json()["message"]
+    assert unknown.startswith("The requested API endpoint was not found. Are you using the right")
 
 
 def test_included_attachment_embeds_plan_and_config_vars(http: httpx.Client) -> None:
