@@ -170,14 +170,12 @@ def test_addon_plan_changes_within_its_service_only(http: httpx.Client) -> None:
 
 def test_catalog_prices_in_cents(http: httpx.Client) -> None:
     plans = {p["name"]: p for p in http.get("/addon-services/heroku-postgresql/plans").json()}
-    assert {
-        "essential-0",
-        "essential-1",
-        "essential-2",
-        "standard-0",
-        "standard-2",
-        "premium-0",
-    } == {n.split(":")[1] for n in plans}
+    tiers = {f"essential-{n}" for n in range(3)}
+    tiers |= {f"{tier}-{n}" for tier in ("standard", "premium") for n in (0, *range(2, 10))}
+    assert {n.split(":")[1] for n in plans} == tiers  # every plan Heroku sells in these tiers
+    assert all(p["price"]["cents"] > 0 for p in plans.values())
+    redis = {p["name"] for p in http.get("/addon-services/heroku-redis/plans").json()}
+    assert {"heroku-redis:mini", "heroku-redis:premium-0", "heroku-redis:premium-14"} <= redis
     assert plans["heroku-postgresql:standard-0"]["price"] == {
         "cents": 5000,
         "contract": False,
