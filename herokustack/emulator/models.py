@@ -144,6 +144,15 @@ def want_int(value: Any, key: str) -> int:
     raise invalid(f"Invalid type for {key}: expected an integer.")
 
 
+TIER_DEFAULT_SIZE = {"eco": "Eco", "basic": "Basic", "professional": "Standard-1X"}
+
+
+def dyno_tier(size: str) -> str:
+    """eco, basic, or professional (every standard and performance size)."""
+    key = size.lower()
+    return key if key in ("eco", "basic") else "professional"
+
+
 def service_prefix(service: str) -> str:
     """A LIKE pattern for the plans of a service, with the user's text escaped."""
     escaped = service.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -706,6 +715,9 @@ class Backend:
         existing = {
             r["type"]: r for r in c.execute("SELECT * FROM formation WHERE app_id = ?", (app_id,))
         }
+        size = catalog.DEFAULT_DYNO_SIZE
+        if existing:  # a new process type joins the app's tier: Heroku does not mix tiers
+            size = TIER_DEFAULT_SIZE[dyno_tier(next(iter(existing.values()))["size"])]
         for ptype, command in process_types.items():
             if ptype in existing:
                 c.execute(
@@ -722,7 +734,7 @@ class Backend:
                     ptype,
                     command,
                     1 if ptype == "web" else 0,
-                    catalog.DEFAULT_DYNO_SIZE,
+                    size,
                     now,
                     now,
                 ),
@@ -786,6 +798,7 @@ class Backend:
                 ptype = want_str(update, "type", required=True)
                 assert ptype is not None
                 self._apply_formation_update(c, app["id"], ptype, update)
+            self._check_tiers(c, app["id"])
             return [self._formation_json(app, r) for r in self._formation_rows(c, app["id"])]
 
     def update_process(self, app_ident: str, ident: str, body: Json) -> Json:
@@ -793,6 +806,7 @@ class Backend:
         with self._tx() as c:
             app = self._app_row(c, app_ident)
             row = self._apply_formation_update(c, app["id"], ident, body)
+            self._check_tiers(c, app["id"])
             return self._formation_json(app, row)
 
     def _apply_formation_update(
@@ -825,6 +839,26 @@ class Backend:
             (quantity, size.name, self._now(), row["id"]),
         )
         return self._formation_row(c, app_id, row["id"])
+
+    def _check_tiers(self, c: sqlite3.Connection, app_id: str) -> None:
+        """Refuse a formation that mixes dyno tiers (the transaction then changes nothing).
+
+        Heroku's rule (Dev Center, "Dyno Types", section "Mixing dyno types",
+        https://devcenter.heroku.com/articles/dyno-types, and "Dyno Tiers",
+        https://devcenter.heroku.com/articles/dyno-tiers): an app on eco dynos uses eco for
+        all its process types, an app on basic dynos basic for all; standard and performance
+        sizes (the professional tiers) mix freely. Only process types that run dynos
+        (quantity above 0) use a tier: a worker scaled to 0 on Basic does not stop web from
+        moving to Standard-1X. The stack-file rule (`herokustack/stackfile.py`) is the same.
+        """
+        rows = self._formation_rows(c, app_id)
+        tiers = {dyno_tier(r["size"]): r["size"] for r in rows if r["quantity"] > 0}
+        if len(tiers) > 1:
+            # Heroku's own wording (quoted in heroku/legacy-cli#1676 and by users since).
+            first, second = sorted(tiers.values())[:2]
+            raise invalid(
+                f"Cannot use the following dyno types in the same app: {first} and {second}."
+            )
 
     def list_dynos(self, app_ident: str) -> list[Json]:
         """One running dyno per unit of quantity (web.1, web.2, ...): what `heroku ps` shows."""

@@ -76,7 +76,9 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("GET", "/apps/schema-app-2/formation/web")
     updates = [{"type": "web", "quantity": 2, "dyno_size": {"name": "standard-1x"}}]
     call("PATCH", "/apps/schema-app-2/formation", {"updates": updates})
-    call("PATCH", "/apps/schema-app-2/formation/worker", {"quantity": 1})
+    # On Standard-1X like web: Heroku refuses Basic and Standard-1X dynos in one app.
+    worker = {"quantity": 1, "dyno_size": {"name": "standard-1x"}}
+    call("PATCH", "/apps/schema-app-2/formation/worker", worker)
     call("GET", "/apps/schema-app-2/dynos")
     call("GET", "/apps/schema-app-2/dynos/web.1")
 
