@@ -53,7 +53,7 @@ class Call:
     params: dict[str, str]
     body: Any
     include: frozenset[str]
-    expand: bool
+    expand: frozenset[str]  # Accept-Expansion: the fields to answer as whole objects
 
 
 @dataclass
@@ -299,12 +299,8 @@ class Api:
         call = Call(
             params=dict(request.path_params),
             body=body,
-            include=frozenset(
-                p.strip()
-                for p in request.headers.get("accept-inclusion", "").split(",")
-                if p.strip()
-            ),
-            expand=bool(request.headers.get("accept-expansion", "").strip()),
+            include=header_list(request.headers.get("accept-inclusion", "")),
+            expand=header_list(request.headers.get("accept-expansion", "")),
         )
         result = handler(call)
         headers: dict[str, str] = {}
@@ -346,6 +342,14 @@ class Api:
             r("/stacks", "GET", lambda c: b.list_stacks(), list_field="id"),
             r("/stacks/{stack}", "GET", lambda c: b.get_stack(c.params["stack"])),
             r("/regions", "GET", lambda c: b.list_regions(), list_field="id"),
+            r("/regions/{region}", "GET", lambda c: b.get_region(c.params["region"])),
+            r("/users/{account}", "GET", lambda c: b.get_user(c.params["account"])),
+            r(
+                "/users/{account}/apps",
+                "GET",
+                lambda c: b.list_user_apps(c.params["account"]),
+                list_field="id",
+            ),
             r("/apps", "GET", lambda c: b.list_apps(), list_field="id"),
             r("/apps", "POST", lambda c: b.create_app(c.body), status=201),
             r("/apps/{app}", "GET", lambda c: b.get_app(c.params["app"])),
@@ -380,6 +384,24 @@ class Api:
                 "/apps/{app}/dynos/{dyno}",
                 "GET",
                 lambda c: b.get_dyno(c.params["app"], c.params["dyno"]),
+            ),
+            r(
+                "/apps/{app}/dynos",
+                "DELETE",
+                lambda c: b.restart_dynos(c.params["app"]),
+                status=202,
+            ),
+            r(
+                "/apps/{app}/dynos/{dyno}",
+                "DELETE",
+                lambda c: b.restart_dynos(c.params["app"], dyno=c.params["dyno"]),
+                status=202,
+            ),
+            r(
+                "/apps/{app}/formations/{type}",
+                "DELETE",
+                lambda c: b.restart_dynos(c.params["app"], ptype=c.params["type"]),
+                status=202,
             ),
             r("/apps/{app}/config-vars", "GET", lambda c: b.get_config(c.params["app"])),
             r(
@@ -451,7 +473,7 @@ class Api:
             r(
                 "/apps/{app}/addons",
                 "POST",
-                lambda c: b.create_addon(c.params["app"], c.body),
+                lambda c: b.create_addon(c.params["app"], c.body, expand=c.expand),
                 status=201,
             ),
             r(
@@ -462,7 +484,9 @@ class Api:
             r(
                 "/apps/{app}/addons/{addon}",
                 "PATCH",
-                lambda c: b.update_addon(c.params["app"], c.params["addon"], c.body),
+                lambda c: b.update_addon(
+                    c.params["app"], c.params["addon"], c.body, expand=c.expand
+                ),
             ),
             r("/apps/{app}/addons/{addon}", "DELETE", self._delete_addon),
             r(
@@ -538,7 +562,9 @@ class Api:
         unknown = set(call.body) - {"force"}
         if unknown:
             raise ApiError(422, "invalid_params", f"Unknown field: {sorted(unknown)[0]}.")
-        return self.backend.delete_addon(call.params["app"], call.params["addon"])
+        return self.backend.delete_addon(
+            call.params["app"], call.params["addon"], expand=call.expand
+        )
 
     def _collaborators(self, call: Call) -> list[Json]:
         app = self.backend.get_app(call.params["app"])
@@ -586,6 +612,11 @@ def acceptable(accept: str | None) -> bool:
         elif media_type.lower() in JSON_TYPES:
             return True
     return False
+
+
+def header_list(value: str) -> frozenset[str]:
+    """`addon_service, plan` → {"addon_service", "plan"} (Accept-Inclusion, Accept-Expansion)."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
 def token_of(authorization: str) -> str | None:
