@@ -1,15 +1,14 @@
 """Everyday official-CLI commands behave as on Heroku (issue 12): output and emulator state.
 
 Each CLI call costs over a second of Node start-up, so the commands run in parallel, each on
-its own app, in two rounds (changes, then the reads that follow them); every result is checked
-both as the CLI printed it and as the emulator then holds it.
+its own app, in two rounds (changes, then the reads that follow them), within one test; every
+result is checked both as the CLI printed it and as the emulator then holds it.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -71,8 +70,7 @@ def formation(http: httpx.Client, app: str) -> dict[str, tuple[int, str]]:
     }
 
 
-@pytest.fixture(scope="module")
-def fidelity(emu: EmulatorServer, http: httpx.Client) -> Iterator[dict[str, Any]]:
+def prepare(emu: EmulatorServer, http: httpx.Client) -> dict[str, Any]:
     """Apps in the states the commands start from."""
     code = {"web": "gunicorn app:app", "worker": "celery -A app worker"}
     for app in ("fid-rb", "fid-rb1", "fid-tiers", "fid-tiers2", "fid-mix", "fid-ps", "fid-old"):
@@ -91,21 +89,17 @@ def fidelity(emu: EmulatorServer, http: httpx.Client) -> Iterator[dict[str, Any]
     upgrade = http.post("/apps/fid-upgrade/addons", json={"plan": "heroku-postgresql"}).json()
     http.post("/apps/fid-pg/addons", json={"plan": "heroku-postgresql:standard-2"})
     http.post("/apps/fid-pg/addons", json={"plan": "heroku-postgresql:premium-0"})
-    yield {"rename": rename, "upgrade": upgrade}
+    return {"rename": rename, "upgrade": upgrade}
 
 
-@pytest.fixture(scope="module")
-def changes(
-    emu: EmulatorServer,
-    fidelity: dict[str, Any],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[str, tuple[int, str]]]:
+def change_round(
+    emu: EmulatorServer, home: Path, fidelity: dict[str, Any]
+) -> dict[str, tuple[int, str]]:
     """Round one: the commands that change something, in parallel (distinct apps)."""
-    home = tmp_path_factory.mktemp("cli-home")
     real_clock = emu.backend.clock
     emu.backend.clock = lambda: RESTARTED  # restarts (and all else this round) happen then
     try:
-        yield run_all(
+        return run_all(
             emu,
             home,
             {
@@ -143,7 +137,7 @@ def changes(
         emu.backend.clock = real_clock
 
 
-def test_rollback_without_a_version_goes_back_one_release(
+def check_rollback_without_a_version_goes_back_one_release(
     http: httpx.Client, changes: dict[str, tuple[int, str]]
 ) -> None:
     assert "Rolling back fid-rb to v3... done, v5" in ok(changes, "rollback")
@@ -154,14 +148,14 @@ def test_rollback_without_a_version_goes_back_one_release(
     assert releases[-1]["current"] and releases[-1]["slug"] == releases[2]["slug"]
 
 
-def test_v1_before_any_code_is_not_eligible_and_not_rolled_back_to(
+def check_v1_before_any_code_is_not_eligible_and_not_rolled_back_to(
     http: httpx.Client, changes: dict[str, tuple[int, str]]
 ) -> None:
     assert "Cannot roll back to v1" in refused(changes, "rollback-v1")
     assert [r["version"] for r in http.get("/apps/fid-rb1/releases").json()] == [1, 2]
 
 
-def test_addons_rename_sends_only_the_name(
+def check_addons_rename_sends_only_the_name(
     http: httpx.Client, fidelity: dict[str, Any], changes: dict[str, tuple[int, str]]
 ) -> None:
     old = fidelity["rename"]["name"]
@@ -171,7 +165,7 @@ def test_addons_rename_sends_only_the_name(
     assert renamed["id"] == fidelity["rename"]["id"]
 
 
-def test_addons_create_and_upgrade_print_the_price_line(
+def check_addons_create_and_upgrade_print_the_price_line(
     http: httpx.Client, changes: dict[str, tuple[int, str]]
 ) -> None:
     created = ok(changes, "create-addon")
@@ -186,7 +180,7 @@ def test_addons_create_and_upgrade_print_the_price_line(
     assert plan == "heroku-postgresql:essential-1"
 
 
-def test_ps_scale_refuses_to_mix_dyno_tiers_as_heroku(
+def check_ps_scale_refuses_to_mix_dyno_tiers_as_heroku(
     http: httpx.Client, changes: dict[str, tuple[int, str]]
 ) -> None:
     refusal = "Cannot use the following dyno types in the same app"
@@ -202,7 +196,7 @@ def test_ps_scale_refuses_to_mix_dyno_tiers_as_heroku(
     assert formation(http, "fid-mix") == expected
 
 
-def test_apps_rename_moves_the_web_url(
+def check_apps_rename_moves_the_web_url(
     http: httpx.Client, changes: dict[str, tuple[int, str]]
 ) -> None:
     app = http.get("/apps/fid-new").json()
@@ -212,7 +206,7 @@ def test_apps_rename_moves_the_web_url(
     assert http.get("/apps/fid-old").status_code == 404
 
 
-def test_ps_restart_restarts_every_dyno(
+def check_ps_restart_restarts_every_dyno(
     http: httpx.Client, changes: dict[str, tuple[int, str]]
 ) -> None:
     assert "Restarting all dynos on fid-ps... done" in ok(changes, "restart-all")
@@ -221,12 +215,7 @@ def test_ps_restart_restarts_every_dyno(
     assert {d["updated_at"] for d in dynos} == {iso(RESTARTED)}
 
 
-def test_reads_after_the_changes(
-    emu: EmulatorServer,
-    http: httpx.Client,
-    changes: dict[str, tuple[int, str]],
-    tmp_path: Path,
-) -> None:
+def check_reads(emu: EmulatorServer, http: httpx.Client, tmp_path: Path) -> None:
     """Round two: `apps`, `pg:info` of one database by its config var, per-type restarts."""
     later = RESTARTED + 3600
     real_clock = emu.backend.clock
@@ -271,6 +260,23 @@ def test_reads_after_the_changes(
     assert "Restarting dyno web.2 on fid-ps... done" in ok(reads, "restart-dyno")
     since = {d["name"]: d["updated_at"] for d in http.get("/apps/fid-ps/dynos").json()}
     assert since == {"web.1": iso(RESTARTED), "web.2": iso(later), "worker.1": iso(later)}
+
+
+def test_everyday_commands_behave_as_on_heroku(
+    emu: EmulatorServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    """One test, so that each round of Node processes runs once (pytest-xdist would run a
+    module fixture again in every worker that gets one of several tests)."""
+    fidelity = prepare(emu, http)
+    changes = change_round(emu, tmp_path, fidelity)
+    check_rollback_without_a_version_goes_back_one_release(http, changes)
+    check_v1_before_any_code_is_not_eligible_and_not_rolled_back_to(http, changes)
+    check_addons_rename_sends_only_the_name(http, fidelity, changes)
+    check_addons_create_and_upgrade_print_the_price_line(http, changes)
+    check_ps_scale_refuses_to_mix_dyno_tiers_as_heroku(http, changes)
+    check_apps_rename_moves_the_web_url(http, changes)
+    check_ps_restart_restarts_every_dyno(http, changes)
+    check_reads(emu, http, tmp_path)
 
 
 def test_region_by_name_or_id(http: httpx.Client) -> None:
