@@ -23,42 +23,29 @@ from urllib.parse import quote
 from rich.table import Table
 
 from herokustack.client import ApiError, HerokuClient, LiveAddon, LiveState
+from herokustack.emulator import catalog
 from herokustack.errors import HerokustackError
 from herokustack.planner import Change, Plan
 from herokustack.stackfile import StackFile, load_stacks, stack_paths
 
 # Built-in monthly prices in US cents (the maximum for a dyno running the whole month).
-# Source: Heroku's published pricing, https://www.heroku.com/pricing and
-# https://devcenter.heroku.com/articles/usage-and-billing (dynos);
-# https://elements.heroku.com/addons/<service> (add-on plans). Compiled on PRICES_DATE.
-# Prices change: the live catalog (`--live`) and a price file (`--prices`) override this table.
+# Dyno sizes and Heroku's own data plans (heroku-postgresql, heroku-redis) come from the
+# emulator's catalog, so that `plan` and `--local` price them alike: see the sources and where
+# to update them in `herokustack/emulator/catalog.py` (DYNO_SIZES, POSTGRES_PLANS,
+# REDIS_PLANS). Third-party add-on plans below: https://elements.heroku.com/addons/<service>.
+# Compiled on PRICES_DATE. Prices change: the live catalog (`--live`) and a price file
+# (`--prices`) override this table.
 #
 # Eco is not priced per dyno: it is one $5/month subscription per account that gives 1000 dyno
 # hours shared by every eco dyno of the account. We count each eco dyno at $0 and add the
 # subscription once per run (see `ECO_PLAN_CENTS` and `total_cents`), whatever the number of eco
 # dynos or apps; the 1000-hour cap is not modelled (eco dynos sleep when idle).
-PRICES_DATE = "2026-11-25"
+PRICES_DATE = "2026-12-02"
 ECO_PLAN_CENTS = 500
-DYNO_CENTS: dict[str, int] = {
-    "eco": 0,  # covered by the account-wide eco subscription, counted once
-    "basic": 700,
-    "standard-1x": 2500,
-    "standard-2x": 5000,
-    "performance-m": 25000,
-    "performance-l": 50000,
-    "performance-l-ram": 50000,
-    "performance-xl": 75000,
-    "performance-2xl": 150000,
-}
+# Eco's own price is 0: it is covered by the account-wide eco subscription, counted once.
+DYNO_CENTS: dict[str, int] = {size.name.lower(): size.cents for size in catalog.DYNO_SIZES}
 ADDON_CENTS: dict[str, int] = {
-    "heroku-postgresql:essential-0": 500,
-    "heroku-postgresql:essential-1": 900,
-    "heroku-postgresql:essential-2": 2000,
-    "heroku-postgresql:standard-0": 5000,
-    "heroku-postgresql:standard-2": 20000,
-    "heroku-postgresql:premium-0": 20000,
-    "heroku-redis:mini": 300,
-    "heroku-redis:premium-0": 1500,
+    **{plan.name: plan.cents for plan in (*catalog.POSTGRES_PLANS, *catalog.REDIS_PLANS)},
     "papertrail:choklad": 0,
     "papertrail:fixa": 700,
     "papertrail:volmar": 1800,

@@ -317,8 +317,15 @@ def _rules(problems: list[tuple[Loc, str]]) -> PydanticCustomError:
 
 
 def _tier_problems(spec: StackFile) -> list[tuple[Loc, str]]:
-    # Heroku refuses to mix eco, basic and professional (standard/performance) dynos in one app.
-    items = list(spec.formation.items())
+    """Heroku refuses to mix eco, basic and professional (standard/performance) dynos in one app.
+
+    Dev Center, "Dyno Types", section "Mixing dyno types" (devcenter.heroku.com/articles/
+    dyno-types): an app on eco dynos uses eco for all its process types, an app on basic dynos
+    basic for all; standard and performance sizes mix. Only process types that run dynos
+    (quantity above 0) use a tier, as in the emulator's formation rule (`_check_tiers` in
+    `emulator/models.py`).
+    """
+    items = [(name, proc) for name, proc in spec.formation.items() if proc.quantity > 0]
     if not items:
         return []
     first_name, first = items[0]

@@ -32,6 +32,7 @@ from herokustack.cost import (
     plan_cost_text,
     total_cents,
 )
+from herokustack.emulator import catalog
 from herokustack.errors import HerokustackError
 from herokustack.planner import make_plan
 from herokustack.stackfile import Stack, StackFile
@@ -478,3 +479,18 @@ def test_plan_cost_text_and_totals_for_the_renderers() -> None:
 
 def cost_plan_text_lines(changes: dict[str, CostChange]) -> list[str]:
     return plan_cost_text(changes).splitlines()
+
+
+def test_builtin_table_and_emulator_catalog_price_heroku_data_plans_alike() -> None:
+    """One source: `plan` offline and `--local` give every Heroku data plan the same price."""
+    served = {
+        plan.name: plan.cents
+        for service in catalog.SERVICES
+        if service.name in ("heroku-postgresql", "heroku-redis")
+        for plan in service.plans
+    }
+    assert {k: v for k, v in ADDON_CENTS.items() if k in served} == served
+    assert all(cents > 0 for cents in served.values())  # no real plan is priced at $0
+    assert {"heroku-postgresql:standard-9", "heroku-postgresql:premium-9"} <= served.keys()
+    assert {"heroku-redis:mini", "heroku-redis:premium-14"} <= served.keys()
+    assert {size.name.lower(): size.cents for size in catalog.DYNO_SIZES} == DYNO_CENTS

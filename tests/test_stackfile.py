@@ -124,6 +124,31 @@ def test_problems_carry_line_numbers(tmp_path: Path) -> None:
     assert (problem.key, problem.line) == ("formation.web.size", 7)
 
 
+@pytest.mark.parametrize(
+    ("web", "worker", "ok"),
+    [
+        (("basic", 1), ("standard-1x", 1), False),
+        (("eco", 1), ("performance-m", 1), False),
+        (("standard-2x", 1), ("performance-m", 2), True),  # one professional tier
+        (("basic", 1), ("standard-1x", 0), True),  # a worker scaled to 0 runs no dyno
+    ],
+)
+def test_one_dyno_tier_per_app_among_running_process_types(
+    tmp_path: Path, web: tuple[str, int], worker: tuple[str, int], ok: bool
+) -> None:
+    """The same rule as the emulator's formation check (Dev Center, "Mixing dyno types")."""
+    text = APP + "".join(
+        f'\n[formation.{name}]\nquantity = {quantity}\nsize = "{size}"\n'
+        for name, (size, quantity) in (("web", web), ("worker", worker))
+    )
+    path = write(tmp_path, "s.toml", text)
+    if ok:
+        assert load_stack(path).spec.formation["worker"].size == worker[0]
+    else:
+        with pytest.raises(StackFileError, match=r"formation\.worker\.size: cannot mix"):
+            load_stack(path)
+
+
 # --- extends -----------------------------------------------------------------------------------
 
 

@@ -92,6 +92,8 @@ class Plan:
     human_name: str
     cents: int
     default: bool = False
+    connections: int = 0  # Postgres: the plan's connection limit (`pg:info`)
+    storage: str = ""  # Postgres: the plan's disk size, as `pg:info` shows it ("64 GB")
 
     @property
     def name(self) -> str:
@@ -127,6 +129,79 @@ def _plans(service: str, rows: list[tuple[str, str, int]]) -> tuple[Plan, ...]:
     )
 
 
+def _postgres_plans(rows: list[tuple[str, int, int, str]]) -> tuple[Plan, ...]:
+    """(plan, cents, connection limit, disk size) rows; the first is the default plan."""
+    return tuple(
+        Plan(
+            "heroku-postgresql",
+            short,
+            short.replace("-", " ").title(),
+            cents,
+            default=(i == 0),
+            connections=connections,
+            storage=storage,
+        )
+        for i, (short, cents, connections, storage) in enumerate(rows)
+    )
+
+
+# Heroku's own data plans, as Heroku sells them: the emulator's catalog and the built-in price
+# table of `herokustack.cost` (which reads these two services from here) both come from them.
+# Where to update:
+# - prices: the monthly maximum, in US cents, of https://www.heroku.com/pricing (sections
+#   Heroku Postgres and Heroku Key-Value Store), written down 2026-12-02 (PRICES_DATE in
+#   cost.py). No stored copy of that page was at hand to check them against: re-check there.
+# - plan names, connection limits and disk sizes of standard/premium Postgres: Dev Center,
+#   "Heroku Postgres Production Tier Technical Characterization" (updated 2024-09-06);
+#   Redis plan names: "Heroku Key-Value Store Technical Characterization" (2024-10-11);
+#   Essential limits (1/10/32 GB, 20/20/40 connections): "Postgres Essential Tier".
+# Not listed, so that `plan` names them as unpriced rather than guessing a price: standard-10,
+# premium-10 and premium-l-*/xl-* (no price known here), and private-*/shield-*, which install
+# only inside Private Spaces (not emulated). The live catalog (`cost --live`) is believed first.
+POSTGRES_PLANS = _postgres_plans(
+    [
+        ("essential-0", 500, 20, "1 GB"),
+        ("essential-1", 900, 20, "10 GB"),
+        ("essential-2", 2000, 40, "32 GB"),
+        ("standard-0", 5000, 120, "64 GB"),
+        ("standard-2", 20000, 400, "256 GB"),
+        ("standard-3", 40000, 500, "512 GB"),
+        ("standard-4", 75000, 500, "768 GB"),
+        ("standard-5", 140000, 500, "1 TB"),
+        ("standard-6", 200000, 500, "1.5 TB"),
+        ("standard-7", 350000, 500, "2 TB"),
+        ("standard-8", 450000, 500, "3 TB"),
+        ("standard-9", 580000, 500, "4 TB"),
+        ("premium-0", 20000, 120, "64 GB"),
+        ("premium-2", 35000, 400, "256 GB"),
+        ("premium-3", 75000, 500, "512 GB"),
+        ("premium-4", 120000, 500, "768 GB"),
+        ("premium-5", 250000, 500, "1 TB"),
+        ("premium-6", 350000, 500, "1.5 TB"),
+        ("premium-7", 600000, 500, "2 TB"),
+        ("premium-8", 850000, 500, "3 TB"),
+        ("premium-9", 1100000, 500, "4 TB"),
+    ]
+)
+REDIS_PLANS = _plans(
+    "heroku-redis",
+    [
+        ("mini", "Mini", 300),
+        ("premium-0", "Premium 0", 1500),
+        ("premium-1", "Premium 1", 3000),
+        ("premium-2", "Premium 2", 6000),
+        ("premium-3", "Premium 3", 12000),
+        ("premium-4", "Premium 4", 20000),
+        ("premium-5", "Premium 5", 35000),
+        ("premium-7", "Premium 7", 75000),
+        ("premium-9", "Premium 9", 145000),
+        ("premium-10", "Premium 10", 350000),
+        ("premium-12", "Premium 12", 650000),
+        ("premium-14", "Premium 14", 1200000),
+    ],
+)
+
+
 SERVICES = (
     Service(
         "heroku-postgresql",
@@ -134,17 +209,7 @@ SERVICES = (
         "DATABASE",
         ("URL",),
         True,
-        _plans(
-            "heroku-postgresql",
-            [
-                ("essential-0", "Essential 0", 500),
-                ("essential-1", "Essential 1", 900),
-                ("essential-2", "Essential 2", 2000),
-                ("standard-0", "Standard 0", 5000),
-                ("standard-2", "Standard 2", 20000),
-                ("premium-0", "Premium 0", 20000),
-            ],
-        ),
+        POSTGRES_PLANS,
     ),
     Service(
         "heroku-redis",
@@ -152,7 +217,7 @@ SERVICES = (
         "REDIS",
         ("URL",),
         True,
-        _plans("heroku-redis", [("mini", "Mini", 300), ("premium-0", "Premium 0", 1500)]),
+        REDIS_PLANS,
     ),
     Service(
         "papertrail",

@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS attachments (
   UNIQUE (app_id, name));
 CREATE TABLE IF NOT EXISTS release_config (
   release_id TEXT PRIMARY KEY, user_vars TEXT NOT NULL, addon_vars TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dyno_restarts (
+  app_id TEXT NOT NULL, name TEXT NOT NULL, restarted_at TEXT NOT NULL,
+  PRIMARY KEY (app_id, name));
 CREATE TABLE IF NOT EXISTS transfer_schedules (
   uuid TEXT PRIMARY KEY, addon_id TEXT UNIQUE NOT NULL, name TEXT NOT NULL, hour INTEGER NOT NULL,
   days TEXT NOT NULL, timezone TEXT NOT NULL, retain_weeks INTEGER NOT NULL,
@@ -143,6 +146,15 @@ def want_int(value: Any, key: str) -> int:
     if isinstance(value, str) and re.fullmatch(r"-?\d{1,9}", value.strip()):
         return int(value)
     raise invalid(f"Invalid type for {key}: expected an integer.")
+
+
+TIER_DEFAULT_SIZE = {"eco": "Eco", "basic": "Basic", "professional": "Standard-1X"}
+
+
+def dyno_tier(size: str) -> str:
+    """eco, basic, or professional (every standard and performance size)."""
+    key = size.lower()
+    return key if key in ("eco", "basic") else "professional"
 
 
 def service_prefix(service: str) -> str:
@@ -234,6 +246,17 @@ class Backend:
             "verified": True,
         }
 
+    def get_user(self, ident: str) -> Json:
+        """`/users/{account}`: `~` (the caller), or the account's email or id."""
+        if ident not in ("~", ACCOUNT_EMAIL, ACCOUNT_ID):
+            raise not_found("Couldn't find that user.")
+        return self.account()
+
+    def list_user_apps(self, ident: str) -> list[Json]:
+        """Owned and collaborated apps: every app here is the one account's."""
+        self.get_user(ident)
+        return self.list_apps()
+
     # --- catalog ------------------------------------------------------------------------------
 
     def list_stacks(self) -> list[Json]:
@@ -279,6 +302,12 @@ class Backend:
 
     def list_regions(self) -> list[Json]:
         return [self._region_json(r) for r in catalog.REGIONS]
+
+    def get_region(self, ident: str) -> Json:
+        region = next((r for r in catalog.REGIONS if ident in (r.name, r.id)), None)
+        if region is None:
+            raise not_found("Couldn't find that region.")
+        return self._region_json(region)
 
     @staticmethod
     def _region_json(region: catalog.Region) -> Json:
@@ -459,6 +488,8 @@ class Backend:
             if name is not None and name != row["name"]:
                 self._check_app_name(c, name, row["id"])
                 sets["name"] = name
+                # Heroku gives a renamed app a new herokuapp.com host: NAME-<same suffix>.
+                sets["web_host"] = name + row["web_host"][len(row["name"]) :]
             if maintenance is not None:
                 sets["maintenance"] = int(maintenance)
             if build_stack is not None:
@@ -479,7 +510,15 @@ class Backend:
             app_id = row["id"]
             for addon in c.execute("SELECT id FROM addons WHERE app_id = ?", (app_id,)).fetchall():
                 self._drop_addon(c, addon["id"])
-            for table in ("slugs", "releases", "formation", "config_vars", "attachments"):
+            tables = (
+                "slugs",
+                "releases",
+                "formation",
+                "config_vars",
+                "attachments",
+                "dyno_restarts",
+            )
+            for table in tables:
                 c.execute(f"DELETE FROM {table} WHERE app_id = ?", (app_id,))
             c.execute("DELETE FROM apps WHERE id = ?", (app_id,))
             return answer
@@ -694,7 +733,10 @@ class Backend:
             "version": row["version"],
             "current": row["version"] == latest,
             "output_stream_url": None,
-            "eligible_for_rollback": row["version"] != latest,
+            # As on Heroku: every release that ran code can be rolled back to, the current one
+            # too (`heroku rollback` takes the second eligible one, the previous release). A
+            # release before the first deploy (v1 "Initial release") has no code to go back to.
+            "eligible_for_rollback": slug_id is not None,
         }
 
     # --- formation and dynos ------------------------------------------------------------------
@@ -707,6 +749,9 @@ class Backend:
         existing = {
             r["type"]: r for r in c.execute("SELECT * FROM formation WHERE app_id = ?", (app_id,))
         }
+        size = catalog.DEFAULT_DYNO_SIZE
+        if existing:  # a new process type joins the app's tier: Heroku does not mix tiers
+            size = TIER_DEFAULT_SIZE[dyno_tier(next(iter(existing.values()))["size"])]
         for ptype, command in process_types.items():
             if ptype in existing:
                 c.execute(
@@ -723,7 +768,7 @@ class Backend:
                     ptype,
                     command,
                     1 if ptype == "web" else 0,
-                    catalog.DEFAULT_DYNO_SIZE,
+                    size,
                     now,
                     now,
                 ),
@@ -787,6 +832,7 @@ class Backend:
                 ptype = want_str(update, "type", required=True)
                 assert ptype is not None
                 self._apply_formation_update(c, app["id"], ptype, update)
+            self._check_tiers(c, app["id"])
             return [self._formation_json(app, r) for r in self._formation_rows(c, app["id"])]
 
     def update_process(self, app_ident: str, ident: str, body: Json) -> Json:
@@ -794,6 +840,7 @@ class Backend:
         with self._tx() as c:
             app = self._app_row(c, app_ident)
             row = self._apply_formation_update(c, app["id"], ident, body)
+            self._check_tiers(c, app["id"])
             return self._formation_json(app, row)
 
     def _apply_formation_update(
@@ -827,20 +874,69 @@ class Backend:
         )
         return self._formation_row(c, app_id, row["id"])
 
+    def _check_tiers(self, c: sqlite3.Connection, app_id: str) -> None:
+        """Refuse a formation that mixes dyno tiers (the transaction then changes nothing).
+
+        Heroku's rule (Dev Center, "Dyno Types", section "Mixing dyno types",
+        https://devcenter.heroku.com/articles/dyno-types, and "Dyno Tiers",
+        https://devcenter.heroku.com/articles/dyno-tiers): an app on eco dynos uses eco for
+        all its process types, an app on basic dynos basic for all; standard and performance
+        sizes (the professional tiers) mix freely. Only process types that run dynos
+        (quantity above 0) use a tier: a worker scaled to 0 on Basic does not stop web from
+        moving to Standard-1X. The stack-file rule (`herokustack/stackfile.py`) is the same.
+        """
+        rows = self._formation_rows(c, app_id)
+        tiers = {dyno_tier(r["size"]): r["size"] for r in rows if r["quantity"] > 0}
+        if len(tiers) > 1:
+            # Heroku's own wording (quoted in heroku/legacy-cli#1676 and by users since).
+            first, second = sorted(tiers.values())[:2]
+            raise invalid(
+                f"Cannot use the following dyno types in the same app: {first} and {second}."
+            )
+
+    def restart_dynos(
+        self, app_ident: str, *, dyno: str | None = None, ptype: str | None = None
+    ) -> Json:
+        """`ps:restart`: all dynos, one dyno (name or id) or one process type's dynos."""
+        with self._tx() as c:
+            app = self._app_row(c, app_ident)
+            if ptype is not None:
+                row = self._formation_row(c, app["id"], ptype)
+                names = [f"{row['type']}.{n}" for n in range(1, row["quantity"] + 1)]
+            else:
+                dynos = self._dynos(c, app)
+                names = [d["name"] for d in dynos if dyno is None or dyno in (d["id"], d["name"])]
+                if dyno is not None and not names:
+                    raise not_found("Couldn't find that dyno.")
+            now = self._now()
+            for name in names:
+                c.execute(
+                    "INSERT OR REPLACE INTO dyno_restarts (app_id, name, restarted_at)"
+                    " VALUES (?, ?, ?)",
+                    (app["id"], name, now),
+                )
+            return {}
+
     def list_dynos(self, app_ident: str) -> list[Json]:
         """One running dyno per unit of quantity (web.1, web.2, ...): what `heroku ps` shows."""
         with self._lock:
-            c = self._conn
-            app = self._app_row(c, app_ident)
-            release = c.execute(
-                "SELECT id, version FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT 1",
-                (app["id"],),
-            ).fetchone()
-            dynos = []
-            for row in self._formation_rows(c, app["id"]):
-                for n in range(1, row["quantity"] + 1):
-                    dynos.append(self._dyno_json(app, row, n, release))
-            return dynos
+            return self._dynos(self._conn, self._app_row(self._conn, app_ident))
+
+    def _dynos(self, c: sqlite3.Connection, app: sqlite3.Row) -> list[Json]:
+        release = c.execute(
+            "SELECT id, version FROM releases WHERE app_id = ? ORDER BY version DESC LIMIT 1",
+            (app["id"],),
+        ).fetchone()
+        sql = "SELECT name, restarted_at FROM dyno_restarts WHERE app_id = ?"
+        restarts = {r["name"]: r["restarted_at"] for r in c.execute(sql, (app["id"],))}
+        dynos = []
+        for row in self._formation_rows(c, app["id"]):
+            for n in range(1, row["quantity"] + 1):
+                dyno = self._dyno_json(app, row, n, release)
+                # A restarted dyno is a new one: `ps` shows it up since the restart.
+                since = max(row["updated_at"], restarts.get(dyno["name"], ""))
+                dynos.append({**dyno, "created_at": since, "updated_at": since})
+        return dynos
 
     def get_dyno(self, app_ident: str, ident: str) -> Json:
         match = next((d for d in self.list_dynos(app_ident) if ident in (d["id"], d["name"])), None)
@@ -943,7 +1039,9 @@ class Backend:
     def _addon_state(self, row: sqlite3.Row) -> str:
         return "provisioned" if self.clock() >= row["ready_at"] else "provisioning"
 
-    def _addon_json(self, c: sqlite3.Connection, row: sqlite3.Row, *, expand: bool = False) -> Json:
+    def _addon_json(
+        self, c: sqlite3.Connection, row: sqlite3.Row, *, expand: frozenset[str] = frozenset()
+    ) -> Json:
         plan = catalog.find_plan(row["plan"])
         assert plan is not None
         service = catalog.service_of(plan)
@@ -955,8 +1053,10 @@ class Backend:
         prefix = attachment["name"] if attachment else service.attachment_name
         service_ref: Json = {"id": service.id, "name": service.name}
         plan_ref: Json = {"id": plan.id, "name": plan.name}
-        if expand:  # Accept-Expansion: addon_service,plan (the CLI shows prices from it)
+        # Accept-Expansion: addon_service,plan — whole objects (the CLI prints the plan's price).
+        if "addon_service" in expand:
             service_ref = self._service_json(service)
+        if "plan" in expand:
             plan_ref = self._plan_json(plan)
         return {
             "actions": [],
@@ -1032,7 +1132,9 @@ class Backend:
             return f"rediss://:{self._hex(32)}@redis.herokustack.local:6380"
         return self._hex(32)
 
-    def create_addon(self, app_ident: str, body: Json) -> Json:
+    def create_addon(
+        self, app_ident: str, body: Json, *, expand: frozenset[str] = frozenset()
+    ) -> Json:
         check_fields(body, {"plan", "name", "attachment", "config", "confirm"})
         plan = self._resolve_plan(body.get("plan"))
         service = catalog.service_of(plan)
@@ -1077,7 +1179,7 @@ class Backend:
                 ),
             )
             self._attach(c, addon_id, app["id"], attach_as, service)
-            return self._addon_json(c, self._addon_row(c, addon_id))
+            return self._addon_json(c, self._addon_row(c, addon_id), expand=expand)
 
     def _attach(
         self, c: sqlite3.Connection, addon_id: str, app_id: str, name: str, service: Service
@@ -1166,7 +1268,9 @@ class Backend:
             )
             return answer
 
-    def list_addons(self, app_ident: str | None = None, *, expand: bool = False) -> list[Json]:
+    def list_addons(
+        self, app_ident: str | None = None, *, expand: frozenset[str] = frozenset()
+    ) -> list[Json]:
         with self._lock:
             c = self._conn
             if app_ident is None:
@@ -1180,15 +1284,22 @@ class Backend:
                 ).fetchall()
             return [self._addon_json(c, r, expand=expand) for r in rows]
 
-    def get_addon(self, ident: str, app_ident: str | None = None, *, expand: bool = False) -> Json:
+    def get_addon(
+        self, ident: str, app_ident: str | None = None, *, expand: frozenset[str] = frozenset()
+    ) -> Json:
         with self._lock:
             c = self._conn
             app_id = self._app_row(c, app_ident)["id"] if app_ident is not None else None
             return self._addon_json(c, self._addon_row(c, ident, app_id), expand=expand)
 
-    def update_addon(self, app_ident: str, ident: str, body: Json) -> Json:
+    def update_addon(
+        self, app_ident: str, ident: str, body: Json, *, expand: frozenset[str] = frozenset()
+    ) -> Json:
+        """Change the plan, rename, or both (`addons:rename` sends only the name)."""
         check_fields(body, {"plan", "name"})
-        plan = self._resolve_plan(body.get("plan"))
+        if body.get("plan") is None and body.get("name") is None:
+            raise invalid("Missing required param: plan.")
+        plan = self._resolve_plan(body["plan"]) if body.get("plan") is not None else None
         name = want_str(body, "name")
         if name is not None and not ADDON_NAME_RE.match(name):
             raise invalid(
@@ -1197,6 +1308,8 @@ class Backend:
         with self._tx() as c:
             app = self._app_row(c, app_ident)
             row = self._addon_row(c, ident, app["id"])
+            if plan is None:
+                plan = self._resolve_plan(row["plan"])
             if not row["plan"].startswith(f"{plan.service}:"):
                 raise invalid(
                     f"Add-on plan {plan.name} belongs to another add-on service than "
@@ -1205,20 +1318,25 @@ class Backend:
             if name is not None and name != row["name"]:
                 if c.execute("SELECT 1 FROM addons WHERE name = ?", (name,)).fetchone():
                     raise invalid("Name is already taken")
-                c.execute("UPDATE addons SET name = ? WHERE id = ?", (name, row["id"]))
+                c.execute(
+                    "UPDATE addons SET name = ?, updated_at = ? WHERE id = ?",
+                    (name, self._now(), row["id"]),
+                )
             if plan.name != row["plan"]:
                 c.execute(
                     "UPDATE addons SET plan = ?, updated_at = ? WHERE id = ?",
                     (plan.name, self._now(), row["id"]),
                 )
                 self._add_release(c, app["id"], f"Upgrade {row['name']} to {plan.name}", None)
-            return self._addon_json(c, self._addon_row(c, row["id"]))
+            return self._addon_json(c, self._addon_row(c, row["id"]), expand=expand)
 
-    def delete_addon(self, app_ident: str, ident: str) -> Json:
+    def delete_addon(
+        self, app_ident: str, ident: str, *, expand: frozenset[str] = frozenset()
+    ) -> Json:
         with self._tx() as c:
             app = self._app_row(c, app_ident)
             row = self._addon_row(c, ident, app["id"])
-            answer = self._addon_json(c, row)
+            answer = self._addon_json(c, row, expand=expand)
             answer["state"] = "deprovisioned"
             names = [
                 r["name"]
@@ -1239,7 +1357,7 @@ class Backend:
         ):
             c.execute(sql, (addon_id,))
 
-    def resolve_addons(self, body: Json, *, expand: bool = False) -> list[Json]:
+    def resolve_addons(self, body: Json, *, expand: frozenset[str] = frozenset()) -> list[Json]:
         """Match an add-on's id or name, an attachment name or config var, or a service or plan."""
         check_fields(body, {"addon", "app", "addon_service"})
         ident = want_str(body, "addon", required=True)
@@ -1382,29 +1500,16 @@ class Backend:
                 if schedules
                 else "None scheduled"
             )
-            info = [
-                ("Plan", plan.human_name),
-                ("Status", "Available"),
-                ("Connections", "0/120"),
-                ("PG Version", "16.4"),
-                ("Created", row["created_at"]),
-                ("Data Size", "8.6 MB / 64 GB (In compliance)"),
-                ("Tables", "0"),
-                (
-                    "Fork/Follow",
-                    "Available" if not plan.short.startswith("essential") else "Unsupported",
-                ),
-                ("Rollback", "Unsupported"),
-                ("Continuous Protection", "Off"),
-                ("Backups", backups),
-            ]
+            info = self._database_info(plan, row["created_at"], backups)
+            url = self._shared_value(self._conn, row["id"], "URL")
             return {
                 "addon_id": row["id"],
                 "name": row["name"],
                 "plan": plan.short,
                 "status": "Available",
                 "info": [{"name": k, "values": [v]} for k, v in info],
-                "resource_url": f"postgres://db.herokustack.local:5432/{row['id']}",
+                # The attachment's DATABASE_URL value: `pg:info` names the config vars by it.
+                "resource_url": url,
                 "waiting?": False,
                 "num_connections": 0,
                 "num_bytes": 9_000_000,
@@ -1413,6 +1518,26 @@ class Backend:
                 "leader": None,
                 "is_in_recovery?": False,
             }
+
+    @staticmethod
+    def _database_info(plan: Plan, created: str, backups: str) -> list[tuple[str, str]]:
+        """What `pg:info` lists, with the plan's own limits (essential tier: fewer features)."""
+        essential = plan.short.startswith("essential")
+        info = [
+            ("Plan", plan.human_name),
+            ("Status", "Available"),
+            ("Connections", f"0/{plan.connections}"),
+            ("PG Version", "16.4"),
+            ("Created", created),
+            ("Data Size", f"8.6 MB / {plan.storage} (In compliance)"),
+            ("Tables", "0/4000 (In compliance)" if essential else "0"),
+            ("Fork/Follow", "Unsupported" if essential else "Available"),
+            ("Rollback", "Unsupported" if essential else f"earliest from {created}"),
+            ("Continuous Protection", "Off" if essential else "On"),
+        ]
+        if plan.short.startswith("premium"):
+            info.append(("HA Status", "Available"))
+        return [*info, ("Backups", backups)]
 
     def list_schedules(self, addon_id: str) -> list[Json]:
         with self._lock:

@@ -32,13 +32,16 @@ from starlette.routing import Route
 from herokustack.emulator.models import ACCOUNT_EMAIL, ACCOUNT_ID, ApiError, Backend, Json
 
 MAX_BODY_BYTES = 1024 * 1024
+BODY_TIMEOUT = 30.0  # seconds to send a request body, once its headers have come
 DEFAULT_PAGE = 200
 MAX_PAGE = 1000
 RATE_LIMIT = 4500  # Heroku's budget per hour and account
 RANGE_FIELDS = ("id", "name", "version", "type", "created_at", "updated_at")
-RANGE_RE = re.compile(
-    r"^\s*(?P<field>[a-z_]+)\s+(?P<start>[^;]*?)\.\.(?P<end>[^;]*?)\s*(?:;(?P<opts>.*))?$"
-)
+# Longer Range headers are refused before parsing: a real one (`version ]1234..; max=1000,
+# order=desc`, or an id range) is well under 200 characters.
+MAX_RANGE_CHARS = 1024
+RANGE_FIELD_RE = re.compile(r"([a-z_]+)\s+(.*)", re.DOTALL)
+PAGE_SIZE_RE = re.compile(r"[0-9]{1,4}")
 
 Handler = Callable[["Call"], Any]
 
@@ -50,7 +53,7 @@ class Call:
     params: dict[str, str]
     body: Any
     include: frozenset[str]
-    expand: bool
+    expand: frozenset[str]  # Accept-Expansion: the fields to answer as whole objects
 
 
 @dataclass
@@ -125,14 +128,22 @@ def parse_body(raw: bytes) -> Any:
 
 
 def parse_range(header: str | None, default_field: str) -> tuple[str, str, str, int, str]:
-    """`id ..; max=N` → (field, start, end, max, order); heroku3's `id ..; ;` means defaults."""
+    """`id ..; max=N` → (field, start, end, max, order); heroku3's `id ..; ;` means defaults.
+
+    Linear time: a length limit, then `partition` at the first `;` and the first `..` (a
+    backtracking pattern took seconds on a 15 KB header, holding up every other request).
+    """
     if not header:
         return default_field, "", "", DEFAULT_PAGE, "asc"
-    match = RANGE_RE.match(header)
-    if not match:
+    if len(header) > MAX_RANGE_CHARS:
+        raise ApiError(400, "bad_request", f"Range header is too long (at most {MAX_RANGE_CHARS}).")
+    spec, _, opts = header.partition(";")
+    match = RANGE_FIELD_RE.fullmatch(spec.strip())
+    if not match or ".." not in match[2]:
         raise ApiError(400, "bad_request", "Invalid Range header.")
+    start, _, end = match[2].partition("..")
     options: dict[str, str] = {}
-    for part in re.split(r"[,;]", match["opts"] or ""):
+    for part in re.split(r"[,;]", opts):
         if part.strip():
             key, _, value = part.strip().partition("=")
             options[key.strip()] = value.strip()
@@ -141,9 +152,10 @@ def parse_range(header: str | None, default_field: str) -> tuple[str, str, str, 
     size = options.get("max", str(DEFAULT_PAGE))
     if unknown or order not in ("asc", "desc") or not size.isdigit():
         raise ApiError(400, "bad_request", "Invalid Range header.")
-    if not 1 <= int(size) <= MAX_PAGE:
+    # Only ASCII digits, and few of them: int() of 5,000 digits raises (a 500 before).
+    if not PAGE_SIZE_RE.fullmatch(size) or not 1 <= int(size) <= MAX_PAGE:
         raise ApiError(400, "bad_request", f"Range max must be between 1 and {MAX_PAGE}.")
-    return match["field"], match["start"].strip(), match["end"].strip(), int(size), order
+    return match[1], start.strip(), end.strip(), int(size), order
 
 
 def paginate(
@@ -197,6 +209,7 @@ class Api:
         self.rate = RateBucket()
         self._faults = random.Random(settings.seed)
         self._fault_lock = threading.Lock()
+        self._fault_counts: Counter[tuple[str, str, str]] = Counter()
         # Called with (method, path, parsed body) for each authenticated request (test hooks).
         self.observers: list[Callable[[str, str, Any], None]] = []
 
@@ -206,19 +219,21 @@ class Api:
         self, path: str, method: str, handler: Handler, *, status: int = 200, list_field: str = ""
     ) -> Route:
         async def endpoint(request: Request) -> Response:
-            return await self.handle(request, handler, status, list_field)
+            return await self.handle(request, handler, status, list_field, path)
 
         return Route(path, endpoint, methods=[method])
 
     async def handle(
-        self, request: Request, handler: Handler, status: int, list_field: str
+        self, request: Request, handler: Handler, status: int, list_field: str, template: str = ""
     ) -> Response:
         request_id = str(uuid.uuid4())
-        self.counters.add(self._app_of(request))
+        app = self._app_of(request)
+        self.counters.add(app)
+        fault = self._fault(request.method, template, app or "")
         if self.settings.latency_ms > 0:
             await asyncio.sleep(self.settings.latency_ms / 1000)
         try:
-            response = self._fault() or self._auth(request) or self._accept(request)
+            response = fault or self._auth(request) or self._accept(request)
             if response is None:
                 response = await self._serve(request, handler, status, list_field)
         except ApiError as exc:
@@ -227,18 +242,37 @@ class Api:
         response.headers["RateLimit-Remaining"] = str(self.rate.take())
         return response
 
-    def _fault(self) -> Response | None:
+    def _fault(self, method: str, template: str, app: str) -> Response | None:
+        """Maybe a 429 or 503, decided by `fault_rng`: the same for the same seed and requests."""
         if self.settings.fail_rate <= 0:
             return None
-        with self._fault_lock:
-            if self._faults.random() >= self.settings.fail_rate:
-                return None
-            throttle, retry_after = self._faults.random() < 0.5, self._faults.choice(("0", "1"))
+        rng = self.fault_rng(method, template, app)
+        if rng.random() >= self.settings.fail_rate:
+            return None
+        throttle, retry_after = rng.random() < 0.5, rng.choice(("0", "1"))
         if throttle:
             message = "Your account reached the API rate limit. Please wait a few minutes."
             return error_response(429, "rate_limit", message, **{"Retry-After": retry_after})
         message = "The API is temporarily unavailable. Please try again."
         return error_response(503, "service_unavailable", message, **{"Retry-After": retry_after})
+
+    def fault_rng(self, method: str, template: str, app: str) -> random.Random:
+        """The random source of one request's fault.
+
+        With a seed, a request's fault depends only on the seed and on which request it is: the
+        n-th `METHOD route` for that app (route as declared, `/apps/{app}/addons/{addon}`, since
+        ids are new each run). Requests that threads send in another order, or for other apps,
+        in between do not shift it, so a run repeats its faults. Without a seed: one shared,
+        unseeded source.
+        """
+        if self.settings.seed is None:
+            return self._faults
+        with self._fault_lock:
+            key = (method, template, app)
+            self._fault_counts[key] += 1
+            n = self._fault_counts[key]
+        # A str seed goes through SHA-512: the same on every run and Python (no hash salt).
+        return random.Random(f"{self.settings.seed}|{method}|{template}|{app}|{n}")
 
     def _auth(self, request: Request) -> Response | None:
         token = token_of(request.headers.get("authorization", ""))
@@ -269,12 +303,8 @@ class Api:
         call = Call(
             params=dict(request.path_params),
             body=body,
-            include=frozenset(
-                p.strip()
-                for p in request.headers.get("accept-inclusion", "").split(",")
-                if p.strip()
-            ),
-            expand=bool(request.headers.get("accept-expansion", "").strip()),
+            include=header_list(request.headers.get("accept-inclusion", "")),
+            expand=header_list(request.headers.get("accept-expansion", "")),
         )
         result = handler(call)
         headers: dict[str, str] = {}
@@ -316,6 +346,14 @@ class Api:
             r("/stacks", "GET", lambda c: b.list_stacks(), list_field="id"),
             r("/stacks/{stack}", "GET", lambda c: b.get_stack(c.params["stack"])),
             r("/regions", "GET", lambda c: b.list_regions(), list_field="id"),
+            r("/regions/{region}", "GET", lambda c: b.get_region(c.params["region"])),
+            r("/users/{account}", "GET", lambda c: b.get_user(c.params["account"])),
+            r(
+                "/users/{account}/apps",
+                "GET",
+                lambda c: b.list_user_apps(c.params["account"]),
+                list_field="id",
+            ),
             r("/apps", "GET", lambda c: b.list_apps(), list_field="id"),
             r("/apps", "POST", lambda c: b.create_app(c.body), status=201),
             r("/apps/{app}", "GET", lambda c: b.get_app(c.params["app"])),
@@ -350,6 +388,24 @@ class Api:
                 "/apps/{app}/dynos/{dyno}",
                 "GET",
                 lambda c: b.get_dyno(c.params["app"], c.params["dyno"]),
+            ),
+            r(
+                "/apps/{app}/dynos",
+                "DELETE",
+                lambda c: b.restart_dynos(c.params["app"]),
+                status=202,
+            ),
+            r(
+                "/apps/{app}/dynos/{dyno}",
+                "DELETE",
+                lambda c: b.restart_dynos(c.params["app"], dyno=c.params["dyno"]),
+                status=202,
+            ),
+            r(
+                "/apps/{app}/formations/{type}",
+                "DELETE",
+                lambda c: b.restart_dynos(c.params["app"], ptype=c.params["type"]),
+                status=202,
             ),
             r("/apps/{app}/config-vars", "GET", lambda c: b.get_config(c.params["app"])),
             r(
@@ -421,7 +477,7 @@ class Api:
             r(
                 "/apps/{app}/addons",
                 "POST",
-                lambda c: b.create_addon(c.params["app"], c.body),
+                lambda c: b.create_addon(c.params["app"], c.body, expand=c.expand),
                 status=201,
             ),
             r(
@@ -432,7 +488,9 @@ class Api:
             r(
                 "/apps/{app}/addons/{addon}",
                 "PATCH",
-                lambda c: b.update_addon(c.params["app"], c.params["addon"], c.body),
+                lambda c: b.update_addon(
+                    c.params["app"], c.params["addon"], c.body, expand=c.expand
+                ),
             ),
             r("/apps/{app}/addons/{addon}", "DELETE", self._delete_addon),
             r(
@@ -508,7 +566,9 @@ class Api:
         unknown = set(call.body) - {"force"}
         if unknown:
             raise ApiError(422, "invalid_params", f"Unknown field: {sorted(unknown)[0]}.")
-        return self.backend.delete_addon(call.params["app"], call.params["addon"])
+        return self.backend.delete_addon(
+            call.params["app"], call.params["addon"], expand=call.expand
+        )
 
     def _collaborators(self, call: Call) -> list[Json]:
         app = self.backend.get_app(call.params["app"])
@@ -558,6 +618,11 @@ def acceptable(accept: str | None) -> bool:
     return False
 
 
+def header_list(value: str) -> frozenset[str]:
+    """`addon_service, plan` → {"addon_service", "plan"} (Accept-Inclusion, Accept-Expansion)."""
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
 def token_of(authorization: str) -> str | None:
     """The API key from `Bearer KEY` (official CLI) or `Basic base64(":KEY")` (heroku3)."""
     scheme, _, value = authorization.strip().partition(" ")
@@ -573,15 +638,22 @@ def token_of(authorization: str) -> str | None:
 
 
 async def read_limited(request: Request) -> bytes:
+    """The body, at most 1 MB, and sent within BODY_TIMEOUT seconds (a trickle holds no one up)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdigit() and (len(declared) > 9 or int(declared) > MAX_BODY_BYTES):
         raise ApiError(413, "bad_request", "Request body is too large (the limit is 1 MB).")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(413, "bad_request", "Request body is too large (the limit is 1 MB).")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    message = "Request body is too large (the limit is 1 MB)."
+                    raise ApiError(413, "bad_request", message)
+                chunks.append(chunk)
+    except TimeoutError:
+        message = f"The request body was not sent within {BODY_TIMEOUT:g} seconds."
+        raise ApiError(408, "request_timeout", message) from None
     return b"".join(chunks)
 
 
@@ -608,6 +680,8 @@ def build_app(backend: Backend, settings: Settings) -> tuple[Starlette, Api]:
         return response
 
     app = Starlette(routes=api.routes(), exception_handlers={HTTPException: http_error})
+    # Heroku answers 404 for `/apps/` (or `/apps/%2F`), not a redirect to `/apps`.
+    app.router.redirect_slashes = False
     return app, api
 
 

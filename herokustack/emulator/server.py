@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
 import socket
 import sqlite3
@@ -12,13 +14,129 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+import h11
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from herokustack.emulator.models import Backend, Json
 from herokustack.emulator.responses import Settings, accepted_keys, build_app
 from herokustack.errors import HerokustackError
 
 DEFAULT_API_KEY = "herokustack-local"
+HEADER_TIMEOUT = 10.0  # seconds a connection may take to send a request's headers
+KEEP_ALIVE_TIMEOUT = 30  # seconds an idle connection stays open between requests
+MAX_CONNECTIONS = 256  # open connections; more close the longest-idle one (see GuardedH11)
+# asyncio accepts up to `backlog` connections in a row before any of them can be closed: a
+# small backlog keeps a flood from using up file descriptors between two evictions.
+BACKLOG = 128
+_BUSY_BODY = json.dumps(
+    {"id": "service_unavailable", "message": "Too many open connections. Please try again."}
+).encode()
+BUSY_ANSWER = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    + f"Content-Length: {len(_BUSY_BODY)}\r\n\r\n".encode()
+    + _BUSY_BODY
+)
+
+
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol with a header-read timeout and a cap on open connections.
+
+    uvicorn alone waits for a request's headers forever, and keeps every connection open: a
+    few hundred clients that connect and send nothing (or half a request) use up its file
+    descriptors, after which it accepts no one. Here:
+    - a connection must send a whole request head within `header_timeout` seconds of
+      connecting, or of its first byte after an idle keep-alive wait (which uvicorn's
+      `timeout_keep_alive` bounds), else it is closed;
+    - past `max_connections` open connections, the one idle longest (waiting for a request,
+      never one being served) is closed; if every one is being served, the newcomer gets
+      a 503 and is closed.
+    So a flood of idle or slow connections delays no one for long. `limit_concurrency` does
+    not help: it counts idle connections too and answers 503 to everyone once they pile up.
+    Values are set per server by `guarded_protocol`.
+    """
+
+    header_timeout = HEADER_TIMEOUT
+    max_connections = MAX_CONNECTIONS
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._idle_since = self.loop.time()
+        self._arm_header_timer()
+        if len(self.connections) > self.max_connections:
+            self._make_room()
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_timer is None and self._waiting():
+            self._arm_header_timer()  # the first byte of a request after a keep-alive wait
+        super().data_received(data)
+        if not self._waiting():
+            self._cancel_header_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._idle_since = self.loop.time()
+        if self._waiting():
+            self._cancel_header_timer()  # uvicorn's keep-alive timeout runs until the next byte
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _waiting(self) -> bool:
+        """No request in progress: h11 has not seen a whole request head since the last one."""
+        return self.conn.their_state is h11.IDLE
+
+    def _arm_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_timed_out)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        if self._waiting():
+            self._close()
+
+    def _close(self) -> None:
+        self.connections.discard(self)
+        self.transport.close()
+
+    def _make_room(self) -> None:
+        others = [c for c in self.connections if isinstance(c, GuardedH11) and c is not self]
+        idle = [c for c in others if c._waiting()]
+        if idle:
+            min(idle, key=lambda c: c._idle_since)._close()
+        else:
+            self.transport.write(BUSY_ANSWER)
+            self._close()
+
+
+def guarded_protocol(header_timeout: float, max_connections: int) -> tuple[type[GuardedH11], int]:
+    """`GuardedH11` with these limits, and the listen backlog to use with it.
+
+    Open connections plus two backlogs of accepted ones (about the most a flood holds
+    between evictions) stay within the file descriptors the process may open.
+    """
+    backlog, fds = BACKLOG, _fd_limit()
+    if fds is not None:
+        max_connections = min(max_connections, max(8, fds // 4))
+        backlog = min(backlog, max(8, fds // 4))
+    limits = {"header_timeout": header_timeout, "max_connections": max_connections}
+    return type("GuardedH11", (GuardedH11,), limits), backlog
+
+
+def _fd_limit() -> int | None:
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to respect
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
 class EmulatorServer:
@@ -37,13 +155,18 @@ class EmulatorServer:
         api_keys: tuple[str, ...] | list[str] = (DEFAULT_API_KEY,),
         host: str = "127.0.0.1",
         port: int = 0,
+        header_timeout: float = HEADER_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError("fail_rate must be between 0 and 1")
         if latency_ms < 0 or provision_delay < 0:
             raise ValueError("latency_ms and provision_delay must not be negative")
+        if header_timeout <= 0 or max_connections < 1:
+            raise ValueError("header_timeout and max_connections must be positive")
         self.host = host
         self.port = port
+        self.protocol, self.backlog = guarded_protocol(header_timeout, max_connections)
         try:
             self.backend = Backend(data_path, provision_delay=provision_delay, seed=seed)
         except sqlite3.Error as exc:
@@ -87,7 +210,13 @@ class EmulatorServer:
             raise
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.asgi, log_level="warning", lifespan="off", access_log=False, timeout_keep_alive=30
+            self.asgi,
+            http=self.protocol,
+            backlog=self.backlog,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
         )
         self._server = uvicorn.Server(config)
         server = self._server

@@ -68,7 +68,11 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
             "maintenance": draw(st.booleans()),
             "prune_config": draw(st.booleans()),
         },
-        "formation": draw(st.fixed_dictionaries({}, optional={"web": process, "worker": process})),
+        # A worker is declared with web only: the released web dyno runs, so a stack file that
+        # left it out (on Basic) and put worker on Standard-1X asks Heroku to mix dyno tiers.
+        "formation": draw(
+            st.just({}) | st.fixed_dictionaries({"web": process}, optional={"worker": process})
+        ),
         "addons": draw(addons),
         "config": cfg,
     }

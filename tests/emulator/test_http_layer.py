@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import re
+import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -11,8 +14,9 @@ from emu_helpers import client_for, new_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herokustack.emulator import EmulatorServer
-from herokustack.emulator.responses import paginate
+from herokustack.emulator import EmulatorServer, responses
+from herokustack.emulator.models import ApiError
+from herokustack.emulator.responses import paginate, parse_range
 
 
 def test_bearer_and_basic_auth_accepted_others_refused(emu: EmulatorServer) -> None:
@@ -121,11 +125,36 @@ def test_releases_newest_first_with_max(http: httpx.Client) -> None:
     assert follow.status_code == 200
 
 
-@pytest.mark.parametrize("header", ["id ..; max=1001", "id ..; max=0", "nonsense", "id ..; max=x"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "id ..; max=1001",
+        "id ..; max=0",
+        "nonsense",
+        "id ..; max=x",
+        "id ..; max=" + "9" * 5000,  # int() of that many digits raises: it was a 500
+        "id ..; max=\N{SUPERSCRIPT TWO}",  # a Unicode digit: isdigit() but not int()
+        "id " + "." * 15_000,  # took the old pattern 4 s, holding up every request
+        "id " + "a.." * 400,  # over the length limit even though well formed
+    ],
+)
 def test_bad_ranges_are_400(http: httpx.Client, header: str) -> None:
-    response = http.get("/apps", headers={"Range": header})
+    response = http.get("/apps", headers={"Range": header.encode("latin-1")})
     assert response.status_code == 400
     assert response.json()["id"] == "bad_request"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=" .;=,]idmaxorderscv0123456789", max_size=1100))
+def test_parse_range_answers_any_header_or_refuses_it_with_400(header: str) -> None:
+    try:
+        _, start, end, size, order = parse_range(header, "id")
+    except ApiError as exc:
+        assert exc.status == 400 and exc.error_id == "bad_request"
+        return
+    assert len(header) <= responses.MAX_RANGE_CHARS
+    assert (".." in header or not header) and 1 <= size <= 1000 and order in ("asc", "desc")
+    assert start in header and end in header
 
 
 def test_bodies_over_one_megabyte_are_refused(http: httpx.Client) -> None:
@@ -146,6 +175,32 @@ def test_fault_injection_is_deterministic_and_touches_no_state() -> None:
     first = statuses()
     assert first == statuses()
     assert {429, 503} <= set(first) and 201 in first
+
+
+def fault_map(seed: int, apps: list[str]) -> dict[str, list[int]]:
+    """Statuses of 15 requests per app, one thread per app: the threads interleave at will."""
+    with EmulatorServer(fail_rate=0.3, seed=seed) as emu:
+        for app in apps:
+            emu.backend.create_app({"name": app})
+
+        def one_app(app: str) -> list[int]:
+            with client_for(emu) as http:
+                return [
+                    http.get(f"/apps/{app}" + ("/config-vars" if i % 2 else "")).status_code
+                    for i in range(15)
+                ]
+
+        with ThreadPoolExecutor(max_workers=len(apps)) as pool:
+            return dict(zip(apps, pool.map(one_app, apps), strict=True))
+
+
+def test_same_seed_same_requests_same_faults_whatever_the_thread_order() -> None:
+    apps = ["seed-a", "seed-b", "seed-c", "seed-d"]
+    first = fault_map(11, apps)
+    assert first == fault_map(11, apps)
+    codes = {c for statuses in first.values() for c in statuses}
+    assert {200} < codes <= {200, 429, 503}
+    assert fault_map(12, apps) != first
 
 
 def test_faults_carry_retry_after_and_heroku_ids() -> None:
@@ -226,3 +281,91 @@ def test_any_range_header_is_answered_without_a_server_error(
     except (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeEncodeError):
         return  # not a header an HTTP client can send
     assert response.status_code in (200, 206, 400), (header, response.text)
+
+
+def closed_by_server(sock: socket.socket, wait: float = 5.0) -> bool:
+    """True once the emulator has closed this connection (end of stream), False if it stays open."""
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1024) == b""
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One whole HTTP answer (head and Content-Length body) from a raw socket."""
+    sock.settimeout(5)
+    data = b""
+    while chunk := sock.recv(4096):
+        data += chunk
+        head, end_of_head, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: *([0-9]+)", head)
+        if end_of_head and len(body) >= int(length[1] if length else 0):
+            break
+    return data
+
+
+def test_idle_and_half_sent_connections_do_not_lock_clients_out() -> None:
+    # A few hundred connections that never finish a request used to hold a file descriptor
+    # each, for ever: at about 1,000 the emulator accepted no one.
+    with EmulatorServer(max_connections=40) as emu, client_for(emu) as http:
+        idle = []
+        for n in range(300):
+            sock = socket.create_connection((emu.host, emu.port))
+            if n % 2:
+                sock.sendall(b"GET /account HTTP/1.1\r\nHost: x\r\n")
+            idle.append(sock)
+        try:
+            assert http.get("/account").status_code == 200
+            assert closed_by_server(idle[0]) and closed_by_server(idle[1])
+            assert not closed_by_server(idle[-1], wait=0.05)
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_a_request_head_not_sent_in_time_closes_the_connection() -> None:
+    with EmulatorServer(header_timeout=0.2) as emu:
+        with socket.create_connection((emu.host, emu.port)) as slow:
+            slow.sendall(b"GET /account HTTP/1.1\r\n")
+            assert closed_by_server(slow)
+        with socket.create_connection((emu.host, emu.port)) as silent:
+            assert closed_by_server(silent)
+        # An idle keep-alive connection between two requests is not cut by the header timeout.
+        with client_for(emu) as http:
+            assert http.get("/account").status_code == 200
+            time.sleep(0.4)
+            assert http.get("/account").status_code == 200
+            assert http.get("/account").http_version == "HTTP/1.1"
+
+
+def test_a_body_not_sent_in_time_is_408(
+    emu: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(responses, "BODY_TIMEOUT", 0.2)
+    with socket.create_connection((emu.host, emu.port)) as sock:
+        sock.sendall(
+            b"PATCH /apps/anything/config-vars HTTP/1.1\r\nHost: x\r\n"
+            + f"Authorization: Bearer {emu.api_key}\r\n".encode()
+            + b"Content-Length: 100\r\n\r\n{"
+        )
+        answer = read_answer(sock)
+    assert answer.startswith(b"HTTP/1.1 408") and b'"request_timeout"' in answer
+
+
+def test_when_every_connection_is_busy_a_newcomer_gets_503() -> None:
+    with EmulatorServer(max_connections=2, latency_ms=500) as emu:
+        busy = [socket.create_connection((emu.host, emu.port)) for _ in range(2)]
+        for sock in busy:
+            sock.sendall(b"GET /account HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 5
+        while emu.request_count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with socket.create_connection((emu.host, emu.port)) as late:
+            answer = read_answer(late)
+        assert answer.startswith(b"HTTP/1.1 503") and b'"service_unavailable"' in answer
+        for sock in busy:
+            assert read_answer(sock).startswith(b"HTTP/1.1 401")  # served in the end (no key)
+            sock.close()

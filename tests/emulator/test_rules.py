@@ -168,16 +168,30 @@ def test_addon_plan_changes_within_its_service_only(http: httpx.Client) -> None:
     assert error(http.post("/apps/rules-plan/addons", json=named))[:2] == (422, "invalid_params")
 
 
+def test_one_dyno_tier_per_app_checked_on_the_whole_batch(
+    http: httpx.Client, emu: EmulatorServer
+) -> None:
+    new_app(http, "rules-tier")
+    emu.deploy("rules-tier", {"web": "gunicorn", "worker": "celery"})
+    both = [{"type": t, "quantity": 1, "size": "standard-1x"} for t in ("web", "worker")]
+    assert http.patch("/apps/rules-tier/formation", json={"updates": both}).status_code == 200
+    back = {"updates": [{"type": "web", "size": "basic"}]}  # worker would stay Standard-1X
+    assert error(http.patch("/apps/rules-tier/formation", json=back))[0] == 422
+    assert {f["size"] for f in http.get("/apps/rules-tier/formation").json()} == {"Standard-1X"}
+    # A process type the next release adds joins the app's tier, as on Heroku.
+    emu.deploy("rules-tier", {"web": "gunicorn", "worker": "celery", "clock": "clock.py"})
+    clock = http.get("/apps/rules-tier/formation/clock").json()
+    assert (clock["quantity"], clock["size"]) == (0, "Standard-1X")
+
+
 def test_catalog_prices_in_cents(http: httpx.Client) -> None:
     plans = {p["name"]: p for p in http.get("/addon-services/heroku-postgresql/plans").json()}
-    assert {
-        "essential-0",
-        "essential-1",
-        "essential-2",
-        "standard-0",
-        "standard-2",
-        "premium-0",
-    } == {n.split(":")[1] for n in plans}
+    tiers = {f"essential-{n}" for n in range(3)}
+    tiers |= {f"{tier}-{n}" for tier in ("standard", "premium") for n in (0, *range(2, 10))}
+    assert {n.split(":")[1] for n in plans} == tiers  # every plan Heroku sells in these tiers
+    assert all(p["price"]["cents"] > 0 for p in plans.values())
+    redis = {p["name"] for p in http.get("/addon-services/heroku-redis/plans").json()}
+    assert {"heroku-redis:mini", "heroku-redis:premium-0", "heroku-redis:premium-14"} <= redis
     assert plans["heroku-postgresql:standard-0"]["price"] == {
         "cents": 5000,
         "contract": False,
