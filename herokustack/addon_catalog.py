@@ -74,11 +74,20 @@ class Catalog:
         for local, spec in stack.spec.addons.items():
             key = f"addons.{local}.plan"
             path = stack.locate(key)[0]
-            names = [str(p.get("name") or "") for p in self.plans_of(spec.service)]
+            names = [str(p.get("name") or "") for p in _cheapest_first(self.plans_of(spec.service))]
             if spec.plan in names:
                 continue
             found.append(f"{path}: {key}: {_why(spec.plan, spec.service, names)}")
         return found
+
+
+def _cheapest_first(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def cents(plan: dict[str, Any]) -> int:
+        price = plan.get("price")
+        value = price.get("cents") if isinstance(price, dict) else None
+        return value if isinstance(value, int) else 0
+
+    return sorted(plans, key=lambda p: (cents(p), str(p.get("name") or "")))
 
 
 def _why(plan: str, service: str, names: list[str]) -> str:
