@@ -46,7 +46,7 @@ FAMILIES: dict[str, str] = {
     "config-var": "stack files (`[config]`); `heroku config`, `config:set`, `releases:info`",
     "formation": "stack files (`[formation]`); `heroku ps:scale`, `ps:type`",
     "dyno": "`heroku ps`, `ps:restart`, `ps:stop`, `run`, `apps:info`",
-    "dyno-size": "dyno sizes and prices (herokustack `cost`)",
+    "dyno-size": "formation sizes (stack files `size`); the CLI's completion of sizes",
     "release": "`heroku releases`, `releases:info`, `rollback`; every config change",
     "slug": "deploying code to the emulator (README: Deploying code)",
     "build": "`heroku builds`, `git push heroku`",
@@ -62,7 +62,7 @@ FAMILIES: dict[str, str] = {
     "log-session": "`heroku logs`",
     "domain": "`heroku domains`",
     "pipeline": "`heroku pipelines`",
-    "pipeline-coupling": "`heroku apps:info`, `pipelines:add`",
+    "pipeline-coupling": "`heroku apps:info`, `pipelines:add`, `pipelines:promote`",
 }
 
 PLACEHOLDER = re.compile(r"\{\(([^)]*)\)\}")
