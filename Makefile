@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CLI_DIR := tests/heroku-cli
 HEROKU_CLI := $(CLI_DIR)/node_modules/.bin/heroku
 
-.PHONY: install node demo test lint typecheck unit bench clean
+.PHONY: install node demo test lint typecheck unit bench coverage-doc clean
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,11 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/plan_apply.py
+
+# docs/emulator-coverage.md: which schema links the emulator serves (tests fail when it is stale).
+coverage-doc: install
+	$(BIN)/python -m herokustack.emulator.coverage > docs/emulator-coverage.md.tmp
+	mv docs/emulator-coverage.md.tmp docs/emulator-coverage.md
 
 clean:
 	rm -rf $(VENV) $(CLI_DIR)/node_modules .herokustack

@@ -657,7 +657,8 @@ async def read_limited(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-# Heroku's answer, word for word, to a path it has no route for (no "resource": not a missing app).
+# Heroku's answer, word for word, to a route it does not have, whatever the method (no
+# "resource": not a missing app).
 UNKNOWN_ROUTE = (
     "The requested API endpoint was not found. Are you using the right HTTP verb (i.e. `GET` vs."
     " `POST`), and did you specify your intended version with the `Accept` header?"
@@ -668,13 +669,8 @@ def build_app(backend: Backend, settings: Settings) -> tuple[Starlette, Api]:
     api = Api(backend, settings)
 
     async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
-            response = error_response(
-                405, "method_not_allowed", "Method not allowed for this resource."
-            )
-        else:
-            response = error_response(404, "not_found", UNKNOWN_ROUTE)
+        # Heroku has no 405: a path it serves, asked with another method, is an unknown endpoint.
+        response = error_response(404, "not_found", UNKNOWN_ROUTE)
         response.headers["Request-Id"] = str(uuid.uuid4())
         response.headers["RateLimit-Remaining"] = str(api.rate.take())
         return response
