@@ -72,12 +72,11 @@ class Catalog:
     def problems(self, stack: Stack) -> list[str]:
         found = []
         for local, spec in stack.spec.addons.items():
-            key = f"addons.{local}.plan"
-            path = stack.locate(key)[0]
             names = [str(p.get("name") or "") for p in _cheapest_first(self.plans_of(spec.service))]
             if spec.plan in names:
                 continue
-            found.append(f"{path}: {key}: {_why(spec.plan, spec.service, names)}")
+            key = f"addons.{local}.plan"
+            found.append(f"{stack.locate(key)[0]}: {key}: {_why(spec.plan, spec.service, names)}")
         return found
 
 

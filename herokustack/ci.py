@@ -31,7 +31,7 @@ from herokustack import (
 from herokustack.applier import ApplyResult
 from herokustack.client import LiveState
 from herokustack.errors import HerokustackError
-from herokustack.planner import Plan, new_salt
+from herokustack.planner import Plan, hash_key, new_salt
 from herokustack.stackfile import Stack
 
 FORMATS = ("text", "json", "markdown")
@@ -292,7 +292,7 @@ def apply_saved(
     planfile.check_files(doc, name)
     stacks = stackfile.load_stacks([Path(a.path) for a in doc.apps]) if doc.apps else []
     with session.open_target(**target_options) as target:
-        key = Plan(salt=doc.salt).keyed(target.pepper).hash_key
+        key = hash_key(doc.salt, target.pepper)
         planfile.check_key(doc, key, name)
         planfile.check_secrets(doc, key, environ)  # clearer than the difference it makes
         configs = session.resolve_configs(stacks, environ)
