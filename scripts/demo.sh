@@ -27,7 +27,11 @@ data=.herokustack/local.sqlite
 # value the README uses, unless you exported your own.
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-dev-only-secret}"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "herokustack validate"
 $hs validate
