@@ -1,4 +1,5 @@
-"""The Heroku client: reads live state of apps (the "facts") and makes the writes apply needs.
+"""The Heroku client: reads live state of apps (the "facts", typed in `facts`) and makes the
+writes apply needs.
 
 Transport is a `requests.Session` (set up by heroku3: Heroku's Accept header, basic auth) that
 has timeouts and urllib3 retries for idempotent methods only (GET/PUT/PATCH/DELETE) on
@@ -45,11 +46,18 @@ from urllib.parse import quote, urlsplit
 import requests
 import requests.auth
 from heroku3.api import Heroku
-from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from herokustack.errors import HerokustackError
+from herokustack.facts import (
+    POSTGRES,
+    LiveAddon,
+    LiveAppInfo,
+    LiveProcess,
+    LiveSchedule,
+    LiveState,
+)
 from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
 DEFAULT_API_URL = "https://api.heroku.com"
@@ -57,7 +65,6 @@ DEFAULT_DATA_URL = "https://api.data.heroku.com"
 NETRC_HOST = "api.heroku.com"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-POSTGRES = "heroku-postgresql"
 POST_ATTEMPTS = 5
 BODY_ATTEMPTS = 3  # a GET whose body broke off is sent again (at most retries + 1 times)
 MAX_BODY = 16 * 1024 * 1024  # Heroku's answers are kB; a page holds at most 1000 items
@@ -304,65 +311,6 @@ def data_url(platform_url: str, environ: Mapping[str, str] = os.environ) -> str:
     if platform_url == DEFAULT_API_URL:
         return DEFAULT_DATA_URL
     return platform_url
-
-
-# --- live state ------------------------------------------------------------------------------
-
-
-class Live(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class LiveAppInfo(Live):
-    name: str
-    id: str
-    region: str
-    stack: str
-    build_stack: str
-    maintenance: bool
-
-
-class LiveProcess(Live):
-    type: str
-    quantity: int
-    size: str  # lower case, like stack files ("standard-1x")
-
-
-class LiveAddon(Live):
-    id: str
-    name: str
-    service: str
-    plan: str  # "service:plan"
-    state: str
-    owner: str  # the app that owns (bills) it; others only have it attached
-    attachments: tuple[str, ...] = ()  # attachment names on the app that was read
-    config_vars: tuple[str, ...] = ()
-
-
-class LiveSchedule(Live):
-    uuid: str
-    name: str  # "DATABASE_URL"
-    hour: int
-    timezone: str
-
-
-class LiveState(Live):
-    """Everything plan needs to know about one app; `app` is None when it does not exist."""
-
-    name: str
-    app: LiveAppInfo | None = None
-    formation: dict[str, LiveProcess] = Field(default_factory=dict)
-    # Live config values may be secrets: kept out of repr, never rendered or serialised.
-    config: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
-    addons: tuple[LiveAddon, ...] = ()
-    schedules: dict[str, tuple[LiveSchedule, ...]] = Field(default_factory=dict)
-
-    @property
-    def exists(self) -> bool:
-        return self.app is not None
-
-    def addon_by_attachment(self, attachment: str) -> LiveAddon | None:
-        return next((a for a in self.addons if attachment in a.attachments), None)
 
 
 # --- parsing API objects ---------------------------------------------------------------------

@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from herokustack import cost
-from herokustack.client import LiveAddon, LiveState
 from herokustack.cost import FallbackPrices
+from herokustack.facts import LiveAddon, LiveState
 from herokustack.markdown import code_cell
 from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
 from herokustack.render import LABELS

@@ -24,10 +24,11 @@ import tomlkit
 from pydantic import ValidationError
 
 from herokustack import cost
-from herokustack.checks import secret_reason
-from herokustack.client import POSTGRES, HerokuClient, LiveAddon, LiveState
+from herokustack.client import HerokuClient
 from herokustack.errors import HerokustackError
+from herokustack.facts import POSTGRES, LiveAddon, LiveState
 from herokustack.planner import managed_schedules
+from herokustack.secrets_rule import secret_reason
 from herokustack.stackfile import (
     CONFIG_VAR_PATTERN,
     DYNO_SIZES,

@@ -48,16 +48,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from herokustack.client import (
-    POSTGRES,
-    HerokuClient,
-    LiveAddon,
-    LiveAppInfo,
-    LiveProcess,
-    LiveSchedule,
-    LiveState,
-)
+from herokustack.client import HerokuClient
 from herokustack.errors import HerokustackError
+from herokustack.facts import POSTGRES, LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
 from herokustack.stackfile import FromEnv, Stack
 

@@ -20,8 +20,8 @@ from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from herokustack.checks import secret_reason
-from herokustack.client import POSTGRES, LiveAddon, LiveSchedule, LiveState
+from herokustack.facts import POSTGRES, LiveAddon, LiveSchedule, LiveState
+from herokustack.secrets_rule import secret_reason
 from herokustack.stackfile import (
     DATA_SERVICES,
     AddonSpec,

@@ -14,8 +14,9 @@ from pathlib import Path
 from herokustack import stackfile
 from herokustack.addon_catalog import Catalog
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
-from herokustack.client import HerokuClient, LiveState, api_key, client_from_options
+from herokustack.client import HerokuClient, api_key, client_from_options
 from herokustack.errors import HerokustackError, StackFileError
+from herokustack.facts import LiveState
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
 from herokustack.planner import Plan, make_plan
 from herokustack.stackfile import ConfigEntry, Stack
