@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Literal
 
 from herokustack import client as client_module
+from herokustack import facts
 from herokustack.client import ApiError, HerokuClient
+from herokustack.resources import read_apps
 from herokustack.secrets_rule import (  # noqa: F401 -- the rule's names, as `check` has them
     HEX,
     SECRET_NAME,
@@ -682,7 +684,7 @@ def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:
     docs = client.get_list("stacks")
     states = {str(d["name"]): str(d.get("state") or "public") for d in docs}
     default = next((str(d["name"]) for d in docs if d.get("default")), None)
-    lives = client.read_apps([s.spec.app.name for s in stacks])
+    lives = read_apps(client, [s.spec.app.name for s in stacks])
     apps = {
         name: replace(live_app_of(live), log_drains=_drain_count(client, name))
         for name, live in lives.items()
@@ -691,12 +693,12 @@ def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:
     return LiveState(apps, states, default)
 
 
-def live_state_from(lives: Mapping[str, client_module.LiveState]) -> LiveState:
+def live_state_from(lives: Mapping[str, facts.LiveState]) -> LiveState:
     """What the checks need from live states already read (e.g. by `plan`); no requests."""
     return LiveState({name: live_app_of(live) for name, live in lives.items() if live.exists})
 
 
-def live_app_of(live: client_module.LiveState) -> LiveApp:
+def live_app_of(live: facts.LiveState) -> LiveApp:
     addons = tuple(LiveAddon(a.name, a.service, a.plan, a.owner == live.name) for a in live.addons)
     return LiveApp(addons=addons)
 

@@ -10,7 +10,7 @@ import tomli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
+from herokustack.facts import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
 from herokustack.importer import ImportOptions, ImportProblem, guess_environment, import_live
 from herokustack.stackfile import StackFile, resolve_config
 
