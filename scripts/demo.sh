@@ -2,22 +2,41 @@
 # `make demo`: validate, plan and apply the example stacks against the embedded local emulator,
 # then show that a second plan is empty, and (when Node is installed) let the official Heroku
 # CLI read the result. Runs from the project root with the venv installed.
+#
+# It works on a copy of stacks/ in a temporary directory, so that your own `--local` state
+# (.herokustack/local.sqlite in the project) is neither read nor changed: after the demo,
+# `herokustack plan --local` still shows what would be created.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hs=.venv/bin/herokustack
-heroku=tests/heroku-cli/node_modules/.bin/heroku
+root=$PWD
+hs=$root/.venv/bin/herokustack
+py=$root/.venv/bin/python
+heroku=$root/tests/heroku-cli/node_modules/.bin/heroku
+work=$(mktemp -d "${TMPDIR:-/tmp}/herokustack-demo.XXXXXX")
+emulator_pid=
+cleanup() {
+    if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cp -R stacks "$work/stacks"
+cd "$work"
 data=.herokustack/local.sqlite
 
-# The production and staging stacks read their Django secret from the environment.
-export DJANGO_SECRET_KEY="demo-only-$(date +%s)-not-a-real-secret"
+# The production and staging stacks read their Django secret from the environment: the same
+# value the README uses, unless you exported your own.
+export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-dev-only-secret}"
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "herokustack validate"
 $hs validate
 
-step "herokustack plan --local   (fresh local state in $data)"
-rm -f "$data"
+step "herokustack plan --local   (demo state in a temporary directory, not your .herokustack/)"
 $hs plan --local
 
 step "herokustack apply --local --auto-approve"
@@ -40,12 +59,11 @@ if [ ! -x "$heroku" ] || ! $hs emulator --help >/dev/null 2>&1; then
     exit 0
 fi
 
-port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 $hs emulator --data "$data" --port "$port" >/dev/null 2>&1 &
 emulator_pid=$!
-trap 'kill "$emulator_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
-    if .venv/bin/python -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+    if $py -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
         break
     fi
     sleep 0.1

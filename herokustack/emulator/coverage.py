@@ -5,9 +5,10 @@
 The table lists every link of Heroku's hyper-schema in the resource families of `FAMILIES`
 (those herokustack manages, and those the official CLI's everyday commands touch). A link is
 *served* when the emulator's own route table has a route with its method and path shape, so
-a route added to `responses.Api.routes` shows up here at the next regeneration; there is no
-hand-kept list. Every served route is exercised by `SCHEMA_TEST`, which fails when a route
-of the table is never called, and every not-served link is probed by
+a route a built-in family adds (the `routes` of a `models/` module) shows up here at the
+next regeneration; there is no hand-kept list. Every served route is exercised by
+`SCHEMA_TEST`, which fails when a route of the table is never called, and every not-served
+link is probed by
 `tests/emulator/test_coverage.py`, which also fails when this file is stale.
 """
 

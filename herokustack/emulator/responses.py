@@ -3,7 +3,8 @@
 Each request goes through `Api.handle`: count it, sleep `latency_ms`, maybe inject a fault
 (before any state is touched), check the API key, read a size-limited JSON body, call the
 backend, then paginate lists the way Heroku does (`Range` / `Next-Range`) and add the
-`Request-Id` and `RateLimit-Remaining` headers. Business rules live in `models.py`.
+`Request-Id` and `RateLimit-Remaining` headers. Business rules and each family's
+routes live in `models/` (one module per resource family).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from herokustack.emulator.models import ACCOUNT_EMAIL, ACCOUNT_ID, ApiError, Backend, Json
+from herokustack.emulator.family import Call, Endpoint, Handler
+from herokustack.emulator.models import ApiError, Backend, Json
 
 MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT = 30.0  # seconds to send a request body, once its headers have come
@@ -42,18 +44,6 @@ RANGE_FIELDS = ("id", "name", "version", "type", "created_at", "updated_at")
 MAX_RANGE_CHARS = 1024
 RANGE_FIELD_RE = re.compile(r"([a-z_]+)\s+(.*)", re.DOTALL)
 PAGE_SIZE_RE = re.compile(r"[0-9]{1,4}")
-
-Handler = Callable[["Call"], Any]
-
-
-@dataclass
-class Call:
-    """What a route handler needs from the request."""
-
-    params: dict[str, str]
-    body: Any
-    include: frozenset[str]
-    expand: frozenset[str]  # Accept-Expansion: the fields to answer as whole objects
 
 
 @dataclass
@@ -337,265 +327,22 @@ class Api:
     # --- routes -------------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
-        b = self.backend
-        r = self.route
+        """The generic routes, then every family's, in the backend's registry order."""
+        endpoints = [Endpoint("/account/rate-limits", "GET", self._rate_limits)]
+        for family in self.backend.families:
+            endpoints += family.routes(self.backend)
+        seen: set[tuple[str, str]] = set()
+        for e in endpoints:
+            if (e.method, e.path) in seen:
+                raise ValueError(f"two routes for {e.method} {e.path}")
+            seen.add((e.method, e.path))
         return [
-            r("/account", "GET", lambda c: b.account()),
-            r("/account", "DELETE", self._refuse_account_delete),
-            r("/account/rate-limits", "GET", lambda c: {"remaining": self.rate.peek()}),
-            r("/stacks", "GET", lambda c: b.list_stacks(), list_field="id"),
-            r("/stacks/{stack}", "GET", lambda c: b.get_stack(c.params["stack"])),
-            r("/regions", "GET", lambda c: b.list_regions(), list_field="id"),
-            r("/regions/{region}", "GET", lambda c: b.get_region(c.params["region"])),
-            r("/users/{account}", "GET", lambda c: b.get_user(c.params["account"])),
-            r(
-                "/users/{account}/apps",
-                "GET",
-                lambda c: b.list_user_apps(c.params["account"]),
-                list_field="id",
-            ),
-            r("/apps", "GET", lambda c: b.list_apps(), list_field="id"),
-            r("/apps", "POST", lambda c: b.create_app(c.body), status=201),
-            r("/apps/{app}", "GET", lambda c: b.get_app(c.params["app"])),
-            r("/apps/{app}", "PATCH", lambda c: b.update_app(c.params["app"], c.body)),
-            r("/apps/{app}", "DELETE", lambda c: b.delete_app(c.params["app"])),
-            r("/apps/{app}/collaborators", "GET", self._collaborators, list_field="id"),
-            r("/apps/{app}/pipeline-couplings", "GET", self._no_pipeline),
-            r("/apps/{app}/log-drains", "GET", self._no_drains, list_field="id"),
-            r(
-                "/apps/{app}/formation",
-                "GET",
-                lambda c: b.list_formation(c.params["app"]),
-                list_field="id",
-            ),
-            r(
-                "/apps/{app}/formation",
-                "PATCH",
-                lambda c: b.update_formation(c.params["app"], c.body),
-            ),
-            r(
-                "/apps/{app}/formation/{type}",
-                "GET",
-                lambda c: b.get_formation(c.params["app"], c.params["type"]),
-            ),
-            r(
-                "/apps/{app}/formation/{type}",
-                "PATCH",
-                lambda c: b.update_process(c.params["app"], c.params["type"], c.body),
-            ),
-            r("/apps/{app}/dynos", "GET", lambda c: b.list_dynos(c.params["app"]), list_field="id"),
-            r(
-                "/apps/{app}/dynos/{dyno}",
-                "GET",
-                lambda c: b.get_dyno(c.params["app"], c.params["dyno"]),
-            ),
-            r(
-                "/apps/{app}/dynos",
-                "DELETE",
-                lambda c: b.restart_dynos(c.params["app"]),
-                status=202,
-            ),
-            r(
-                "/apps/{app}/dynos/{dyno}",
-                "DELETE",
-                lambda c: b.restart_dynos(c.params["app"], dyno=c.params["dyno"]),
-                status=202,
-            ),
-            r(
-                "/apps/{app}/formations/{type}",
-                "DELETE",
-                lambda c: b.restart_dynos(c.params["app"], ptype=c.params["type"]),
-                status=202,
-            ),
-            r("/apps/{app}/config-vars", "GET", lambda c: b.get_config(c.params["app"])),
-            r(
-                "/apps/{app}/config-vars",
-                "PATCH",
-                lambda c: b.update_config(c.params["app"], c.body),
-            ),
-            r(
-                "/apps/{app}/releases",
-                "GET",
-                lambda c: b.list_releases(c.params["app"]),
-                list_field="version",
-            ),
-            r(
-                "/apps/{app}/releases",
-                "POST",
-                lambda c: b.create_release(c.params["app"], c.body),
-                status=201,
-            ),
-            r(
-                "/apps/{app}/releases/{release}",
-                "GET",
-                lambda c: b.get_release(c.params["app"], c.params["release"]),
-            ),
-            r(
-                "/apps/{app}/releases/{release}/config-vars",
-                "GET",
-                lambda c: b.release_config(c.params["app"], c.params["release"]),
-            ),
-            r(
-                "/apps/{app}/available-stacks",
-                "GET",
-                lambda c: b.available_stacks(c.params["app"]),
-                list_field="id",
-            ),
-            r(
-                "/apps/{app}/slugs",
-                "POST",
-                lambda c: b.create_slug(c.params["app"], c.body),
-                status=201,
-            ),
-            r(
-                "/apps/{app}/slugs/{slug}",
-                "GET",
-                lambda c: b.get_slug(c.params["app"], c.params["slug"]),
-            ),
-            r("/addon-services", "GET", lambda c: b.list_services(), list_field="id"),
-            r("/addon-services/{service}", "GET", lambda c: b.get_service(c.params["service"])),
-            r(
-                "/addon-services/{service}/plans",
-                "GET",
-                lambda c: b.list_plans(c.params["service"]),
-                list_field="id",
-            ),
-            r(
-                "/addon-services/{service}/plans/{plan}",
-                "GET",
-                lambda c: b.get_plan(c.params["plan"], c.params["service"]),
-            ),
-            r("/plans/{plan}", "GET", lambda c: b.get_plan(c.params["plan"])),
-            r("/addons", "GET", lambda c: b.list_addons(expand=c.expand), list_field="id"),
-            r("/addons/{addon}", "GET", lambda c: b.get_addon(c.params["addon"], expand=c.expand)),
-            r(
-                "/apps/{app}/addons",
-                "GET",
-                lambda c: b.list_addons(c.params["app"], expand=c.expand),
-                list_field="id",
-            ),
-            r(
-                "/apps/{app}/addons",
-                "POST",
-                lambda c: b.create_addon(c.params["app"], c.body, expand=c.expand),
-                status=201,
-            ),
-            r(
-                "/apps/{app}/addons/{addon}",
-                "GET",
-                lambda c: b.get_addon(c.params["addon"], c.params["app"], expand=c.expand),
-            ),
-            r(
-                "/apps/{app}/addons/{addon}",
-                "PATCH",
-                lambda c: b.update_addon(
-                    c.params["app"], c.params["addon"], c.body, expand=c.expand
-                ),
-            ),
-            r("/apps/{app}/addons/{addon}", "DELETE", self._delete_addon),
-            r(
-                "/actions/addons/resolve",
-                "POST",
-                lambda c: b.resolve_addons(c.body, expand=c.expand),
-            ),
-            r(
-                "/addon-attachments",
-                "GET",
-                lambda c: b.list_attachments(include=c.include),
-                list_field="id",
-            ),
-            r("/addon-attachments", "POST", lambda c: b.create_attachment(c.body), status=201),
-            r(
-                "/addon-attachments/{attachment}",
-                "DELETE",
-                lambda c: b.delete_attachment(c.params["attachment"]),
-            ),
-            r(
-                "/addon-attachments/{attachment}",
-                "GET",
-                lambda c: b.get_attachment(c.params["attachment"], include=c.include),
-            ),
-            r(
-                "/addons/{addon}/addon-attachments",
-                "GET",
-                lambda c: b.list_attachments(addon_ident=c.params["addon"], include=c.include),
-                list_field="id",
-            ),
-            r(
-                "/apps/{app}/addon-attachments",
-                "GET",
-                lambda c: b.list_attachments(c.params["app"], include=c.include),
-                list_field="id",
-            ),
-            r(
-                "/apps/{app}/addon-attachments/{attachment}",
-                "GET",
-                lambda c: b.get_attachment(c.params["attachment"], c.params["app"], c.include),
-            ),
-            r(
-                "/actions/addon-attachments/resolve",
-                "POST",
-                lambda c: b.resolve_attachments(c.body, c.include),
-            ),
-            r("/client/v11/databases/{addon}", "GET", lambda c: b.database(c.params["addon"])),
-            r(
-                "/client/v11/databases/{addon}/transfer-schedules",
-                "GET",
-                lambda c: b.list_schedules(c.params["addon"]),
-            ),
-            r(
-                "/client/v11/databases/{addon}/transfer-schedules",
-                "POST",
-                lambda c: b.create_schedule(c.params["addon"], c.body),
-                status=201,
-            ),
-            r(
-                "/client/v11/databases/{addon}/transfer-schedules/{schedule}",
-                "DELETE",
-                lambda c: b.delete_schedule(c.params["addon"], c.params["schedule"]),
-            ),
-            r(
-                "/client/v11/apps/{app}/transfers",
-                "GET",
-                lambda c: b.list_transfers(c.params["app"]),
-            ),
+            self.route(e.path, e.method, e.handler, status=e.status, list_field=e.list_field)
+            for e in endpoints
         ]
 
-    def _delete_addon(self, call: Call) -> Json:
-        # The CLI sends {"force": false}; nothing else belongs in this body.
-        unknown = set(call.body) - {"force"}
-        if unknown:
-            raise ApiError(422, "invalid_params", f"Unknown field: {sorted(unknown)[0]}.")
-        return self.backend.delete_addon(
-            call.params["app"], call.params["addon"], expand=call.expand
-        )
-
-    def _collaborators(self, call: Call) -> list[Json]:
-        app = self.backend.get_app(call.params["app"])
-        return [
-            {
-                "app": {"id": app["id"], "name": app["name"]},
-                "created_at": app["created_at"],
-                "id": ACCOUNT_ID,
-                "permissions": [],
-                "role": "owner",
-                "updated_at": app["updated_at"],
-                "user": {"email": ACCOUNT_EMAIL, "federated": False, "id": ACCOUNT_ID},
-            }
-        ]
-
-    def _no_drains(self, call: Call) -> list[Json]:
-        # Log drains are not emulated: Heroku lists none for an app that has none.
-        self.backend.get_app(call.params["app"])
-        return []
-
-    def _no_pipeline(self, call: Call) -> Json:
-        self.backend.get_app(call.params["app"])
-        raise ApiError(404, "not_found", "Couldn't find that pipeline coupling.")
-
-    @staticmethod
-    def _refuse_account_delete(call: Call) -> Json:
-        raise ApiError(403, "forbidden", "The emulated account cannot be deleted.")
+    def _rate_limits(self, call: Call) -> Json:
+        return {"remaining": self.rate.peek()}
 
 
 JSON_TYPES = ("*/*", "application/*", "application/json")

@@ -9,7 +9,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -18,6 +18,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from herokustack.emulator.family import Family
 from herokustack.emulator.models import Backend, Json
 from herokustack.emulator.responses import Settings, accepted_keys, build_app
 from herokustack.errors import HerokustackError
@@ -142,7 +143,8 @@ def _fd_limit() -> int | None:
 class EmulatorServer:
     """A local Heroku Platform API + Postgres data API, served over real HTTP.
 
-    `port=0` picks a free port; `url` is known once `start()` returns.
+    `port=0` picks a free port; `url` is known once `start()` returns. `families` adds
+    resource families (tables and routes) to this emulator only (`herokustack.emulator.Family`).
     """
 
     def __init__(
@@ -157,6 +159,7 @@ class EmulatorServer:
         port: int = 0,
         header_timeout: float = HEADER_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        families: Sequence[Family] = (),
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError("fail_rate must be between 0 and 1")
@@ -168,7 +171,9 @@ class EmulatorServer:
         self.port = port
         self.protocol, self.backlog = guarded_protocol(header_timeout, max_connections)
         try:
-            self.backend = Backend(data_path, provision_delay=provision_delay, seed=seed)
+            self.backend = Backend(
+                data_path, provision_delay=provision_delay, seed=seed, families=families
+            )
         except sqlite3.Error as exc:
             raise HerokustackError(
                 f"{data_path}: not a usable emulator state file ({exc})"

@@ -258,6 +258,24 @@ def test_shared_attachment_carries_the_same_url(http: httpx.Client) -> None:
     assert http.get("/apps/rules-owner/config-vars").json()["DATABASE_URL"] == owner_url
 
 
+def test_a_shared_addon_leaves_every_app_when_destroyed_or_when_its_owner_goes(
+    http: httpx.Client,
+) -> None:
+    for name in ("rules-host", "rules-guest", "rules-host2"):
+        new_app(http, name)
+    first = http.post("/apps/rules-host/addons", json={"plan": "heroku-redis:mini"}).json()
+    second = http.post("/apps/rules-host2/addons", json={"plan": "heroku-postgresql"}).json()
+    for addon, name in ((first, "CACHE"), (second, "SHARED_DB")):
+        body = {"addon": addon["name"], "app": "rules-guest", "name": name}
+        assert http.post("/addon-attachments", json=body).status_code == 201
+    assert set(http.get("/apps/rules-guest/config-vars").json()) == {"CACHE_URL", "SHARED_DB_URL"}
+    http.delete(f"/apps/rules-host/addons/{first['name']}").raise_for_status()
+    assert set(http.get("/apps/rules-guest/config-vars").json()) == {"SHARED_DB_URL"}
+    http.delete("/apps/rules-host2").raise_for_status()
+    assert http.get("/apps/rules-guest/config-vars").json() == {}
+    assert http.get("/apps/rules-guest/addon-attachments").json() == []
+
+
 def test_rollback_restores_code_and_config(http: httpx.Client, emu: EmulatorServer) -> None:
     new_app(http, "rules-rollback")
     emu.deploy("rules-rollback", {"web": "v1-web", "worker": "v1-worker"})  # v2

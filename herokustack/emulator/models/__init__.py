@@ -1,0 +1,104 @@
+"""The emulator's state (SQLite) and every business rule of the emulated Heroku API.
+
+Moto-style: one module per resource family, each a mixin of `db.Store` (the one SQLite
+connection, its lock and `tx()`) that owns its tables' `CREATE` statements, its rules and
+its routes (a `FAMILY`); `Backend` combines them. The HTTP layer (`responses.py`) parses
+requests and calls one `Backend` method per route; methods validate their input, change state
+inside one transaction and return the JSON object Heroku would answer. Rule violations raise
+`ApiError`, which carries Heroku's error id.
+
+| module | family | tables |
+|---|---|---|
+| `account.py` | the one account, `/users/{account}` | |
+| `stacks.py` | stack and region catalogs | |
+| `apps.py` | apps | apps |
+| `releases.py` | slugs, releases, dynos | slugs, releases, release_config, dyno_restarts |
+| `formation.py` | process types, sizes, quantities | formation |
+| `config_vars.py` | config vars | config_vars |
+| `addons.py` | service and plan catalog, add-ons, attachments | addons, attachments |
+| `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
+
+More families (tables and routes of one emulator instance) come in through
+`Backend(families=[...])`: see `herokustack.emulator.Family`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from herokustack.emulator.family import Family
+from herokustack.emulator.models import (
+    account,
+    addons,
+    apps,
+    config_vars,
+    formation,
+    postgres,
+    releases,
+    stacks,
+)
+from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
+from herokustack.emulator.models.apps import AppsState
+from herokustack.emulator.models.config_vars import ConfigVarsState
+from herokustack.emulator.models.db import (
+    ApiError,
+    Json,
+    Store,
+    check_fields,
+    identity_of,
+    invalid,
+    iso,
+    not_found,
+    ref,
+    want_bool,
+    want_int,
+    want_str,
+)
+from herokustack.emulator.models.postgres import PostgresState
+
+__all__ = [
+    "ACCOUNT_EMAIL",
+    "ACCOUNT_ID",
+    "BUILTIN_FAMILIES",
+    "ApiError",
+    "Backend",
+    "Family",
+    "Json",
+    "Store",
+    "check_fields",
+    "identity_of",
+    "invalid",
+    "iso",
+    "not_found",
+    "ref",
+    "want_bool",
+    "want_int",
+    "want_str",
+]
+
+# The registry: one line per family. Its order is the order of the route table.
+BUILTIN_FAMILIES: tuple[Family, ...] = (
+    account.FAMILY,
+    stacks.FAMILY,
+    apps.FAMILY,
+    formation.FAMILY,
+    releases.FAMILY,
+    config_vars.FAMILY,
+    addons.FAMILY,
+    postgres.FAMILY,
+)
+
+
+class Backend(AppsState, ConfigVarsState, PostgresState):
+    """All state of one emulator: every built-in family, plus `families` for this one only."""
+
+    def __init__(
+        self,
+        data_path: str | None = None,
+        provision_delay: float = 0.0,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+        families: Sequence[Family] = (),
+    ) -> None:
+        super().__init__(data_path, provision_delay, seed, clock, (*BUILTIN_FAMILIES, *families))

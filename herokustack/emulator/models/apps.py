@@ -1,0 +1,221 @@
+"""Apps: create, rename, maintenance, build stack, delete (with everything that hangs off them)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from herokustack.emulator import catalog
+from herokustack.emulator.family import Call, Endpoint, Family
+from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID, AccountState
+from herokustack.emulator.models.addons import AddonsState
+from herokustack.emulator.models.db import (
+    NAME_WORDS,
+    ApiError,
+    Json,
+    check_fields,
+    invalid,
+    want_bool,
+    want_str,
+)
+from herokustack.emulator.models.stacks import GENERATION
+
+APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+NAME_NOUNS = ("river", "forest", "meadow", "harbor", "canyon", "island", "summit", "valley")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS apps (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, name TEXT UNIQUE NOT NULL,
+  region TEXT NOT NULL, stack TEXT NOT NULL, build_stack TEXT NOT NULL,
+  maintenance INTEGER NOT NULL DEFAULT 0, web_host TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, released_at TEXT);
+"""
+
+
+class AppsState(AccountState, AddonsState):
+    """Deleting an app destroys its add-ons and its rows in every family's `app_tables`."""
+
+    def _app_json(self, row: sqlite3.Row) -> Json:
+        region = next(r for r in catalog.REGIONS if r.name == row["region"])
+        return {
+            "acm": False,
+            "archived_at": None,
+            "buildpack_provided_description": None,
+            "build_stack": self._stack_ref(row["build_stack"]),
+            "created_at": row["created_at"],
+            "generation": GENERATION,
+            "git_url": f"https://git.heroku.com/{row['name']}.git",
+            "id": row["id"],
+            "internal_routing": None,
+            "maintenance": bool(row["maintenance"]),
+            "name": row["name"],
+            "owner": {"email": ACCOUNT_EMAIL, "id": ACCOUNT_ID},
+            "organization": None,
+            "team": None,
+            "region": {"id": region.id, "name": region.name},
+            "released_at": row["released_at"],
+            "repo_size": None,
+            "slug_size": None,
+            "space": None,
+            "stack": self._stack_ref(row["stack"]),
+            "updated_at": row["updated_at"],
+            "web_url": f"https://{row['web_host']}.herokuapp.com/",
+        }
+
+    def _check_app_name(self, c: sqlite3.Connection, name: str, app_id: str | None = None) -> None:
+        if not APP_NAME_RE.match(name):
+            raise invalid(
+                "Name must start with a letter, end with a letter or digit and can only "
+                "contain lowercase letters, digits, and dashes."
+            )
+        row = c.execute("SELECT id FROM apps WHERE name = ?", (name,)).fetchone()
+        if row is not None and row["id"] != app_id:
+            # api.heroku.com answers 422 here, not 409: heroku3 only sees this message on a 422.
+            raise invalid("Name is already taken")
+
+    def _generated_app_name(self, c: sqlite3.Connection) -> str:
+        while True:
+            words = f"{self._rng.choice(NAME_WORDS)}-{self._rng.choice(NAME_NOUNS)}"
+            name = f"{words}-{self._rng.randrange(10000, 99999)}"
+            if c.execute("SELECT 1 FROM apps WHERE name = ?", (name,)).fetchone() is None:
+                return name
+
+    def create_app(self, body: Json) -> Json:
+        check_fields(body, {"name", "region", "stack", "feature_flags", "build_stack"})
+        name = want_str(body, "name")
+        region_ident = want_str(body, "region") or "us"
+        stack_ident = want_str(body, "stack") or want_str(body, "build_stack")
+        region = next((r for r in catalog.REGIONS if region_ident in (r.name, r.id)), None)
+        if region is None:
+            raise invalid(f"Couldn't find that region: {region_ident}.")
+        stack = self._usable_stack(stack_ident or catalog.DEFAULT_STACK)
+        with self.tx() as c:
+            if name is None:
+                name = self._generated_app_name(c)
+            self._check_app_name(c, name)
+            now, app_id = self.now(), self.new_id()
+            c.execute(
+                "INSERT INTO apps (id, name, region, stack, build_stack, web_host, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    app_id,
+                    name,
+                    region.name,
+                    stack.name,
+                    stack.name,
+                    f"{name}-{self._hex(12)}",
+                    now,
+                    now,
+                ),
+            )
+            self._add_release(c, app_id, "Initial release", None)
+            return self._app_json(self.app_row(c, app_id))
+
+    def get_app(self, ident: str) -> Json:
+        with self._lock:
+            return self._app_json(self.app_row(self._conn, ident))
+
+    def list_apps(self) -> list[Json]:
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM apps ORDER BY seq").fetchall()
+            return [self._app_json(r) for r in rows]
+
+    def update_app(self, ident: str, body: Json) -> Json:
+        check_fields(body, {"name", "maintenance", "build_stack"})
+        name = want_str(body, "name")
+        maintenance = want_bool(body, "maintenance")
+        build_stack = want_str(body, "build_stack")
+        with self.tx() as c:
+            row = self.app_row(c, ident)
+            sets: dict[str, Any] = {}
+            if name is not None and name != row["name"]:
+                self._check_app_name(c, name, row["id"])
+                sets["name"] = name
+                # Heroku gives a renamed app a new herokuapp.com host: NAME-<same suffix>.
+                sets["web_host"] = name + row["web_host"][len(row["name"]) :]
+            if maintenance is not None:
+                sets["maintenance"] = int(maintenance)
+            if build_stack is not None:
+                # The running stack changes at the next release, as on Heroku.
+                sets["build_stack"] = self._usable_stack(build_stack).name
+            if sets:
+                sets["updated_at"] = self.now()
+                assignments = ", ".join(f"{k} = ?" for k in sets)
+                c.execute(
+                    f"UPDATE apps SET {assignments} WHERE id = ?", (*sets.values(), row["id"])
+                )
+            return self._app_json(self.app_row(c, row["id"]))
+
+    def delete_app(self, ident: str) -> Json:
+        with self.tx() as c:
+            row = self.app_row(c, ident)
+            answer = self._app_json(row)
+            app_id = row["id"]
+            for addon in c.execute("SELECT id FROM addons WHERE app_id = ?", (app_id,)).fetchall():
+                self._drop_addon(c, addon["id"])
+            self.delete_app_rows(c, app_id)
+            c.execute("DELETE FROM apps WHERE id = ?", (app_id,))
+            return answer
+
+    def list_user_apps(self, ident: str) -> list[Json]:
+        """Owned and collaborated apps: every app here is the one account's."""
+        self.get_user(ident)
+        return self.list_apps()
+
+    def available_stacks(self, app_ident: str) -> list[Json]:
+        self.get_app(app_ident)
+        return [self._stack_json(s) for s in catalog.STACKS if s.state != "retired"]
+
+
+def routes(b: AppsState) -> Sequence[Endpoint]:
+    def collaborators(call: Call) -> list[Json]:
+        app = b.get_app(call.params["app"])
+        return [
+            {
+                "app": {"id": app["id"], "name": app["name"]},
+                "created_at": app["created_at"],
+                "id": ACCOUNT_ID,
+                "permissions": [],
+                "role": "owner",
+                "updated_at": app["updated_at"],
+                "user": {"email": ACCOUNT_EMAIL, "federated": False, "id": ACCOUNT_ID},
+            }
+        ]
+
+    def no_drains(call: Call) -> list[Json]:
+        # Log drains are not emulated: Heroku lists none for an app that has none.
+        b.get_app(call.params["app"])
+        return []
+
+    def no_pipeline(call: Call) -> Json:
+        b.get_app(call.params["app"])
+        raise ApiError(404, "not_found", "Couldn't find that pipeline coupling.")
+
+    return (
+        Endpoint(
+            "/users/{account}/apps",
+            "GET",
+            lambda c: b.list_user_apps(c.params["account"]),
+            list_field="id",
+        ),
+        Endpoint("/apps", "GET", lambda c: b.list_apps(), list_field="id"),
+        Endpoint("/apps", "POST", lambda c: b.create_app(c.body), status=201),
+        Endpoint("/apps/{app}", "GET", lambda c: b.get_app(c.params["app"])),
+        Endpoint("/apps/{app}", "PATCH", lambda c: b.update_app(c.params["app"], c.body)),
+        Endpoint("/apps/{app}", "DELETE", lambda c: b.delete_app(c.params["app"])),
+        Endpoint(
+            "/apps/{app}/available-stacks",
+            "GET",
+            lambda c: b.available_stacks(c.params["app"]),
+            list_field="id",
+        ),
+        # Other families' answers about an app, until those families are emulated.
+        Endpoint("/apps/{app}/collaborators", "GET", collaborators, list_field="id"),
+        Endpoint("/apps/{app}/pipeline-couplings", "GET", no_pipeline),
+        Endpoint("/apps/{app}/log-drains", "GET", no_drains, list_field="id"),
+    )
+
+
+FAMILY = Family("apps", SCHEMA, routes)
