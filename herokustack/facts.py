@@ -71,5 +71,14 @@ class LiveState(Live):
     def exists(self) -> bool:
         return self.app is not None
 
+    def with_facts(self, facts: dict[str, Any]) -> LiveState:
+        """This state with what kinds read: a field's value, or (another kind's) into `extra`."""
+        fields = {k: v for k, v in facts.items() if k in _FIELDS}
+        extra = {**self.extra, **{k: v for k, v in facts.items() if k not in _FIELDS}}
+        return self.model_copy(update={**fields, "extra": extra})
+
     def addon_by_attachment(self, attachment: str) -> LiveAddon | None:
         return next((a for a in self.addons if attachment in a.attachments), None)
+
+
+_FIELDS = frozenset(LiveState.model_fields) - {"name", "extra"}

@@ -33,7 +33,6 @@ KINDS: list[Kind] = [
     formation.KIND,
     maintenance.KIND,
 ]
-_LIVE_FIELDS = frozenset(LiveState.model_fields) - {"name", "extra"}
 
 
 def register(kind: Kind) -> Callable[[], None]:
@@ -121,9 +120,7 @@ def _read_wave(
 
 
 def _state(name: str, facts: dict[str, Any]) -> LiveState:
-    fields = {k: v for k, v in facts.items() if k in _LIVE_FIELDS}
-    extra = {k: v for k, v in facts.items() if k not in _LIVE_FIELDS}
-    return LiveState(name=name, **fields, extra=extra)
+    return LiveState(name=name).with_facts(facts)
 
 
 def read_apps(

@@ -375,7 +375,7 @@ class Kind:
         """The parts `changes` (this kind's, about to be written) touch, read again now;
         `base` is the app as just read (the app itself only)."""
         facts = self.read(client, app, {})
-        return self.parts(base.model_copy(update=facts)) if facts else {}
+        return self.parts(base.with_facts(facts)) if facts else {}
 
 
 # --- TOML writing for import -------------------------------------------------------------------
