@@ -27,7 +27,6 @@ from herokustack import cost, resources
 from herokustack.client import HerokuClient
 from herokustack.facts import LiveState
 from herokustack.resources import read_apps
-from herokustack.resources.app import guess_environment  # noqa: F401 -- as before
 from herokustack.resources.base import ImportProblem
 from herokustack.stackfile import (
     Environment,

@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from herokustack import resources
 from herokustack.facts import LiveState
-from herokustack.resources.backups import managed_schedules  # noqa: F401 -- as before
 from herokustack.resources.base import (  # noqa: F401 -- the plan's types, as before
     NEXT_DEPLOY,
     Action,
@@ -30,7 +29,6 @@ from herokustack.resources.base import (  # noqa: F401 -- the plan's types, as b
     field_diff,
     secret_hash,
 )
-from herokustack.resources.config_vars import undeclared_config  # noqa: F401 -- as before
 from herokustack.stackfile import ConfigEntry, Stack
 
 PLAN_FORMAT_VERSION = 2
