@@ -91,7 +91,7 @@ def tier_problems(spec: StackFile) -> list[tuple[Loc, str]]:
     dyno-types): an app on eco dynos uses eco for all its process types, an app on basic dynos
     basic for all; standard and performance sizes mix. Only process types that run dynos
     (quantity above 0) use a tier, as in the emulator's formation rule (`_check_tiers` in
-    `emulator/models.py`).
+    `emulator/models/formation.py`).
     """
     items = [(name, proc) for name, proc in spec.formation.items() if proc.quantity > 0]
     if not items:
