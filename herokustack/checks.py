@@ -11,7 +11,6 @@ Messages name config vars but never print their values: a finding can end up in 
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,11 +19,20 @@ from pathlib import Path
 from typing import Literal
 
 from herokustack import client as client_module
+from herokustack import facts
 from herokustack.client import ApiError, HerokuClient
+from herokustack.resources import read_apps
+from herokustack.secrets_rule import (  # noqa: F401 -- the rule's names, as `check` has them
+    HEX,
+    SECRET_NAME,
+    TOKEN_PREFIXES,
+    URL_WITH_PASSWORD,
+    secret_reason,
+    shannon_entropy,
+)
 from herokustack.stackfile import (
     CURRENT_STACK,
     STACKS,
-    FromEnv,
     Stack,
     load_stacks,
     stack_paths,
@@ -522,76 +530,6 @@ def _undeclared_addons(ctx: Context) -> Iterator[Hit]:
 
 # --- secrets --------------------------------------------------------------------------------
 
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|^KEY$", re.IGNORECASE)
-TOKEN_PREFIXES: dict[str, str] = {
-    "sk_live_": "Stripe secret key",
-    "rk_live_": "Stripe restricted key",
-    "sk_test_": "Stripe test key",
-    "whsec_": "Stripe webhook secret",
-    "ghp_": "GitHub token",
-    "gho_": "GitHub token",
-    "ghs_": "GitHub token",
-    "ghu_": "GitHub token",
-    "github_pat_": "GitHub token",
-    "glpat-": "GitLab token",
-    "xoxb-": "Slack token",
-    "xoxp-": "Slack token",
-    "xoxa-": "Slack token",
-    "AKIA": "AWS access key",
-    "ASIA": "AWS access key",
-    "AIza": "Google API key",
-    "SG.": "SendGrid key",
-    "sk-ant-": "Anthropic key",
-    "sk-proj-": "OpenAI key",
-    "npm_": "npm token",
-    "pypi-": "PyPI token",
-    "shpat_": "Shopify token",
-    "-----BEGIN": "private key",
-}
-URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
-HEX = re.compile(r"^[0-9a-fA-F]{32,}$")
-
-
-def secret_reason(name: str, value: object) -> str | None:
-    """Why a literal config value looks like a secret (never quoting it), or None."""
-    if isinstance(value, FromEnv) or not isinstance(value, str) or not value.strip():
-        return None
-    if SECRET_NAME.search(name) and not _setting_value(value):
-        return "whose name looks like a secret"
-    for prefix, label in TOKEN_PREFIXES.items():
-        if value.startswith(prefix) and len(value) >= len(prefix) + 8:
-            return f"with {'an' if label[0] in 'AEIOU' else 'a'} {label} prefix"
-    if URL_WITH_PASSWORD.match(value):
-        return "URL with an embedded password"
-    if _high_entropy(value):
-        return "with a high-entropy value"
-    return None
-
-
-SWITCH_WORDS = frozenset({"true", "false", "yes", "no", "on", "off"})
-
-
-def _setting_value(value: str) -> bool:
-    # TOKEN_TTL = "3600" or SECRET_ROTATION = "off" tune a secret's handling; they are not one.
-    word = value.strip().lower()
-    return len(word) <= 5 and (word.isdigit() or word in SWITCH_WORDS)
-
-
-def shannon_entropy(text: str) -> float:
-    """Bits per character of `text`'s own character distribution."""
-    counts = Counter(text)
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
-
-
-def _high_entropy(value: str) -> bool:
-    if len(value) < 20 or any(c.isspace() for c in value) or "://" in value:
-        return False
-    if HEX.match(value.replace("-", "")):
-        return shannon_entropy(value) >= 3.0
-    classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
-    return classes == 3 and shannon_entropy(value) >= 3.5
-
-
 # --- suppressions ---------------------------------------------------------------------------
 
 # Spaces and case are forgiven; a word close to "ignore" is a typo to report, any other word
@@ -746,7 +684,7 @@ def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:
     docs = client.get_list("stacks")
     states = {str(d["name"]): str(d.get("state") or "public") for d in docs}
     default = next((str(d["name"]) for d in docs if d.get("default")), None)
-    lives = client.read_apps([s.spec.app.name for s in stacks])
+    lives = read_apps(client, [s.spec.app.name for s in stacks])
     apps = {
         name: replace(live_app_of(live), log_drains=_drain_count(client, name))
         for name, live in lives.items()
@@ -755,12 +693,12 @@ def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:
     return LiveState(apps, states, default)
 
 
-def live_state_from(lives: Mapping[str, client_module.LiveState]) -> LiveState:
+def live_state_from(lives: Mapping[str, facts.LiveState]) -> LiveState:
     """What the checks need from live states already read (e.g. by `plan`); no requests."""
     return LiveState({name: live_app_of(live) for name, live in lives.items() if live.exists})
 
 
-def live_app_of(live: client_module.LiveState) -> LiveApp:
+def live_app_of(live: facts.LiveState) -> LiveApp:
     addons = tuple(LiveAddon(a.name, a.service, a.plan, a.owner == live.name) for a in live.addons)
     return LiveApp(addons=addons)
 

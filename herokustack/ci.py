@@ -29,8 +29,8 @@ from herokustack import (
     stackfile,
 )
 from herokustack.applier import ApplyResult
-from herokustack.client import LiveState
 from herokustack.errors import HerokustackError
+from herokustack.facts import LiveState
 from herokustack.planner import Plan, hash_key, new_salt
 from herokustack.stackfile import Stack
 

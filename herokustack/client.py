@@ -1,4 +1,5 @@
-"""The Heroku client: reads live state of apps (the "facts") and makes the writes apply needs.
+"""The Heroku client: reads live state of apps (the "facts", typed in `facts`) and makes the
+writes apply needs.
 
 Transport is a `requests.Session` (set up by heroku3: Heroku's Accept header, basic auth) that
 has timeouts and urllib3 retries for idempotent methods only (GET/PUT/PATCH/DELETE) on
@@ -20,8 +21,9 @@ one path segment: an id from a plan file or an answer can never reach another UR
 kind of thing (`{"id": "not_found", "resource": "app", ...}`); Heroku's "requested API
 endpoint was not found", a proxy's page, 401 and 403 are errors (the first two naming the URL).
 
-Reading one app costs at most 4 requests (app, formation, config vars, add-ons) plus one per
-Postgres database (its backup schedules); a missing app costs one request. Attachment names
+What reading an app costs is told per kind (`read_cost` in herokustack/resources/): today at
+most 4 requests (app, formation, config vars, add-ons) plus one per Postgres database (its
+backup schedules); a missing app costs one request. Attachment names
 are derived from each add-on's config vars (Heroku names them `<ATTACHMENT>_<SUFFIX>`); only
 for services whose suffixes are unknown is `GET /apps/{app}/addon-attachments` asked too.
 """
@@ -37,7 +39,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -45,11 +46,16 @@ from urllib.parse import quote, urlsplit
 import requests
 import requests.auth
 from heroku3.api import Heroku
-from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from herokustack.errors import HerokustackError
+from herokustack.facts import (
+    LiveAddon,
+    LiveAppInfo,
+    LiveProcess,
+    LiveSchedule,
+)
 from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
 DEFAULT_API_URL = "https://api.heroku.com"
@@ -57,7 +63,6 @@ DEFAULT_DATA_URL = "https://api.data.heroku.com"
 NETRC_HOST = "api.heroku.com"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
-POSTGRES = "heroku-postgresql"
 POST_ATTEMPTS = 5
 BODY_ATTEMPTS = 3  # a GET whose body broke off is sent again (at most retries + 1 times)
 MAX_BODY = 16 * 1024 * 1024  # Heroku's answers are kB; a page holds at most 1000 items
@@ -304,65 +309,6 @@ def data_url(platform_url: str, environ: Mapping[str, str] = os.environ) -> str:
     if platform_url == DEFAULT_API_URL:
         return DEFAULT_DATA_URL
     return platform_url
-
-
-# --- live state ------------------------------------------------------------------------------
-
-
-class Live(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class LiveAppInfo(Live):
-    name: str
-    id: str
-    region: str
-    stack: str
-    build_stack: str
-    maintenance: bool
-
-
-class LiveProcess(Live):
-    type: str
-    quantity: int
-    size: str  # lower case, like stack files ("standard-1x")
-
-
-class LiveAddon(Live):
-    id: str
-    name: str
-    service: str
-    plan: str  # "service:plan"
-    state: str
-    owner: str  # the app that owns (bills) it; others only have it attached
-    attachments: tuple[str, ...] = ()  # attachment names on the app that was read
-    config_vars: tuple[str, ...] = ()
-
-
-class LiveSchedule(Live):
-    uuid: str
-    name: str  # "DATABASE_URL"
-    hour: int
-    timezone: str
-
-
-class LiveState(Live):
-    """Everything plan needs to know about one app; `app` is None when it does not exist."""
-
-    name: str
-    app: LiveAppInfo | None = None
-    formation: dict[str, LiveProcess] = Field(default_factory=dict)
-    # Live config values may be secrets: kept out of repr, never rendered or serialised.
-    config: dict[str, str] = Field(default_factory=dict, repr=False, exclude=True)
-    addons: tuple[LiveAddon, ...] = ()
-    schedules: dict[str, tuple[LiveSchedule, ...]] = Field(default_factory=dict)
-
-    @property
-    def exists(self) -> bool:
-        return self.app is not None
-
-    def addon_by_attachment(self, attachment: str) -> LiveAddon | None:
-        return next((a for a in self.addons if attachment in a.attachments), None)
 
 
 # --- parsing API objects ---------------------------------------------------------------------
@@ -739,33 +685,6 @@ class HerokuClient:
         self.redact.add(*config.values())
         return config
 
-    def read_app(self, name: str) -> LiveState:
-        """Live state of one app; `app` None when it does not exist (a planned creation)."""
-        info = self.app_info(name)
-        if info is None:
-            return LiveState(name=name)
-        path = app_path(name)
-        # The three reads do not depend on each other: in parallel, to cut the wall time.
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            formation_f = pool.submit(self.read_formation, name)
-            config_f = pool.submit(self.read_config, name)
-            addons_f = pool.submit(self.get_list, f"{path}/addons")
-            formation = formation_f.result()
-            config = config_f.result()
-            addon_docs = addons_f.result()
-        addons = self._read_addons(path, addon_docs)
-        schedules = self._read_all_schedules(
-            [a for a in addons if a.service == POSTGRES and a.owner == name]
-        )
-        return LiveState(
-            name=name,
-            app=info,
-            formation=formation,
-            config=config,
-            addons=tuple(addons),
-            schedules=schedules,
-        )
-
     def _read_addons(self, app_path: str, docs: list[dict[str, Any]]) -> list[LiveAddon]:
         where = f"GET {app_path}/addons"
         guessed = _parsed(
@@ -783,19 +702,6 @@ class HerokuClient:
             where, lambda ds: [parse_addon(d, by_addon.get(d["id"], ())) for d in ds], docs
         )
 
-    def _read_all_schedules(self, dbs: list[LiveAddon]) -> dict[str, tuple[LiveSchedule, ...]]:
-        ready = [db for db in dbs if db.state == "provisioned"]
-        if len(ready) <= 1:
-            return {db.id: self.read_schedules(db.id) for db in ready}
-        with ThreadPoolExecutor(max_workers=min(4, len(ready))) as pool:
-            return dict(
-                zip(
-                    [db.id for db in ready],
-                    pool.map(self.read_schedules, [db.id for db in ready]),
-                    strict=True,
-                )
-            )
-
     def read_schedules(self, addon_id: str) -> tuple[LiveSchedule, ...]:
         path = _schedules_path(addon_id)
         try:
@@ -805,12 +711,6 @@ class HerokuClient:
                 return ()
             raise
         return tuple(_parsed(f"GET {path}", _each(parse_schedule), docs))
-
-    def read_apps(self, names: Sequence[str]) -> dict[str, LiveState]:
-        """Live state of many apps, read in parallel (at most `parallelism` at once)."""
-        with ThreadPoolExecutor(max_workers=min(self.parallelism, max(1, len(names)))) as pool:
-            states = list(pool.map(self.read_app, names))
-        return {s.name: s for s in states}
 
     def list_addons(self, app: str) -> list[LiveAddon]:
         """The add-ons of an app with their state (used while waiting for provisioning)."""

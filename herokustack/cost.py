@@ -22,9 +22,10 @@ from urllib.parse import quote
 
 from rich.table import Table
 
-from herokustack.client import ApiError, HerokuClient, LiveAddon, LiveState
+from herokustack.client import ApiError, HerokuClient
 from herokustack.emulator import catalog
 from herokustack.errors import HerokustackError
+from herokustack.facts import LiveAddon, LiveState
 from herokustack.planner import Change, Plan
 from herokustack.stackfile import StackFile, load_stacks, stack_paths
 

@@ -21,19 +21,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from herokustack import cost
-from herokustack.client import LiveAddon, LiveState
+from herokustack import cost, resources
 from herokustack.cost import FallbackPrices
+from herokustack.facts import LiveState
 from herokustack.markdown import code_cell
-from herokustack.planner import RESOURCE_ORDER, AppPlan, Change, make_plan, undeclared_config
-from herokustack.render import LABELS
+from herokustack.planner import AppPlan, make_plan
+from herokustack.resources.base import DriftContext
 from herokustack.session import Target
 from herokustack.stackfile import ConfigEntry, Stack, plural
 
 Kind = Literal["changed", "missing", "undeclared"]
 SYMBOLS: dict[str, str] = {"changed": "~", "missing": "-", "undeclared": "+"}
 FORMATS = ("text", "json", "markdown")
-HIDDEN = "(sensitive)"
+HIDDEN = "(sensitive)"  # as `config_vars.HIDDEN`
 
 
 class DriftItem(BaseModel):
@@ -41,7 +41,7 @@ class DriftItem(BaseModel):
 
     app: str
     kind: Kind
-    resource: str = Field(description="app, addon, config, backup, formation or maintenance")
+    resource: str = Field(description="The `resource` of a kind: app, addon, config, ...")
     name: str
     field: str | None = None
     live: Any = None
@@ -58,13 +58,10 @@ class DriftItem(BaseModel):
     @property
     def text(self) -> str:
         """One line, without its symbol: `formation web quantity: live 3 → declared 2`."""
-        what = f"{LABELS[self.resource]} {self.name}"
-        if self.resource == "maintenance":
-            what = "maintenance"
-        elif self.field and self.resource != "addon":
-            what += f" {self.field}"
+        kind = resources.kind_of(self.resource)
+        what = kind.drift_what(self.name, self.field)
         price = "" if self.monthly_cents is None else f", {cost.format_monthly(self.monthly_cents)}"
-        quote = self.resource == "config"
+        quote = kind.quote_values
         if self.kind == "missing":
             hide = self.sensitive or self.declared is None
             shown = "" if hide else f" {_show(self.declared, quote)}"
@@ -155,7 +152,7 @@ def detect_drift(
     target: Target, stacks: Sequence[Stack], environ: Mapping[str, str] = os.environ
 ) -> DriftReport:
     """Read every app, plan against its stack file, and report the differences as drift."""
-    lives = target.read_lives(stacks)
+    lives = target.read_lives(stacks, every_kind=True)
     configs: dict[str, dict[str, ConfigEntry]] = {}
     unchecked: dict[str, list[str]] = {}
     for stack in stacks:
@@ -197,158 +194,33 @@ def drift_config(
 
 
 def app_drift(stack: Stack, plan: AppPlan, live: LiveState, prices: FallbackPrices) -> AppDrift:
+    """The plan's changes told as drift by their kinds, and what each kind adds (undeclared
+    things the planner leaves alone), in the registry's order."""
     drift = AppDrift(app=stack.name, path=str(stack.path), exists=live.exists)
     if not live.exists:
-        drift.items.append(
-            DriftItem(
-                app=stack.name,
-                kind="missing",
-                resource="app",
-                name=stack.name,
-                note="the app does not exist on Heroku",
-            )
-        )
+        for kind in resources.KINDS:
+            drift.items += [_new_item(stack, kind, i) for i in kind.absent_app_drift(stack)]
         return drift
-    addons = {a.id: a for a in live.addons}
-    replaced = {
-        c.name: c
-        for c in plan.changes
-        if c.resource == "addon" and c.action == "destroy" and c.name in stack.spec.addons
-    }
+    ctx = DriftContext(stack, live, plan.changes, prices)
     for change in plan.changes:
-        if change.action == "deferred":
-            drift.notes.append(f"formation {change.name}: {change.note}")
-        elif change.action == "refused" and change.before == change.after:
-            drift.notes.append(f"add-on {change.name}: {change.note}")  # same plan, shared add-on
-        elif not (
-            change.resource == "addon" and change.action == "destroy" and change.name in replaced
-        ):
-            drift.items.append(_item(stack, change, addons, replaced, prices))
-    _price_scaled(stack, live, drift.items, prices)
-    drift.items += _undeclared_config(stack, live)
-    drift.items += _undeclared_processes(stack, live, prices)
-    drift.items.sort(key=lambda item: RESOURCE_ORDER.index(item.resource))
+        kind = resources.kind_of(change.resource)
+        if change.action == "deferred" or (
+            change.action == "refused" and change.before == change.after
+        ):  # not drift: waits for a deploy, or the same plan on an add-on of another app
+            drift.notes.append(f"{kind.label} {change.name}: {change.note}")
+            continue
+        found = kind.drift_item(change, ctx)
+        if found is not None:
+            fields = {"name": change.name, "field": change.field, "sensitive": change.sensitive}
+            drift.items.append(_new_item(stack, kind, {**fields, **found}))
+    for kind in resources.KINDS:
+        drift.items += [_new_item(stack, kind, i) for i in kind.drift_extra(ctx, drift.items)]
+    drift.items.sort(key=lambda item: resources.order_of(item.resource))
     return drift
 
 
-def _item(
-    stack: Stack,
-    change: Change,
-    addons: Mapping[str, LiveAddon],
-    replaced: Mapping[str, Change],
-    prices: FallbackPrices,
-) -> DriftItem:
-    common: dict[str, Any] = {
-        "app": stack.name,
-        "resource": change.resource,
-        "name": change.name,
-        "field": change.field,
-        "sensitive": change.sensitive,
-    }
-    declared_here = change.resource != "addon" or change.name in stack.spec.addons
-    if change.resource == "config" and change.action == "destroy":
-        declared_here = False  # prune_config: a live var the file does not declare
-    if change.resource == "backup" and change.action == "destroy":
-        return DriftItem(kind="undeclared", live=f"daily at {change.before}", **common)
-    if not declared_here:
-        return _undeclared(change, addons, prices, common)
-    if change.action == "create" and change.name in replaced:
-        return DriftItem(
-            kind="changed",
-            live=replaced[change.name].before,
-            declared=change.after,
-            note=change.note,
-            **common,
-        )
-    if change.action == "create":
-        declared = f"daily at {change.after}" if change.resource == "backup" else change.after
-        return DriftItem(kind="missing", declared=declared, **common)
-    live = _shown_live(change)
-    return DriftItem(
-        kind="changed",
-        live=live,
-        declared=change.after,
-        note=change.note if change.action == "refused" else None,
-        **common,
-    )
-
-
-def _price_scaled(
-    stack: Stack, live: LiveState, items: Sequence[DriftItem], prices: FallbackPrices
-) -> None:
-    """Put the live and declared monthly cost on the first item of each hand-scaled process."""
-    priced: set[str] = set()
-    for item in items:
-        if item.resource != "formation" or item.kind != "changed" or item.name in priced:
-            continue
-        running, declared = live.formation.get(item.name), stack.spec.formation.get(item.name)
-        if running is None or declared is None:
-            continue
-        priced.add(item.name)
-        item.monthly_cents = prices.dynos(running.quantity, running.size)
-        item.declared_cents = prices.dynos(declared.quantity, declared.size)
-
-
-def _shown_live(change: Change) -> Any:
-    """The live value; the planner leaves out one that looks like a secret (set by hand)."""
-    hidden = change.action == "update" and change.before is None and not change.sensitive
-    if change.resource == "config" and hidden:
-        return HIDDEN
-    return change.before
-
-
-def _undeclared(
-    change: Change, addons: Mapping[str, LiveAddon], prices: FallbackPrices, common: dict[str, Any]
-) -> DriftItem:
-    if change.resource == "config":
-        note = "apply unsets it (prune_config)"
-        return DriftItem(kind="undeclared", note=note, **common)
-    addon = addons.get(change.addon_id or "")
-    plan = addon.plan if addon else str(change.before)
-    attachment = f"{change.attachment}: " if change.attachment else ""
-    if change.action == "refused":
-        note = "holds data: apply never destroys it"
-    else:
-        note = "apply would destroy it"
-    return DriftItem(
-        kind="undeclared",
-        live=f"{attachment}{plan}",
-        note=note,
-        monthly_cents=prices.addon(plan),
-        **common,
-    )
-
-
-def _undeclared_config(stack: Stack, live: LiveState) -> list[DriftItem]:
-    if stack.spec.app.prune_config:
-        return []  # the planner already reports them (apply would unset them)
-    return [
-        DriftItem(
-            app=stack.name,
-            kind="undeclared",
-            resource="config",
-            name=key,
-            sensitive=True,
-            note="apply leaves it (prune_config = false)",
-        )
-        for key in undeclared_config(stack.spec, live)
-    ]
-
-
-def _undeclared_processes(stack: Stack, live: LiveState, prices: FallbackPrices) -> list[DriftItem]:
-    return [
-        DriftItem(
-            app=stack.name,
-            kind="undeclared",
-            resource="formation",
-            name=ptype,
-            live=f"{proc.quantity} × {proc.size}",
-            monthly_cents=prices.dynos(proc.quantity, proc.size),
-            note="apply leaves it",
-        )
-        for ptype, proc in sorted(live.formation.items())
-        if ptype not in stack.spec.formation and proc.quantity > 0
-    ]
+def _new_item(stack: Stack, kind: resources.Kind, fields: Mapping[str, Any]) -> DriftItem:
+    return DriftItem(app=stack.name, resource=kind.resource, **fields)
 
 
 # --- rendering -----------------------------------------------------------------------------------

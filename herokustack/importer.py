@@ -1,8 +1,9 @@
 """`herokustack import`: read a live app and write the stack file that declares it as it is.
 
-The file is built as a plain TOML document (`build_document`), checked by loading it back into
-a `StackFile` (with its partial, when `--extends` is given), then written with tomlkit in a
-fixed key order with a comment for everything that was left out.
+The file is built as a plain TOML document, each kind of resource writing its part
+(`Kind.import_into`), checked by loading it back into a `StackFile` (with its partial, when
+`--extends` is given), then written with tomlkit in a fixed key order with a comment for
+everything that was left out.
 
 Secrets: config values go into the file only for names the user lists with `--inline-config`,
 and never, without `--force`, for a name or value that `herokustack check` would flag as a
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args
@@ -23,37 +23,23 @@ import tomli
 import tomlkit
 from pydantic import ValidationError
 
-from herokustack import cost
-from herokustack.checks import secret_reason
-from herokustack.client import POSTGRES, HerokuClient, LiveAddon, LiveState
-from herokustack.errors import HerokustackError
-from herokustack.planner import managed_schedules
+from herokustack import cost, resources
+from herokustack.client import HerokuClient
+from herokustack.facts import LiveState
+from herokustack.resources import read_apps
+from herokustack.resources.base import ImportProblem
 from herokustack.stackfile import (
-    CONFIG_VAR_PATTERN,
-    DYNO_SIZES,
-    STACK_PATTERN,
-    Backups,
     Environment,
-    Region,
     StackFile,
     declared_app,
     deep_merge,
-    default_attachment,
     default_stack_paths,
     is_partial,
     merged_document,
+    stack_model,
 )
 
-REGIONS = get_args(Region)
 ENVIRONMENTS = get_args(Environment)
-# Web first, then worker, then the other process types alphabetically.
-PROCESS_ORDER = ("web", "worker")
-APP_KEYS = ("name", "environment", "region", "stack", "maintenance", "prune_config")
-ADDON_KEYS = ("plan", "as", "backups", "protect", "config")
-
-
-class ImportProblem(HerokustackError):
-    """The live app cannot be written as a stack file (or not as asked): one clear line."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,217 +77,37 @@ def load_partial(path: Path) -> dict[str, Any]:
     return merged_document(path)
 
 
-def guess_environment(app_name: str) -> str:
-    """staging / review / development when the name says so, else production."""
-    words = set(re.split(r"[-_]", app_name))
-    if words & {"staging", "stage", "stg"}:
-        return "staging"
-    if words & {"review", "pr"}:
-        return "review"
-    if words & {"dev", "development", "sandbox"}:
-        return "development"
-    return "production"
-
-
 # --- live state -> document ----------------------------------------------------------------
 
 
-class _Builder:
-    """Builds the full stack-file document of one live app, and notes what it leaves out."""
+class Builder:
+    """Builds the full stack-file document of one live app, kind by kind (`Kind.import_into`),
+    and notes what it leaves out, by section (written as comments there)."""
 
     def __init__(self, live: LiveState, options: ImportOptions) -> None:
         assert live.app is not None
         self.live = live
-        self.info = live.app
         self.options = options
         self.base: Mapping[str, Any] = options.base or {}
-        self.notes: dict[str, list[str]] = {"app": [], "formation": [], "addons": [], "config": []}
-        self.owned: dict[str, str] = {}  # config var -> who owns it (for comments)
+        self.notes: dict[str, list[str]] = {section: [] for section in _sections()}
+        self.shared: dict[str, Any] = {}  # what one kind leaves for a later one
 
     def note(self, section: str, text: str) -> None:
-        self.notes[section].append(text)
+        self.notes.setdefault(section, []).append(text)
 
     def build(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"app": self.app()}
-        doc["formation"] = self.formation()
-        doc["addons"] = self.addons()
-        doc["config"] = self.config()
+        doc: dict[str, Any] = {}
+        for kind in resources.KINDS:
+            kind.import_into(self, doc)
         if "checks" in self.base:
             doc["checks"] = self.base["checks"]
         return doc
 
-    def app(self) -> dict[str, Any]:
-        info, name = self.info, self.live.name
-        if info.region not in REGIONS:
-            raise ImportProblem(
-                f"app {name}: region {info.region!r} (a Private Space?) cannot be declared: "
-                "stack files support the us and eu regions"
-            )
-        if not re.fullmatch(STACK_PATTERN, info.build_stack):
-            raise ImportProblem(
-                f"app {name}: stack {info.build_stack!r} cannot be declared: stack files "
-                "support the heroku-NN stacks"
-            )
-        base_app = self.base.get("app") or {}
-        environment = self.options.environment or base_app.get("environment")
-        if environment is None:
-            environment = guess_environment(name)
-            self.note("app", "environment: guessed from the app name (see --environment)")
-        table = {
-            "name": name,
-            "environment": environment,
-            "region": info.region,
-            "stack": info.build_stack,
-            "maintenance": info.maintenance,
-        }
-        if "prune_config" in base_app:
-            table["prune_config"] = base_app["prune_config"]
-        return table
 
-    def formation(self) -> dict[str, Any]:
-        table: dict[str, Any] = {}
-        for ptype in _process_order(self.live.formation):
-            process = self.live.formation[ptype]
-            if process.size not in DYNO_SIZES:
-                raise ImportProblem(
-                    f"app {self.live.name}: formation.{ptype}: dyno size {process.size!r} "
-                    "cannot be declared (stack files support " + ", ".join(DYNO_SIZES) + ")"
-                )
-            table[ptype] = {"quantity": process.quantity, "size": process.size}
-        if not table:
-            self.note("formation", "no process types yet: declare them once code is deployed")
-        return table
-
-    # -- add-ons -------------------------------------------------------------------------------
-
-    def addons(self) -> dict[str, Any]:
-        table: dict[str, Any] = {}
-        base_names = _base_attachments(self.base)
-        for addon in sorted(self.live.addons, key=_addon_order):
-            if addon.owner != self.live.name:
-                self.attached_from_elsewhere(addon)
-                continue
-            if not addon.attachments:
-                self.note("addons", f"add-on {addon.name} ({addon.plan}) has no attachment here")
-                continue
-            attachment = addon.attachments[0]
-            local = base_names.get(attachment) or attachment.lower()
-            table[local] = self.addon(addon, attachment, local)
-            for var in addon.config_vars:
-                self.owned.setdefault(var, f"is owned by add-on {local}")
-            for other in addon.attachments[1:]:
-                self.note("addons", f"add-on {local} is also attached as {other} (not managed)")
-        if table:
-            self.note(
-                "addons",
-                "add-on provisioning options (`config`) cannot be read from Heroku",
-            )
-        return table
-
-    def addon(self, addon: LiveAddon, attachment: str, local: str) -> dict[str, Any]:
-        spec: dict[str, Any] = {"plan": addon.plan}
-        if attachment != default_attachment(addon.service):
-            spec["as"] = attachment
-        base = (self.base.get("addons") or {}).get(local) or {}
-        for key in ("protect", "config"):  # not readable from Heroku: the partial's stand
-            if key in base:
-                spec[key] = base[key]
-        if addon.service == POSTGRES:
-            backups = self.backups(addon, attachment, local)
-            if backups:
-                spec["backups"] = backups
-        return spec
-
-    def backups(self, addon: LiveAddon, attachment: str, local: str) -> dict[str, str] | None:
-        schedules = list(self.live.schedules.get(addon.id, ()))
-        mine = managed_schedules(schedules, attachment)
-        if not mine:
-            return None
-        schedule = mine[0]
-        for other in schedules:
-            if other is not schedule:
-                self.note("addons", f"addons.{local}: backup schedule {other.name} not managed")
-        backups = {"at": f"{schedule.hour:02d}:00", "timezone": schedule.timezone}
-        try:
-            Backups.model_validate(backups)
-        except ValidationError:
-            self.note("addons", f"addons.{local}: backups at {backups['at']} "
-                      f"{schedule.timezone!r} cannot be declared")  # fmt: skip
-            return None
-        return backups
-
-    def attached_from_elsewhere(self, addon: LiveAddon) -> None:
-        names = ", ".join(addon.attachments) or "no name"
-        self.note(
-            "addons",
-            f"{names}: add-on {addon.name} ({addon.plan}) of app {addon.owner} is attached "
-            "here; declare it in that app's stack file",
-        )
-        for var in addon.config_vars:
-            self.owned.setdefault(var, f"is owned by add-on {addon.name} of app {addon.owner}")
-
-    # -- config --------------------------------------------------------------------------------
-
-    def config(self) -> dict[str, Any]:
-        base_config = self.base.get("config") or {}
-        self.check_inline(base_config)
-        table: dict[str, Any] = {}
-        for key in sorted(self.live.config):
-            if key in self.owned:
-                self.note("config", f"{key} {self.owned[key]}")
-            elif not re.fullmatch(CONFIG_VAR_PATTERN, key):
-                self.note("config", f"config var {key!r} cannot be declared (not a valid name)")
-            else:
-                table[key] = self.config_value(key, base_config.get(key))
-        return table
-
-    def config_value(self, key: str, base: Any) -> Any:
-        value = self.live.config[key]
-        if key in self.options.inline:
-            return value
-        if isinstance(base, dict) and "from_env" in base:
-            return base  # the partial already says where the secret comes from
-        if isinstance(base, str) and base == value:
-            return base  # the partial already holds this literal value
-        return {"from_env": key}
-
-    def check_inline(self, base_config: Mapping[str, Any]) -> None:
-        for key in sorted(self.options.inline):
-            if key not in self.live.config:
-                raise ImportProblem(
-                    f"--inline-config {key}: app {self.live.name} has no such config var"
-                )
-            if key in self.owned:
-                raise ImportProblem(f"--inline-config {key}: {key} {self.owned[key]}")
-            reason = secret_reason(key, self.live.config[key])
-            if reason and not self.options.force:
-                raise ImportProblem(
-                    f"--inline-config {key}: refusing to write {key} into the file: it would be "
-                    f"a literal {reason} (HS011); it stays from_env unless you pass --force"
-                )
-
-
-def _process_order(formation: Mapping[str, Any]) -> list[str]:
-    first = [p for p in PROCESS_ORDER if p in formation]
-    return first + sorted(p for p in formation if p not in PROCESS_ORDER)
-
-
-def _addon_order(addon: LiveAddon) -> tuple[str, str]:
-    return (addon.attachments[0] if addon.attachments else "~", addon.name)
-
-
-def _base_attachments(base: Mapping[str, Any]) -> dict[str, str]:
-    """Attachment name -> local name of the add-ons a partial declares."""
-    found: dict[str, str] = {}
-    for local, table in (base.get("addons") or {}).items():
-        if not isinstance(table, dict):
-            continue
-        name = table.get("as")
-        if not name and isinstance(table.get("plan"), str):
-            name = default_attachment(table["plan"].split(":", 1)[0])
-        if name:
-            found.setdefault(name, local)
-    return found
+def _sections() -> list[str]:
+    """The sections of a stack file that kinds write, in the file's order."""
+    owned = {k.section for k in resources.KINDS if k.section}
+    return [name for name in stack_model().model_fields if name in owned]
 
 
 # --- what a partial already says -------------------------------------------------------------
@@ -348,14 +154,14 @@ def leftovers(full: Mapping[str, Any], base: Mapping[str, Any], prefix: str = ""
 def import_live(live: LiveState, options: ImportOptions | None = None) -> Imported:
     """The stack file of one live app (see the module docstring for what goes in)."""
     options = options or ImportOptions()
-    builder = _Builder(live, options)
+    builder = Builder(live, options)
     document = builder.build()
     spec = _validate(live.name, document)
     base = options.base or {}
     full = spec.model_dump(by_alias=True, exclude_none=True)
     minimal = spec.model_dump(by_alias=True, exclude_none=True, exclude_defaults=True)
-    for ptype, process in minimal.get("formation", {}).items():
-        process["size"] = full["formation"][ptype]["size"]  # the size matters: always say it
+    for kind in resources.KINDS:
+        kind.import_minimal(full, minimal)
     child = difference(full, minimal, base) if base else minimal
     child.setdefault("app", {})["name"] = live.name  # the name says which app a file is
     warnings = [
@@ -374,7 +180,7 @@ def import_live(live: LiveState, options: ImportOptions | None = None) -> Import
 
 def _validate(name: str, document: Mapping[str, Any]) -> StackFile:
     try:
-        return StackFile.model_validate(document)
+        return stack_model().model_validate(document)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("@"))
@@ -391,7 +197,7 @@ def render(
     extends: str | None,
     warnings: Sequence[str] = (),
 ) -> str:
-    """Tidy TOML: app, formation, add-ons, config; comments for what was left out."""
+    """Tidy TOML: the kinds' sections in the file's order; comments for what was left out."""
     doc = tomlkit.document()
     app_name = child["app"]["name"]
     doc.add(tomlkit.comment(f"Imported from Heroku app {app_name} by `herokustack import`."))
@@ -399,73 +205,14 @@ def render(
         doc.add(tomlkit.comment(f"warning: {warning}"))
     if extends:
         doc["extends"] = extends
-    doc["app"] = _table(child["app"], APP_KEYS, notes.get("app", ()))
-    sections = (
-        ("formation", _formation_table),
-        ("addons", _addons_table),
-        ("config", _config_table),
-    )
-    for section, make in sections:
-        values, comments = child.get(section) or {}, notes.get(section, ())
-        if section == "addons" and values:
-            # A super table ([addons.x] only) has no body of its own to hold comments.
-            doc.add(tomlkit.nl())
-            _comments(doc, comments)
-        if values or comments:
-            doc[section] = make(values, comments)
+    owners = {k.section: k for k in resources.KINDS if k.section}
+    sections = _sections()
+    for section in sections:
+        owners[section].write_section(doc, child.get(section) or {}, notes.get(section, ()))
     for key in child:
-        if key not in ("app", "formation", "addons", "config"):
+        if key not in sections:
             doc[key] = child[key]
     return tomlkit.dumps(doc)
-
-
-def _comments(table: Any, notes: Iterable[str]) -> None:
-    for text in notes:
-        table.add(tomlkit.comment(text))
-
-
-def _table(values: Mapping[str, Any], order: Sequence[str], notes: Iterable[str] = ()) -> Any:
-    table = tomlkit.table()
-    _comments(table, notes)
-    for key in [*order, *sorted(set(values) - set(order))]:
-        if key in values:
-            table[key] = _inline(values[key]) if isinstance(values[key], dict) else values[key]
-    return table
-
-
-def _inline(values: Mapping[str, Any]) -> Any:
-    """An inline table written `{ a = 1, b = "x" }`, the style of the README and examples."""
-    table = tomlkit.inline_table()
-    table.update(values)
-    # tomlkit writes new inline tables without inner spaces; a parsed one keeps them.
-    return tomlkit.parse(f"v = {{ {table.as_string()[1:-1]} }}\n")["v"]
-
-
-def _formation_table(values: Mapping[str, Any], notes: Iterable[str]) -> Any:
-    table = tomlkit.table()
-    _comments(table, notes)
-    for ptype in _process_order(values):
-        process = values[ptype]
-        table[ptype] = _inline({k: process[k] for k in ("quantity", "size") if k in process})
-    return table
-
-
-def _addons_table(values: Mapping[str, Any], notes: Iterable[str]) -> Any:
-    table = tomlkit.table(is_super_table=bool(values))
-    for local in sorted(values):
-        table[local] = _table(values[local], ADDON_KEYS)
-    if not values:
-        _comments(table, notes)
-    return table
-
-
-def _config_table(values: Mapping[str, Any], notes: Iterable[str]) -> Any:
-    table = tomlkit.table()
-    for key in sorted(values):
-        value = values[key]
-        table[key] = _inline(value) if isinstance(value, dict) else value
-    _comments(table, notes)
-    return table
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -568,7 +315,7 @@ def import_apps(client: HerokuClient, request: ImportRequest) -> list[Written]:
         if why:
             results[name] = Written(name, path, skipped=why)
     options = _options(request, todo)
-    lives = client.read_apps([n for n in names if n not in results])
+    lives = read_apps(client, [n for n in names if n not in results])  # every kind
     prices = cost.FallbackPrices.live(client)
     for name in names:
         if name not in results:
@@ -630,7 +377,7 @@ def _import_one(
 
 def from_env_names(spec: StackFile) -> list[str]:
     """Environment variables a stack needs set before plan and apply."""
-    return sorted({v.from_env for v in spec.config.values() if not isinstance(v, str)})
+    return sorted({name for kind in resources.KINDS for name in kind.env_names(spec)})
 
 
 def report_lines(written: Sequence[Written]) -> list[str]:

@@ -15,8 +15,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from herokustack.client import HerokuClient, LiveState
+from herokustack.client import HerokuClient
 from herokustack.errors import HerokustackError
+from herokustack.facts import LiveState
 from herokustack.stackfile import Stack
 
 DEFAULT_DATA_PATH = Path(".herokustack/local.sqlite")

@@ -48,16 +48,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from herokustack.client import (
-    POSTGRES,
-    HerokuClient,
-    LiveAddon,
-    LiveAppInfo,
-    LiveProcess,
-    LiveSchedule,
-    LiveState,
-)
+from herokustack import resources
+from herokustack.client import HerokuClient
 from herokustack.errors import HerokustackError
+from herokustack.facts import LiveState
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
 from herokustack.stackfile import FromEnv, Stack
 
@@ -323,62 +317,26 @@ def _digest(key: bytes, part: str, value: Any) -> str:
 
 
 def _raw_parts(live: LiveState) -> dict[str, Any]:
-    """Each part of an app's live state that a plan can touch, as plain values."""
+    """Each part of an app's live state that a plan can touch, as plain values (per kind)."""
     if live.app is None:
         return {"app": ABSENT}
-    return {
-        **_app_parts(live.app),
-        **_formation_parts(live.formation),
-        **_config_parts(live.config),
-        **_addon_parts(live.addons, live.schedules),
-    }
-
-
-def _app_parts(info: LiveAppInfo) -> dict[str, Any]:
-    return {"app": [info.region, info.stack, info.build_stack], "maintenance": info.maintenance}
-
-
-def _formation_parts(formation: Mapping[str, LiveProcess]) -> dict[str, Any]:
-    return {f"formation.{t}": [p.quantity, p.size] for t, p in formation.items()}
-
-
-def _config_parts(config: Mapping[str, str]) -> dict[str, Any]:
-    return {f"config.{key}": value for key, value in config.items()}
-
-
-def _schedules(schedules: Iterable[LiveSchedule]) -> list[list[Any]]:
-    return sorted([s.name, s.hour, s.timezone] for s in schedules)
-
-
-def _addon_parts(
-    addons: Iterable[LiveAddon], schedules: Mapping[str, Sequence[LiveSchedule]] | None = None
-) -> dict[str, Any]:
     parts: dict[str, Any] = {}
-    for addon in addons:
-        for name in addon.attachments or (addon.name,):
-            parts[f"addon.{name}"] = [addon.id, addon.plan, addon.owner]
-            if schedules is not None and addon.service == POSTGRES:
-                parts[f"backup.{name}"] = _schedules(schedules.get(addon.id, ()))
+    for kind in resources.KINDS:
+        parts.update(kind.parts(live))
     return parts
 
 
 def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> dict[str, Any]:
     """The live parts of the resources `changes` write, read again (only those: cheap)."""
-    kinds = {c.resource for c in changes}
-    info = client.app_info(app)  # None only on Heroku's own "no such app" answer
-    if info is None:
+    root = resources.root()
+    base = LiveState(name=app, **root.read(client, app, {}))
+    if base.app is None:  # only on Heroku's own "no such app" answer
         return {"app": ABSENT}
-    parts = _app_parts(info)
-    if "formation" in kinds:
-        parts.update(_formation_parts(client.read_formation(app)))
-    if "config" in kinds:
-        parts.update(_config_parts(client.read_config(app)))
-    if "addon" in kinds:
-        parts.update(_addon_parts(client.list_addons(app)))
-    for change in changes:
-        if change.resource == "backup" and change.addon_id:
-            schedules = client.read_schedules(change.addon_id)
-            parts[f"backup.{change.attachment}"] = _schedules(schedules)
+    parts = _raw_parts(base)
+    for kind in resources.KINDS:
+        mine = [c for c in changes if c.resource == kind.resource]
+        if mine and kind is not root:
+            parts.update(kind.fresh_parts(client, app, base, mine))
     return parts
 
 
@@ -394,24 +352,15 @@ def touched_parts(change: Change) -> list[str]:
     """The parts of live state one change writes (none for refused or deferred ones)."""
     if not change.is_change:
         return []
-    if change.resource == "app":
-        return ["app"]
-    if change.resource == "maintenance":
-        return ["maintenance"]
-    if change.resource == "formation":
-        return [f"formation.{change.name}"]
-    if change.resource == "config":
-        return [f"config.{change.name}"]
-    if change.resource == "addon":
-        return [f"addon.{change.attachment or change.name}"]
-    # A schedule of an add-on this plan creates has no addon_id: the add-on part covers it.
-    return [f"backup.{change.attachment}"] if change.addon_id and change.attachment else []
+    return resources.kind_of(change.resource).touched_parts(change)
 
 
 def part_label(part: str) -> str:
-    kind, _, name = part.partition(".")
-    label = {"addon": "add-on", "backup": "backup schedules of"}.get(kind, kind)
-    return f"{label} {name}".strip() if kind != "app" else "the app (region, stack)"
+    prefix, _, name = part.partition(".")
+    for kind in resources.KINDS:
+        if prefix == kind.resource or part in (kind.resource, kind.name):
+            return kind.part_label(name)
+    return f"{prefix} {name}".strip()
 
 
 def changed_parts(

@@ -4,8 +4,10 @@ The plan is data, not text: `apply` executes exactly its changes and renderers o
 Secrets never enter it: a sensitive config change carries a keyed hash of the new value, and
 the value itself is handed to the applier separately (from `resolve_config`, in memory).
 
-Changes of one app come in a fixed order: app (create, then update), add-ons, config vars,
-backup schedules, formation, maintenance.
+The planner is generic: each kind of resource (herokustack/resources/) compares its own part of
+the stack file with live state and adds its changes, kind by kind in the registry's order (app,
+add-ons, config vars, backup schedules, formation, maintenance today). A kind is planned for an
+app only when that app's stack file needs it (`resources.needed`).
 """
 
 from __future__ import annotations
@@ -14,64 +16,22 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
 
-from deepdiff import DeepDiff
-from deepdiff.helper import NotPresent
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
-from herokustack.checks import secret_reason
-from herokustack.client import POSTGRES, LiveAddon, LiveSchedule, LiveState
-from herokustack.stackfile import (
-    DATA_SERVICES,
-    AddonSpec,
-    ConfigEntry,
-    Stack,
-    StackFile,
-    attachment_name,
-    owned_config_vars,
+from herokustack import resources
+from herokustack.facts import LiveState
+from herokustack.resources.base import (  # noqa: F401 -- the plan's types, as before
+    NEXT_DEPLOY,
+    Action,
+    Change,
+    PlanContext,
+    field_diff,
+    secret_hash,
 )
+from herokustack.stackfile import ConfigEntry, Stack
 
 PLAN_FORMAT_VERSION = 2
-
-Action = Literal["create", "update", "destroy", "refused", "deferred"]
-Resource = Literal["app", "addon", "config", "backup", "formation", "maintenance"]
-RESOURCE_ORDER: tuple[Resource, ...] = (
-    "app",
-    "addon",
-    "config",
-    "backup",
-    "formation",
-    "maintenance",
-)
-NEXT_DEPLOY = "takes effect at next deploy"
-
-
-class Change(BaseModel):
-    """One change to one field of one resource of one app."""
-
-    model_config = ConfigDict(frozen=True)
-
-    app: str
-    action: Action
-    resource: Resource
-    name: str = Field(description="App name, add-on local name, config key or process type.")
-    field: str | None = None
-    before: Any = None
-    after: Any = None
-    sensitive: bool = Field(default=False, description="Values hidden: never in the plan.")
-    note: str | None = None
-    addon_id: str | None = Field(default=None, description="The live add-on concerned.")
-    attachment: str | None = None
-    value_hash: str | None = Field(
-        default=None, description="Keyed hash (HMAC-SHA256) of a secret's value."
-    )
-    params: dict[str, Any] = Field(default_factory=dict, description="What apply needs more.")
-
-    @property
-    def is_change(self) -> bool:
-        """Whether apply would change something (refused and deferred ones do not)."""
-        return self.action in ("create", "update", "destroy")
 
 
 class Summary(BaseModel):
@@ -165,275 +125,6 @@ def hash_key(salt: str, pepper: bytes) -> bytes:
     return hmac.new(pepper, b"herokustack plan v2\0" + salt.encode(), hashlib.sha256).digest()
 
 
-def secret_hash(key: bytes, name: str, value: str) -> str:
-    """Keyed hash of a secret config value (`key` from `hash_key`)."""
-    return hmac.new(key, f"{name}\0{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
-    """(field, old, new) for each top-level field that differs, in the order of `after`."""
-    tree = DeepDiff(dict(before), dict(after), view="tree")
-    found: dict[str, tuple[Any, Any]] = {}
-    for kind in ("values_changed", "type_changes", "dictionary_item_added"):
-        for level in tree.get(kind, []):
-            key = str(level.path(output_format="list")[0])
-            old = None if isinstance(level.t1, NotPresent) else before.get(key)
-            found[key] = (old, after.get(key))
-    return [(k, *found[k]) for k in after if k in found]
-
-
-# --- the planner -------------------------------------------------------------------------------
-
-
-class _AppPlanner:
-    def __init__(
-        self,
-        stack: Stack,
-        config: Mapping[str, ConfigEntry],
-        live: LiveState,
-        key: bytes,
-        allow_destroy: frozenset[str],
-        assume_released: frozenset[str],
-    ) -> None:
-        self.stack = stack
-        self.spec: StackFile = stack.spec
-        self.name = stack.name
-        self.config = config
-        self.live = live
-        self.key = key
-        self.allow_destroy = allow_destroy
-        self.assume_released = assume_released if not live.exists else frozenset()
-        self.changes: list[Change] = []
-        self.live_addons: dict[str, LiveAddon] = {}  # by attachment name, for backups
-
-    def add(self, action: Action, resource: Resource, name: str, **kwargs: Any) -> None:
-        self.changes.append(
-            Change(app=self.name, action=action, resource=resource, name=name, **kwargs)
-        )
-
-    def run(self) -> AppPlan:
-        self.plan_app()
-        self.plan_addons()
-        self.plan_config()
-        self.plan_backups()
-        self.plan_formation()
-        self.plan_maintenance()
-        return AppPlan(
-            app=self.name, path=str(self.stack.path), exists=self.live.exists, changes=self.changes
-        )
-
-    def plan_app(self) -> None:
-        app, live = self.spec.app, self.live.app
-        if live is None:
-            after = {"region": app.region, "stack": app.stack}
-            self.add("create", "app", self.name, after=after)
-            return
-        if live.region != app.region:
-            note = (
-                f"an app cannot move region: create a new app in {app.region!r} and move to it "
-                f"(this one stays in {live.region!r})"
-            )
-            self.add("refused", "app", self.name, field="region", before=live.region,
-                     after=app.region, note=note)  # fmt: skip
-        if live.build_stack != app.stack:
-            self.add("update", "app", self.name, field="build_stack", before=live.build_stack,
-                     after=app.stack, note=NEXT_DEPLOY)  # fmt: skip
-
-    # -- add-ons ---------------------------------------------------------------------------------
-
-    def plan_addons(self) -> None:
-        claimed: set[str] = set()
-        for local, spec in self.spec.addons.items():
-            attachment = attachment_name(local, spec)
-            live = self.live.addon_by_attachment(attachment)
-            if live is not None:
-                claimed.add(live.id)
-            self.plan_addon(local, spec, attachment, live)
-        for live in self.live.addons:
-            if live.owner == self.name and live.id not in claimed:
-                self.plan_removed_addon(live)
-
-    def plan_addon(
-        self, local: str, spec: AddonSpec, attachment: str, live: LiveAddon | None
-    ) -> None:
-        common: dict[str, Any] = {"field": "plan", "attachment": attachment}
-        if live is None:
-            params = {"config": dict(spec.config)}
-            self.add("create", "addon", local, after=spec.plan, params=params, **common)
-            return
-        if live.owner != self.name:
-            note = f"{attachment} is attached from add-on {live.name} of app {live.owner}"
-            self.add("refused", "addon", local, before=live.plan, after=spec.plan,
-                     addon_id=live.id, note=note, **common)  # fmt: skip
-            return
-        if live.service == spec.service:
-            self.live_addons[attachment] = live
-            if live.plan != spec.plan:
-                self.add("update", "addon", local, before=live.plan, after=spec.plan,
-                         addon_id=live.id, **common)  # fmt: skip
-            return
-        self.plan_replacement(local, spec, attachment, live)
-
-    def plan_replacement(
-        self, local: str, spec: AddonSpec, attachment: str, live: LiveAddon
-    ) -> None:
-        """Another service under the same attachment: destroy the old one, create the new one."""
-        # Data always needs both `protect = false` and --allow-destroy; others only when
-        # the file protects them.
-        protected = live.service in DATA_SERVICES or spec.protect is True
-        allowed = spec.protect is False and bool({local, live.name} & self.allow_destroy)
-        common: dict[str, Any] = {"field": "plan", "attachment": attachment}
-        if protected and not allowed:
-            # Only the steps still missing, so the line says exactly what is left to do.
-            steps = [] if spec.protect is False else [f"set addons.{local}.protect = false"]
-            if not {local, live.name} & self.allow_destroy:
-                steps.append(f"pass --allow-destroy {local}")
-            note = "destroys its data: " + ", ".join(steps)
-            self.add("refused", "addon", local, before=live.plan, after=spec.plan,
-                     addon_id=live.id, note=note, **common)  # fmt: skip
-            return
-        self.add("destroy", "addon", local, before=live.plan, addon_id=live.id,
-                 note=f"replaced by {spec.plan}", **common)  # fmt: skip
-        self.add("create", "addon", local, after=spec.plan, params={"config": dict(spec.config)},
-                 **common)  # fmt: skip
-
-    def plan_removed_addon(self, live: LiveAddon) -> None:
-        name = live.attachments[0] if live.attachments else live.name
-        common: dict[str, Any] = {
-            "field": "plan",
-            "before": live.plan,
-            "addon_id": live.id,
-            "attachment": name,
-        }
-        if live.service in DATA_SERVICES:
-            note = (
-                f"{live.name} holds data: herokustack never destroys a Postgres or Redis add-on "
-                f"removed from the file (destroy it by hand: heroku addons:destroy {live.name})"
-            )
-            self.add("refused", "addon", live.name, note=note, **common)
-        else:
-            self.add("destroy", "addon", live.name, note="not in the stack file", **common)
-
-    # -- config ------------------------------------------------------------------------------
-
-    def plan_config(self) -> None:
-        live = self.live.config
-        for key, entry in self.config.items():
-            if key in live and live[key] == entry.value:
-                continue
-            action: Action = "update" if key in live else "create"
-            if entry.sensitive:
-                note = "(sensitive value changed)" if action == "update" else "(sensitive)"
-                digest = secret_hash(self.key, key, entry.value)
-                self.add(action, "config", key, sensitive=True, note=note, value_hash=digest)
-            elif key in live and secret_reason(key, live[key]):
-                # The file's value is in git already; the live one may be a real secret.
-                note = "live value hidden: it looks like a secret"
-                self.add(action, "config", key, after=entry.value, note=note)
-            else:
-                self.add(action, "config", key, before=live.get(key), after=entry.value)
-        if self.spec.app.prune_config:
-            self.plan_prune()
-
-    def plan_prune(self) -> None:
-        for key in undeclared_config(self.spec, self.live):
-            note = "not in the stack file (prune_config)"
-            self.add("destroy", "config", key, sensitive=True, note=note)
-
-    # -- backups -----------------------------------------------------------------------------
-
-    def plan_backups(self) -> None:
-        for local, spec in self.spec.addons.items():
-            if spec.service != POSTGRES:
-                continue
-            attachment = attachment_name(local, spec)
-            live = self.live_addons.get(attachment)
-            if live is None and self.live.addon_by_attachment(attachment) is not None:
-                creating = any(
-                    c.resource == "addon" and c.action == "create" and c.name == local
-                    for c in self.changes
-                )
-                if not creating:
-                    continue  # refused add-on: its backups wait with it
-            self.plan_backup(local, spec, attachment, live)
-
-    def plan_backup(
-        self, local: str, spec: AddonSpec, attachment: str, live: LiveAddon | None
-    ) -> None:
-        schedule_name = f"{attachment}_URL"
-        current = self.live.schedules.get(live.id, ()) if live else ()
-        common: dict[str, Any] = {"attachment": attachment, "addon_id": live.id if live else None}
-        want = spec.backups
-        mine = managed_schedules(current, attachment)
-        if want is None:
-            for sched in mine:
-                self.add("destroy", "backup", local, field="schedule",
-                         before=_at(sched.hour, sched.timezone),
-                         params={"uuid": sched.uuid}, **common)  # fmt: skip
-            return
-        after = _at(want.hour, want.timezone)
-        params = {"hour": want.hour, "timezone": want.timezone, "schedule_name": schedule_name}
-        if not mine:
-            self.add("create", "backup", local, field="schedule", after=after, params=params,
-                     **common)  # fmt: skip
-            return
-        sched = mine[0]
-        before_fields = {"hour": sched.hour, "timezone": sched.timezone}
-        diffs = field_diff(before_fields, {"hour": want.hour, "timezone": want.timezone})
-        if diffs:
-            self.add("update", "backup", local, field="schedule",
-                     before=_at(sched.hour, sched.timezone), after=after,
-                     params={**params, "uuid": sched.uuid}, **common)  # fmt: skip
-
-    # -- formation ---------------------------------------------------------------------------
-
-    def plan_formation(self) -> None:
-        for ptype, spec in self.spec.formation.items():
-            want = {"quantity": spec.quantity, "size": spec.size}
-            live = self.live.formation.get(ptype)
-            if live is None and ptype in self.assume_released:
-                self.add("create", "formation", ptype, after=want)
-            elif live is None:
-                note = (
-                    f"process type {ptype!r} is not released yet: deploy the app's code "
-                    "(e.g. git push heroku main), then run apply again"
-                )
-                self.add("deferred", "formation", ptype, after=want, note=note)
-            else:
-                have = {"quantity": live.quantity, "size": live.size}
-                for field, old, new in field_diff(have, want):
-                    self.add("update", "formation", ptype, field=field, before=old, after=new)
-
-    def plan_maintenance(self) -> None:
-        want = self.spec.app.maintenance
-        have = self.live.app.maintenance if self.live.app else False
-        if want != have:
-            self.add("update", "maintenance", self.name, field="maintenance", before=have,
-                     after=want)  # fmt: skip
-
-
-def managed_schedules(schedules: Iterable[LiveSchedule], attachment: str) -> list[LiveSchedule]:
-    """The backup schedules of a Postgres attached as `attachment` that its stack file manages:
-    those named after its config var (DATABASE_URL), else the first one."""
-    schedules = list(schedules)
-    return [s for s in schedules if s.name == f"{attachment}_URL"] or schedules[:1]
-
-
-def undeclared_config(spec: StackFile, live: LiveState) -> list[str]:
-    """Live config vars the file does not declare and no add-on sets, sorted.
-
-    A declared key never counts, even an optional secret left out this time.
-    """
-    owned = owned_config_vars(spec)
-    for addon in live.addons:
-        owned.update(addon.config_vars)
-    return [k for k in sorted(live.config) if k not in spec.config and k not in owned]
-
-
-def _at(hour: int, timezone: str) -> str:
-    return f"{hour:02d}:00 {timezone}"
-
-
 def plan_app(
     stack: Stack,
     config: Mapping[str, ConfigEntry],
@@ -444,10 +135,17 @@ def plan_app(
     assume_released: Iterable[str] = (),
 ) -> AppPlan:
     """The changes that make one live app match its stack file (`key`: `hash_key`)."""
-    planner = _AppPlanner(
-        stack, config, live, key, frozenset(allow_destroy), frozenset(assume_released)
+    ctx = PlanContext(
+        stack,
+        config,
+        live,
+        key,
+        frozenset(allow_destroy),
+        frozenset(assume_released) if not live.exists else frozenset(),
     )
-    return planner.run()
+    for kind in resources.planned_kinds(stack.spec):
+        kind.plan(ctx)
+    return AppPlan(app=ctx.name, path=str(stack.path), exists=live.exists, changes=ctx.changes)
 
 
 def make_plan(

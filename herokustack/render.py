@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from herokustack import resources
 from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.planner import AppPlan, Change, Plan, Summary
 
@@ -30,16 +31,6 @@ STYLES = {
     "deferred": "cyan",
 }
 
-# How each resource is named in a line of text.
-LABELS = {
-    "app": "app",
-    "addon": "add-on",
-    "config": "config",
-    "backup": "backup",
-    "formation": "formation",
-    "maintenance": "maintenance",
-}
-
 
 def use_color(stream: object = None, environ: Mapping[str, str] | None = None) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
@@ -49,68 +40,13 @@ def use_color(stream: object = None, environ: Mapping[str, str] | None = None) -
     return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def _quoted(value: Any) -> str:
-    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
-
-
 def change_text(change: Change) -> str:
-    """The words of one change, without its symbol."""
-    what = f"{LABELS[change.resource]} {change.name}"
-    if change.resource == "maintenance":
-        what = "maintenance"
-    if change.resource in ("addon", "backup") and change.attachment not in (None, change.name):
-        what += f" ({change.attachment})"
-    body = _body(change)
-    text = f"{what}{body}"
+    """The words of one change, without its symbol (its kind says what and how)."""
+    kind = resources.kind_of(change.resource)
+    text = f"{kind.what(change)}{kind.body(change)}"
     if change.note and not (change.sensitive and change.note.startswith("(")):
         text += f"  # {change.note}"
     return text
-
-
-def _body(change: Change) -> str:
-    if change.resource == "config":
-        return _config_body(change)
-    if change.resource == "app" and change.action == "create":
-        return f": region {change.after['region']}, stack {change.after['stack']}"
-    if change.resource == "formation" and change.field is None:
-        after = change.after or {}
-        return f": {after.get('quantity')} × {after.get('size')}"
-    if change.resource == "backup":
-        if change.action == "create":
-            return f": daily at {change.after}"
-        if change.action == "destroy":
-            return f": daily at {change.before}"
-    field = f" {change.field}" if change.field and change.resource != "maintenance" else ""
-    if change.resource == "addon" and change.field == "plan":
-        field = ""
-    if change.action == "create":
-        return f"{field}: {_show(change.after)}"
-    if change.action == "destroy" or (change.action == "refused" and change.after is None):
-        return f"{field}: {_show(change.before)}"
-    return f"{field}: {_show(change.before)} → {_show(change.after)}"
-
-
-def _config_body(change: Change) -> str:
-    if change.sensitive:
-        if change.action == "destroy":
-            return ""
-        if change.action == "create":
-            return " = (sensitive)"
-        return " (sensitive value changed)"
-    if change.action == "create":
-        return f" = {_quoted(change.after)}"
-    if change.action == "destroy":
-        return ""
-    before = "(hidden)" if change.before is None else _quoted(change.before)
-    return f": {before} → {_quoted(change.after)}"
 
 
 def summary_text(summary: Summary) -> str:

@@ -14,10 +14,12 @@ from pathlib import Path
 from herokustack import stackfile
 from herokustack.addon_catalog import Catalog
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
-from herokustack.client import HerokuClient, LiveState, api_key, client_from_options
+from herokustack.client import HerokuClient, api_key, client_from_options
 from herokustack.errors import HerokustackError, StackFileError
+from herokustack.facts import LiveState
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
 from herokustack.planner import Plan, make_plan
+from herokustack.resources import planned_kinds, read_apps
 from herokustack.stackfile import ConfigEntry, Stack
 
 Configs = dict[str, dict[str, ConfigEntry]]
@@ -41,19 +43,22 @@ class Target:
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.client)
 
-    def read_lives(self, stacks: Sequence[Stack]) -> dict[str, LiveState]:
-        """Live state of each stack's app, read in parallel.
+    def read_lives(self, stacks: Sequence[Stack], every_kind: bool = False) -> dict[str, LiveState]:
+        """Live state of each stack's app, read in parallel: the kinds its stack file needs
+        (`resources.planned_kinds`), or with `every_kind` all of them (drift).
 
         Locally, an existing app whose formation lacks a declared process type gets a release
         with it (its code "deployed") and is read again.
         """
         if self.local:
             self.local.know(stacks)
-        lives = self.client.read_apps([s.name for s in stacks])
+        by_name = {s.name: s for s in stacks}
+        kinds_for = None if every_kind else (lambda app: planned_kinds(by_name[app].spec))
+        lives = read_apps(self.client, list(by_name), kinds_for)
         if self.local:
             deployed = self.local.ensure_released(lives)
             if deployed:
-                lives.update(self.client.read_apps(deployed))
+                lives.update(read_apps(self.client, deployed, kinds_for))
         return lives
 
 

@@ -21,252 +21,72 @@ import json
 import os
 import re
 import stat
-import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Any
 
 import tomli
 import tomli_w
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Discriminator,
     Field,
     PrivateAttr,
-    StringConstraints,
-    Tag,
     ValidationError,
-    field_validator,
+    create_model,
     model_validator,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import core_schema
 
 from herokustack.errors import HerokustackError, StackFileError
 
-Environment = Literal["production", "staging", "review", "development"]
-Region = Literal["us", "eu"]
-
-# Postgres and Redis hold data: their add-ons are protected from destruction by default.
-DATA_SERVICES = frozenset({"heroku-postgresql", "heroku-redis"})
-
-# Heroku stacks and their state as `GET /stacks` reports it ("retired" ones refuse new apps).
-# Validation only checks the form `heroku-NN`; judging the state is the job of `check` (HS003).
-STACKS: dict[str, str] = {"heroku-20": "retired", "heroku-22": "public", "heroku-24": "public"}
-CURRENT_STACK = "heroku-24"
-
-DYNO_SIZES = (
-    "eco",
-    "basic",
-    "standard-1x",
-    "standard-2x",
-    "performance-m",
-    "performance-l",
-    "performance-l-ram",
-    "performance-xl",
-    "performance-2xl",
+# The section models live with their kinds (herokustack/resources/); re-exported here, where
+# the rest of herokustack and the tests have always found them.
+from herokustack.resources import KINDS
+from herokustack.resources import addons as _addons
+from herokustack.resources import formation as _formation
+from herokustack.resources.addons import (  # noqa: F401
+    ADDON_CONFIG_VARS,
+    ATTACHMENT_PATTERN,
+    DATA_SERVICES,
+    DEFAULT_ATTACHMENTS,
+    PLAN_PATTERN,
+    AddonSpec,
+    LocalName,
+    attachment_name,
+    default_attachment,
+    owned_config_vars,
 )
-# Heroku runs at most one dyno per process type on these sizes.
-SINGLE_DYNO_SIZES = frozenset({"eco", "basic"})
+from herokustack.resources.app import (  # noqa: F401
+    APP_NAME_PATTERN,
+    CURRENT_STACK,
+    STACK_PATTERN,
+    STACKS,
+    AppSpec,
+    Environment,
+    Region,
+)
+from herokustack.resources.backups import BACKUP_AT_PATTERN, Backups  # noqa: F401
+from herokustack.resources.base import Loc, Strict, invalid, key_text, rules
+from herokustack.resources.config_vars import (  # noqa: F401
+    CONFIG_VAR_PATTERN,
+    ConfigField,
+    ConfigValue,
+    ConfigVarName,
+    FromEnv,
+)
+from herokustack.resources.formation import (  # noqa: F401
+    DYNO_SIZES,
+    PROCESS_TYPE_PATTERN,
+    SINGLE_DYNO_SIZES,
+    ProcessSpec,
+    ProcessType,
+)
 
-# Config vars an add-on sets on its app, as suffixes of the attachment name: Heroku prefixes
-# every add-on config var with the attachment name (DATABASE -> DATABASE_URL; a papertrail
-# attached as LOGS sets LOGS_API_TOKEN). Users cannot set these themselves. Keep in step with
-# the emulator's catalog (herokustack/emulator/catalog.py).
-ADDON_CONFIG_VARS: dict[str, tuple[str, ...]] = {
-    "heroku-postgresql": ("URL",),
-    "heroku-redis": ("URL",),
-    "papertrail": ("API_TOKEN",),
-    "sentry": ("DSN",),
-    "scout": ("KEY", "MONITOR"),
-}
-
-# The attachment name Heroku picks when `as` is omitted; other services use their name
-# upper-cased with dashes as underscores (papertrail -> PAPERTRAIL).
-DEFAULT_ATTACHMENTS = {"heroku-postgresql": "DATABASE", "heroku-redis": "REDIS"}
-
-APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$"  # Heroku's schema: apply would get a 422
-STACK_PATTERN = r"^heroku-[0-9]{2}$"
-PLAN_PATTERN = r"^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9.-]*$"
-ATTACHMENT_PATTERN = r"^[A-Z][A-Z0-9_]*$"
-CONFIG_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-PROCESS_TYPE_PATTERN = r"^[a-z][a-z0-9_-]*$"
-BACKUP_AT_PATTERN = r"^([01][0-9]|2[0-3]):00$"
-
-ConfigVarName = Annotated[str, StringConstraints(pattern=CONFIG_VAR_PATTERN)]
-ProcessType = Annotated[str, StringConstraints(pattern=PROCESS_TYPE_PATTERN)]
-LocalName = Annotated[str, StringConstraints(pattern=PROCESS_TYPE_PATTERN)]
-
-
-def _invalid(reason: str) -> PydanticCustomError:
-    """A value error; the loader shows `reason` followed by the value it got."""
-    return PydanticCustomError("invalid", reason, {"reason": reason})
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
-
-
-class FromEnv(Strict):
-    """A config value read from the environment when planning: a secret, never printed or stored."""
-
-    from_env: str = Field(
-        pattern=CONFIG_VAR_PATTERN, description="Name of the environment variable to read."
-    )
-    optional: bool = Field(
-        default=False, description="When the variable is not set, leave the config var out."
-    )
-
-
-ConfigValue = str | FromEnv
-
-
-def _config_kind(value: Any) -> str | None:
-    if isinstance(value, str):
-        return "@str"
-    if isinstance(value, dict | FromEnv):
-        return "@env"
-    return None
-
-
-# The tags ("@str", "@env") appear in error locations; the loader drops them.
-_ConfigField = Annotated[
-    Annotated[str, Tag("@str")] | Annotated[FromEnv, Tag("@env")],
-    Discriminator(
-        _config_kind,
-        custom_error_type="config_value",
-        custom_error_message="must be a string or a from_env table",
-    ),
-]
-
-
-class Backups(Strict):
-    """A daily scheduled Postgres backup at `at` ("HH:00", hour 0-23) in `timezone` (IANA)."""
-
-    at: str = Field(
-        description='Hour of the daily backup, "HH:00" (Heroku schedules whole hours).',
-        json_schema_extra={"pattern": BACKUP_AT_PATTERN},
-    )
-    timezone: str = Field(default="UTC", description='IANA time zone, e.g. "Europe/Paris".')
-
-    @property
-    def hour(self) -> int:
-        return int(self.at.split(":", 1)[0])
-
-    @field_validator("at")
-    @classmethod
-    def _check_at(cls, value: str) -> str:
-        match = re.fullmatch(r"([0-9]{2}):([0-9]{2})", value)
-        if not match or int(match[1]) > 23:
-            raise _invalid('must be an hour "HH:00" between "00:00" and "23:00"')
-        if match[2] != "00":
-            raise _invalid("must be on the hour (Heroku schedules backups at whole hours, HH:00)")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        if value not in _time_zones():
-            raise _invalid('must be an IANA time zone like "UTC" or "Europe/Paris"')
-        return value
-
-
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
-
-
-class AddonSpec(Strict):
-    """An add-on attached to the app. The key of its table is a local name used by herokustack."""
-
-    plan: str = Field(
-        pattern=PLAN_PATTERN, description='Add-on plan "service:plan", e.g. "heroku-redis:mini".'
-    )
-    as_: str | None = Field(
-        default=None,
-        alias="as",
-        pattern=ATTACHMENT_PATTERN,
-        description="Attachment name; its config vars are prefixed with it (DATABASE -> "
-        "DATABASE_URL). Default: DATABASE for heroku-postgresql, REDIS for heroku-redis, "
-        "else the service name upper-cased.",
-    )
-    backups: Backups | None = Field(
-        default=None, description="Daily backup schedule (heroku-postgresql only)."
-    )
-    protect: bool | None = Field(
-        default=None,
-        description="Never destroy this add-on. Default: true for Postgres and Redis.",
-    )
-    config: dict[str, str] = Field(
-        default_factory=dict, description="Provisioning options passed to the add-on provider."
-    )
-
-    @property
-    def service(self) -> str:
-        return self.plan.split(":", 1)[0]
-
-    @property
-    def is_data(self) -> bool:
-        return self.service in DATA_SERVICES
-
-    @property
-    def protected(self) -> bool:
-        return self.is_data if self.protect is None else self.protect
-
-    @model_validator(mode="after")
-    def _backups_on_postgres(self) -> AddonSpec:
-        if self.backups is not None and self.service != "heroku-postgresql":
-            msg = f"backups are only for heroku-postgresql add-ons, not {self.service}"
-            raise _rules([(("backups",), msg)])
-        return self
-
-
-class ProcessSpec(Strict):
-    """How many dynos of one process type run, and on which size."""
-
-    quantity: int = Field(ge=0, le=100, description="Number of dynos, 0 to 100.")
-    size: str = Field(
-        default="standard-1x",
-        description="Dyno size, e.g. standard-1x (upper case is accepted and stored lower).",
-        json_schema_extra={"enum": list(DYNO_SIZES)},
-    )
-
-    @field_validator("size")
-    @classmethod
-    def _check_size(cls, value: str) -> str:
-        if value.lower() not in DYNO_SIZES:
-            raise _invalid("must be a dyno size: " + ", ".join(DYNO_SIZES))
-        return value.lower()
-
-    @model_validator(mode="after")
-    def _single_dyno_sizes(self) -> ProcessSpec:
-        if self.size in SINGLE_DYNO_SIZES and self.quantity > 1:
-            msg = f"{self.size} dynos run at most 1 per process type, got {self.quantity}"
-            raise _rules([(("quantity",), msg)])
-        return self
-
-    @property
-    def tier(self) -> str:
-        return self.size if self.size in SINGLE_DYNO_SIZES else "professional"
-
-
-class AppSpec(Strict):
-    """The Heroku app itself."""
-
-    name: str = Field(pattern=APP_NAME_PATTERN, description="Heroku app name.")
-    environment: Environment = Field(description="Which environment this app is.")
-    region: Region = Field(default="us", description="Heroku region; cannot change later.")
-    stack: str = Field(
-        default=CURRENT_STACK,
-        pattern=STACK_PATTERN,
-        description="Heroku stack (build image), e.g. heroku-24.",
-    )
-    maintenance: bool = Field(default=False, description="Maintenance mode on or off.")
-    prune_config: bool = Field(
-        default=False,
-        description="Unset config vars that are on Heroku but not in this file.",
-    )
+_invalid = invalid
+_rules = rules
+_key_text = key_text
 
 
 class Suppression(Strict):
@@ -292,7 +112,7 @@ class StackFile(Strict):
     addons: dict[LocalName, AddonSpec] = Field(
         default_factory=dict, description="Add-ons, keyed by a local name."
     )
-    config: dict[ConfigVarName, _ConfigField] = Field(
+    config: dict[ConfigVarName, ConfigField] = Field(
         default_factory=dict,
         description='Config vars: a string, or { from_env = "VAR" } for a secret.',
     )
@@ -302,91 +122,37 @@ class StackFile(Strict):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> StackFile:
-        problems = [*_tier_problems(self), *_attachment_problems(self)]
+        # The built-in kinds' rules in their order of old (formation first), then the others'.
+        builtin = (_formation.KIND, _addons.KIND)
+        problems = [*_formation.tier_problems(self), *_addons.attachment_problems(self)]
+        for kind in KINDS:
+            if kind not in builtin:
+                problems += kind.rules(self)
         if problems:
             raise _rules(problems)
         return self
 
 
-Loc = tuple[str | int, ...]
+def stack_model() -> type[StackFile]:
+    """`StackFile`, with a section for each registered kind that is not one of its fields.
 
-
-def _rules(problems: list[tuple[Loc, str]]) -> PydanticCustomError:
-    text = "; ".join(f"{_key_text(loc)}: {msg}" for loc, msg in problems)
-    return PydanticCustomError("stack_rules", text, {"problems": problems})
-
-
-def _tier_problems(spec: StackFile) -> list[tuple[Loc, str]]:
-    """Heroku refuses to mix eco, basic and professional (standard/performance) dynos in one app.
-
-    Dev Center, "Dyno Types", section "Mixing dyno types" (devcenter.heroku.com/articles/
-    dyno-types): an app on eco dynos uses eco for all its process types, an app on basic dynos
-    basic for all; standard and performance sizes mix. Only process types that run dynos
-    (quantity above 0) use a tier, as in the emulator's formation rule (`_check_tiers` in
-    `emulator/models.py`).
+    The built-in kinds' sections are fields of `StackFile` (typed, in the schema's order); a
+    kind registered later (see `herokustack.resources.register`) adds its own here.
     """
-    items = [(name, proc) for name, proc in spec.formation.items() if proc.quantity > 0]
-    if not items:
-        return []
-    first_name, first = items[0]
-    return [
-        (
-            ("formation", name, "size"),
-            f"cannot mix {proc.size} with {first.size} (formation.{first_name}) in one app: "
-            "Heroku needs all process types on eco, all on basic, or all on standard/performance",
+    added = tuple(k for k in KINDS if k.section and k.section not in StackFile.model_fields)
+    return _extended(added) if added else StackFile
+
+
+@functools.lru_cache(maxsize=16)
+def _extended(kinds: tuple[Any, ...]) -> type[StackFile]:
+    fields: dict[str, Any] = {
+        k.section: (
+            k.section_model,
+            Field(default_factory=k.section_model, description=k.section_description),
         )
-        for name, proc in items[1:]
-        if proc.tier != first.tier
-    ]
-
-
-def _attachment_problems(spec: StackFile) -> list[tuple[Loc, str]]:
-    problems: list[tuple[Loc, str]] = []
-    seen: dict[str, str] = {}
-    owners: dict[str, str] = {}
-    for local, addon in spec.addons.items():
-        name = attachment_name(local, addon)
-        loc: Loc = ("addons", local, "as") if addon.as_ else ("addons", local)
-        if name in seen:
-            how = "" if addon.as_ else f" (Heroku's default for {addon.service})"
-            msg = f"attachment name {name}{how} is already used by addons.{seen[name]}"
-            msg += "" if addon.as_ else "; set `as` to another name"
-            problems.append((loc, msg))
-        seen.setdefault(name, local)
-        for var in _addon_vars(name, addon):
-            owners.setdefault(var, local)
-    for var in spec.config:
-        if var in owners:
-            msg = f"{var} is set by the add-on addons.{owners[var]}; remove it from [config]"
-            problems.append((("config", var), msg))
-    return problems
-
-
-def attachment_name(local_name: str, addon: AddonSpec) -> str:
-    """The attachment name: `as`, else Heroku's default for the service.
-
-    Heroku attaches the first Postgres as DATABASE and Redis as REDIS; any other service is
-    attached under its name upper-cased, dashes as underscores. `local_name` does not change
-    the default (it is the caller's key, useful in messages).
-    """
-    return addon.as_ or default_attachment(addon.service)
-
-
-def default_attachment(service: str) -> str:
-    """Heroku's attachment name for an add-on of `service` attached without a name."""
-    return DEFAULT_ATTACHMENTS.get(service, service.upper().replace("-", "_"))
-
-
-def _addon_vars(attachment: str, addon: AddonSpec) -> set[str]:
-    return {f"{attachment}_{suffix}" for suffix in ADDON_CONFIG_VARS.get(addon.service, ())}
-
-
-def owned_config_vars(spec: StackFile) -> set[str]:
-    """Config vars the declared add-ons set on the app (users may not set them)."""
-    owned: set[str] = set()
-    for local, addon in spec.addons.items():
-        owned |= _addon_vars(attachment_name(local, addon), addon)
-    return owned
+        for k in kinds
+    }
+    return create_model("StackFile", __base__=StackFile, __doc__=StackFile.__doc__, **fields)
 
 
 # --- loaded stacks, line numbers ---------------------------------------------------------------
@@ -455,21 +221,6 @@ class Stack(BaseModel):
             if loc in source.lines:
                 return source.path, source.lines[loc]
         return self.path, self.line_of(loc)
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key_text(loc: Iterable[str | int]) -> str:
-    """("checks", "ignore", 0, "id") -> 'checks.ignore[0].id'; odd keys are quoted."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            quoted = part if _BARE_KEY.match(part) else json.dumps(part)
-            text += f".{quoted}" if text else quoted
-    return text
 
 
 _KEY_PART = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+))\s*|\[(\d+)\]')
@@ -668,34 +419,10 @@ def _error(problems: Sequence[Problem]) -> StackFileError:
     return error
 
 
-# What a value must be, by key pattern ("*" stands for a name the user chose).
-_EXPECTED = {
-    "app.name": "a Heroku app name: 3 to 30 lower-case letters, digits or dashes, "
-    "starting with a letter and not ending with a dash",
-    "app.environment": 'one of "production", "staging", "review", "development"',
-    "app.region": 'one of "us", "eu"',
-    "app.stack": 'a Heroku stack name like "heroku-24"',
-    "formation": "a table of process types",
-    "formation.*": 'a table like { quantity = 1, size = "standard-1x" }',
-    "formation.*.[key]": "a process type name: lower-case letters, digits, - and _, "
-    "starting with a letter",
-    "formation.*.quantity": "an integer between 0 and 100",
-    "formation.*.size": "a dyno size: " + ", ".join(DYNO_SIZES),
-    "addons": "a table of add-ons",
-    "addons.*": 'a table like { plan = "heroku-redis:mini" }',
-    "addons.*.[key]": "an add-on name: lower-case letters, digits, - and _, starting with a letter",
-    "addons.*.plan": 'an add-on plan "service:plan" like "heroku-postgresql:standard-0"',
-    "addons.*.as": 'an attachment name like "DATABASE": upper-case letters, digits and _, '
-    "starting with a letter",
-    "addons.*.backups": 'a table like { at = "02:00", timezone = "UTC" }',
-    "addons.*.backups.at": 'an hour "HH:00" between "00:00" and "23:00"',
-    "addons.*.backups.timezone": 'an IANA time zone like "UTC" or "Europe/Paris"',
-    "addons.*.config": "a table of strings",
-    "config": "a table of config vars",
-    "config.*": 'a string or a table like { from_env = "VAR" }',
-    "config.*.[key]": "a config var name: letters, digits and _, not starting with a digit",
-    "config.*.from_env": "an environment variable name: letters, digits and _, "
-    "not starting with a digit",
+# What a value must be, by key pattern ("*" stands for a name the user chose); each kind adds
+# its own (`Kind.expected`).
+_EXPECTED: dict[str, str] = {
+    **{pattern: text for kind in KINDS for pattern, text in kind.expected.items()},
     "checks.ignore": 'an array of tables like { id = "HS006", reason = "..." }',
     "checks.ignore.*.id": 'a check ID like "HS006"',
     "checks.ignore.*.reason": "a non-empty reason",
@@ -710,26 +437,35 @@ _BY_TYPE = {
     "list_type": "an array",
 }
 # Where a name chosen by the user sits in a location (its own key is "*" in patterns).
-_NAMED = {("formation",), ("addons",), ("config",), ("addons", "*", "config"), ("checks", "ignore")}
 
 
-# The model of the table at a key pattern: its keys are the ones an unknown key is compared to.
-_MODELS_AT: dict[str, type[BaseModel]] = {
-    "": StackFile,
-    "app": AppSpec,
-    "formation.*": ProcessSpec,
-    "addons.*": AddonSpec,
-    "addons.*.backups": Backups,
-    "config.*": FromEnv,
-    "checks": ChecksSpec,
-    "checks.ignore.*": Suppression,
-}
+def _named() -> set[tuple[str, ...]]:
+    """Where a name chosen by the user sits in a location (its own key is "*" in patterns)."""
+    return {("checks", "ignore")}.union(*(kind.named for kind in KINDS))
+
+
+def _models_at() -> dict[str, type[BaseModel]]:
+    """The model of the table at a key pattern: its keys are the ones an unknown key is
+    compared to."""
+    found: dict[str, type[BaseModel]] = {"": stack_model()}
+    for kind in KINDS:
+        found.update(kind.models_at)
+    found.update({"checks": ChecksSpec, "checks.ignore.*": Suppression})
+    return found
+
+
+def _expected(pattern: str) -> str | None:
+    for kind in KINDS:
+        if pattern in kind.expected:
+            return kind.expected[pattern]
+    return _EXPECTED.get(pattern)
 
 
 def _pattern(loc: Loc) -> str:
     out: list[str] = []
+    named = _named()
     for part in loc:
-        out.append("*" if tuple(out) in _NAMED else str(part))
+        out.append("*" if tuple(out) in named else str(part))
     return ".".join(out)
 
 
@@ -748,9 +484,9 @@ def _show(value: Any) -> str:
 
 
 def _unknown_key(loc: Loc) -> str:
-    model = _MODELS_AT.get(_pattern(loc[:-1]))
+    model = _models_at().get(_pattern(loc[:-1]))
     keys = [f.alias or name for name, f in model.model_fields.items()] if model else []
-    if model is StackFile:
+    if model is stack_model():
         keys.append("extends")
     close = difflib.get_close_matches(str(loc[-1]), keys, n=1, cutoff=0.6)
     if close:
@@ -765,7 +501,7 @@ def _message(err: Mapping[str, Any], loc: Loc) -> str:
     if kind == "extra_forbidden":
         return _unknown_key(loc)
     pattern = _pattern(loc)
-    expected = _EXPECTED.get(pattern) or _BY_TYPE.get(kind) or str(err.get("msg", "invalid"))
+    expected = _expected(pattern) or _BY_TYPE.get(kind) or str(err.get("msg", "invalid"))
     reason = (err.get("ctx") or {}).get("reason") or f"must be {expected}"
     if pattern.startswith("config.") and isinstance(err.get("input"), str | int | float):
         return reason  # a config value may be a secret written in clear: never echo it
@@ -773,16 +509,9 @@ def _message(err: Mapping[str, Any], loc: Loc) -> str:
     return f"{reason}, got {_show(given)}" + _did_you_mean(pattern, given)
 
 
-_CHOICES: dict[str, Sequence[str]] = {
-    "app.environment": get_args(Environment),
-    "app.region": get_args(Region),
-    "formation.*.size": DYNO_SIZES,
-}
-
-
 def _did_you_mean(pattern: str, given: Any) -> str:
     """A near valid value, for the closed lists where a typo is likely ("prod", "standrd-1x")."""
-    choices = _CHOICES.get(pattern)
+    choices = next((k.choices[pattern] for k in KINDS if pattern in k.choices), None)
     if not choices or not isinstance(given, str) or not given:
         return ""
     typed = given.lower()
@@ -1160,7 +889,7 @@ def _check(path: Path) -> tuple[FileResult, dict[str, Any]]:
     found = _as_underscore_problems(merged)
     spec = None
     try:
-        spec = StackFile.model_validate(merged)
+        spec = stack_model().model_validate(merged)
     except ValidationError as exc:
         found += _validation_problems(exc)
     if partial:  # a partial may leave out anything; the files extending it complete it
@@ -1274,7 +1003,7 @@ def stack_json_schema() -> dict[str, Any]:
     Generated from `StackFile`; `extends` is added and no key is required, because any key
     may come from a partial: `herokustack validate` checks completeness after merging.
     """
-    schema = StackFile.model_json_schema(by_alias=True, schema_generator=_TomlSchema)
+    schema = stack_model().model_json_schema(by_alias=True, schema_generator=_TomlSchema)
     _for_editors(schema)
     extends = {
         "type": "string",

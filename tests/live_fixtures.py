@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from herokustack.client import LiveAppInfo
+from herokustack.facts import LiveAppInfo
 
 
 def app_info(name: str, **fields: Any) -> LiveAppInfo:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from live_fixtures import app_info
 
-from herokustack import checks
+from herokustack import checks, facts
 from herokustack.check_render import render_rules_markdown
 from herokustack.checks import (
     RULES,
@@ -401,16 +401,15 @@ def test_run_checks_leaves_out_suppressed_findings_unless_asked(tmp_path: Path) 
 
 
 def test_live_state_from_plan_reads_counts_only_owned_addons() -> None:
-    from herokustack import client
 
-    def addon(name: str, service: str, owner: str) -> client.LiveAddon:
+    def addon(name: str, service: str, owner: str) -> facts.LiveAddon:
         plan = f"{service}:x"
-        return client.LiveAddon(
+        return facts.LiveAddon(
             id=name, name=name, service=service, plan=plan, state="provisioned", owner=owner
         )
 
     lives = {
-        "acme-production": client.LiveState(
+        "acme-production": facts.LiveState(
             name="acme-production",
             app=app_info("acme-production"),
             addons=(
@@ -418,7 +417,7 @@ def test_live_state_from_plan_reads_counts_only_owned_addons() -> None:
                 addon("hand-made", "bugsnag", "acme-production"),
             ),
         ),
-        "not-created": client.LiveState(name="not-created"),
+        "not-created": facts.LiveState(name="not-created"),
     }
     state = checks.live_state_from(lives)
     assert set(state.apps) == {"acme-production"}

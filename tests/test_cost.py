@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from live_fixtures import app_info
 
-from herokustack.client import LiveAddon, LiveProcess, LiveState
 from herokustack.cost import (
     ADDON_CENTS,
     DYNO_CENTS,
@@ -34,6 +33,7 @@ from herokustack.cost import (
 )
 from herokustack.emulator import catalog
 from herokustack.errors import HerokustackError
+from herokustack.facts import LiveAddon, LiveProcess, LiveState
 from herokustack.planner import make_plan
 from herokustack.stackfile import Stack, StackFile
 

@@ -14,8 +14,9 @@ from typer.testing import CliRunner, Result
 
 from herokustack import cost
 from herokustack.cli import app
-from herokustack.client import HerokuClient, LiveAddon, LiveProcess, LiveState
+from herokustack.client import HerokuClient
 from herokustack.emulator import EmulatorServer
+from herokustack.facts import LiveAddon, LiveProcess, LiveState
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [ROOT / "stacks" / "production.toml", ROOT / "stacks" / "staging.toml"]

@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 from herokustack import ci, markdown, planfile
 from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.cli import app
-from herokustack.client import LiveAddon, LiveProcess, LiveState
 from herokustack.errors import HerokustackError
+from herokustack.facts import LiveAddon, LiveProcess, LiveState
 from herokustack.planner import AppPlan, Change, Plan, make_plan
 from herokustack.stackfile import load_stacks, resolve_config
 

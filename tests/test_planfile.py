@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herokustack.client import LiveAppInfo, LiveProcess, LiveState
+from herokustack.facts import LiveAppInfo, LiveProcess, LiveState
 from herokustack.planfile import LiveFingerprint, changed_parts, live_parts, stale_message
 from herokustack.planner import Change, hash_key
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import tomli_w
 
-from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
+from herokustack import resources
+from herokustack.facts import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
 from herokustack.planner import (
-    RESOURCE_ORDER,
     AppPlan,
     hash_key,
     make_plan,
@@ -75,7 +75,7 @@ def test_new_app_changes_come_in_the_documented_order(tmp_path: Path):
         config={"A": "1"},
     )
     plan = plan_app(s, resolve_config(s, {}), LiveState(name=NAME), key=KEY)
-    order = [RESOURCE_ORDER.index(c.resource) for c in plan.changes]
+    order = [resources.order_of(c.resource) for c in plan.changes]
     assert order == sorted(order)
     assert changes(plan)[0] == ("create", "app", NAME, None)
     assert ("deferred", "formation", "web", None) in changes(plan)

@@ -19,6 +19,7 @@ from herokustack.client import (
     data_url,
 )
 from herokustack.emulator import EmulatorServer
+from herokustack.resources import read_app
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +46,20 @@ def test_reading_an_app_stays_within_the_request_budget(emu: EmulatorServer, tmp
     emu.deploy(name, RELEASED)
     client = HerokuClient(emu.url, emu.api_key)
     emu.reset_counts()
-    state = client.read_app(name)
+    state = read_app(client, name)
     assert emu.request_count() <= 4 + 1  # app, formation, config, add-ons + 1 Postgres
     assert state.exists and set(state.formation) == {"web", "worker"}
     assert {a.attachments for a in state.addons} == {("DATABASE",), ("REDIS",), ("PAPERTRAIL",)}
     assert SECRET not in repr(state) and SECRET not in state.model_dump_json()
     emu.reset_counts()
-    assert not client.read_app(unique_name()).exists
+    assert not read_app(client, unique_name()).exists
     assert emu.request_count() == 1
 
 
 def test_errors_never_carry_secrets(emu: EmulatorServer):
     client = HerokuClient(emu.url, "not-the-key-0123456789")
     with pytest.raises(ApiError) as caught:
-        client.read_app("whatever")
+        read_app(client, "whatever")
     assert caught.value.status == 401
     assert "not-the-key-0123456789" not in str(caught.value)
 

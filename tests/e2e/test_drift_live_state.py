@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from herokustack.client import LiveAddon, LiveAppInfo, LiveSchedule, LiveState
 from herokustack.cost import FallbackPrices, PriceBook
 from herokustack.drift import AppDrift, DriftReport, app_drift, drift_config, drift_text
+from herokustack.facts import LiveAddon, LiveAppInfo, LiveSchedule, LiveState
 from herokustack.planner import make_plan
 from herokustack.stackfile import load_stack
 

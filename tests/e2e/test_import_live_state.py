@@ -10,8 +10,9 @@ import tomli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from herokustack.client import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
-from herokustack.importer import ImportOptions, ImportProblem, guess_environment, import_live
+from herokustack.facts import LiveAddon, LiveAppInfo, LiveProcess, LiveSchedule, LiveState
+from herokustack.importer import ImportOptions, ImportProblem, import_live
+from herokustack.resources.app import guess_environment
 from herokustack.stackfile import StackFile, resolve_config
 
 SECRET = "pa55-Word-Value-that-must-stay-out-1234567"

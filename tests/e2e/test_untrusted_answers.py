@@ -22,6 +22,7 @@ from herokustack.client import ID_FORMS, ApiError, HerokuClient, InvalidIdError,
 from herokustack.emulator import EmulatorServer
 from herokustack.emulator.models import ApiError as Refusal
 from herokustack.emulator.responses import UNKNOWN_ROUTE
+from herokustack.resources import read_app
 
 CAP = {"HEROKUSTACK_MAX_RETRY_AFTER": "0.05"}  # Retry-After waits stay short in tests
 
@@ -82,7 +83,7 @@ PATH_IDS: list[tuple[str, Callable[[HerokuClient], Any]]] = [
     ("database id", lambda c: c.read_schedules("../../apps/other-app")),
     ("database id", lambda c: c.schedule_backups("x/../y", "DATABASE_URL", 2, "UTC")),
     ("backup schedule uuid", lambda c: c.unschedule_backups(SCHEDULE, "../../x")),
-    ("app name", lambda c: c.read_app("../account")),
+    ("app name", lambda c: read_app(c, "../account")),
     ("app name", lambda c: c.update_config("a/b", {"X": "1"})),
     ("app name", lambda c: c.scale("some-app?x=1", [{"type": "web", "quantity": 1}])),
 ]

@@ -1,0 +1,142 @@
+"""The kinds of Heroku resource herokustack manages, one module each, and their ordered registry.
+
+`KINDS` is the order of everything: the changes of one app are planned (and shown) kind by kind
+in this order, drift lists them so, and apply runs the kinds' steps by their `Step.order`. A new
+kind is a new module here plus one line in `KINDS` (see docs/adding-a-resource.md); a test adds
+one with `register`.
+
+Reads: `read_app` reads the app itself first (one request; a missing app ends there), then the
+kinds asked for, those that need another kind's facts (`after`) once those are read, the others
+in parallel. `plan` asks for the kinds an app's stack file needs (`needed`); drift and import
+for every kind. Each kind's `read_cost` says what reading it costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from herokustack.facts import LiveState
+from herokustack.resources import addons, app, backups, config_vars, formation, maintenance
+from herokustack.resources.base import Change, Kind
+
+if TYPE_CHECKING:
+    from herokustack.client import HerokuClient
+    from herokustack.stackfile import StackFile
+
+KINDS: list[Kind] = [
+    app.KIND,
+    addons.KIND,
+    config_vars.KIND,
+    backups.KIND,
+    formation.KIND,
+    maintenance.KIND,
+]
+
+
+def register(kind: Kind) -> Callable[[], None]:
+    """Add a kind after the others (a test's, say); returns the function that removes it."""
+    if any(k.name == kind.name or k.resource == kind.resource for k in KINDS):
+        raise ValueError(f"a kind named {kind.name!r} (resource {kind.resource!r}) is registered")
+    KINDS.append(kind)
+    return lambda: unregister(kind)
+
+
+def unregister(kind: Kind) -> None:
+    if kind in KINDS:
+        KINDS.remove(kind)
+
+
+def root() -> Kind:
+    """The kind of the app itself: read first, and whether it exists decides the rest."""
+    return KINDS[0]
+
+
+def resource_names() -> tuple[str, ...]:
+    return tuple(k.resource for k in KINDS)
+
+
+def kind_of(resource: str) -> Kind:
+    """The kind whose changes have `resource` ("addon" -> the add-ons kind)."""
+    for kind in KINDS:
+        if kind.resource == resource:
+            return kind
+    raise KeyError(resource)
+
+
+def order_of(resource: str) -> int:
+    return resource_names().index(resource)
+
+
+def needed(kind: Kind, spec: StackFile) -> bool:
+    """Whether `plan` reads (and plans) `kind` for an app whose stack file is `spec`."""
+    return kind.always_read or kind.declared(spec) or kind.wants_undeclared(spec)
+
+
+def planned_kinds(spec: StackFile) -> list[Kind]:
+    """The kinds `plan` reads and plans for this stack file, with the kinds they read after."""
+    wanted = {k.name for k in KINDS if needed(k, spec)}
+    for kind in reversed(KINDS):
+        if kind.name in wanted:
+            wanted.update(kind.after)
+    return [k for k in KINDS if k.name in wanted]
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _reads(kind: Kind) -> bool:
+    return type(kind).read is not Kind.read
+
+
+def read_app(client: HerokuClient, name: str, kinds: Iterable[Kind] | None = None) -> LiveState:
+    """Live state of one app: the app itself, then `kinds` (default: every kind)."""
+    first = root()
+    facts: dict[str, Any] = first.read(client, name, {})
+    if not any(facts.values()):
+        return LiveState(name=name)  # Heroku's own "no such app": a planned creation
+    todo = [k for k in (KINDS if kinds is None else kinds) if k is not first and _reads(k)]
+    while todo:
+        # A kind reads once the kinds it reads after are read; those that can, in parallel.
+        pending = {k.name for k in todo}
+        wave = [k for k in todo if not set(k.after) & pending] or todo[:1]
+        facts.update(_read_wave(client, name, wave, facts))
+        todo = [k for k in todo if k not in wave]
+    return _state(name, facts)
+
+
+def _read_wave(
+    client: HerokuClient, name: str, wave: Sequence[Kind], facts: dict[str, Any]
+) -> dict[str, Any]:
+    if len(wave) == 1:
+        return dict(wave[0].read(client, name, facts))
+    with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+        futures = [pool.submit(k.read, client, name, facts) for k in wave]
+        found: dict[str, Any] = {}
+        for future in futures:
+            found.update(future.result())
+        return found
+
+
+def _state(name: str, facts: dict[str, Any]) -> LiveState:
+    return LiveState(name=name).with_facts(facts)
+
+
+def read_apps(
+    client: HerokuClient,
+    names: Sequence[str],
+    kinds_for: Callable[[str], Iterable[Kind]] | None = None,
+) -> dict[str, LiveState]:
+    """Live state of many apps, read in parallel (at most `client.parallelism` at once);
+    `kinds_for(app)` says which kinds to read of each (default: every kind)."""
+
+    def one(name: str) -> LiveState:
+        return read_app(client, name, kinds_for(name) if kinds_for else None)
+
+    with ThreadPoolExecutor(max_workers=min(client.parallelism, max(1, len(names)))) as pool:
+        states = list(pool.map(one, names))
+    return {s.name: s for s in states}
+
+
+__all__ = ["KINDS", "Change", "Kind", "kind_of", "read_app", "read_apps", "register"]
