@@ -60,7 +60,7 @@ def select(
     """The stacks to plan; with `since`, only those changed since that git ref."""
     if since is None:
         return session.select_stacks(paths, apps), None
-    candidates = list(paths or stackfile.default_stack_paths())
+    candidates = stackfile.stack_paths(paths)
     changed = gitchanges.select_changed(candidates, since)
     if not changed:
         return [], f"no stack file changed since {since}: nothing to plan"

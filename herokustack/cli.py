@@ -21,6 +21,7 @@ app = typer.Typer(
     help="Manage Heroku apps as code: plan and apply TOML stack files.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -59,7 +60,7 @@ def validate_command(
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
-        results = stackfile.check_files(stackfile.stack_paths(paths))
+        results = stackfile.check_files(stackfile.stack_paths(paths, partials=True))
     except HerokustackError as exc:
         raise fail(str(exc)) from None
     render = {"json": stackfile.validation_json, "markdown": markdown.validate_markdown}.get(

@@ -168,5 +168,5 @@ def validate_markdown(results: Sequence[FileResult]) -> str:
     for r in results:
         mark = f"**{plural(len(r.problems), 'problem')}**" if r.problems else "valid"
         rows.append(f"| `{code_cell(str(r.path))}` | {cell(r.what)} | {mark} |")
-    problems = [f"- {cell(str(p))}" for r in results for p in r.problems]
+    problems = [f"- {cell(p.located())}" for r in results for p in r.problems]
     return "\n\n".join([head, "\n".join(rows), *(["\n".join(problems)] if problems else [])]) + "\n"

@@ -239,7 +239,7 @@ def test_validate_markdown_through_the_cli(monkeypatch: pytest.MonkeyPatch):
     assert lines[0] == "### herokustack validate: 1 of 2 files invalid, 1 problem"
     assert "| `stacks/production.toml` | acme-production | valid |" in lines
     assert f"| `{bad}` |  | **1 problem** |" in lines
-    assert f'- {bad}: app.region: must be one of "us", "eu", got "asia"' in lines
+    assert f'- {bad}:5: app.region: must be one of "us", "eu", got "asia"' in lines
 
 
 def test_a_huge_plan_still_fits_in_a_github_comment():
