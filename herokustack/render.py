@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -20,6 +18,7 @@ from rich.text import Text
 
 from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.planner import AppPlan, Change, Plan, Summary
+from herokustack.term import use_color as use_color  # other renderers take it from here
 
 SYMBOLS = {"create": "+", "update": "~", "destroy": "-", "refused": "!", "deferred": ">"}
 STYLES = {
@@ -39,14 +38,6 @@ LABELS = {
     "formation": "formation",
     "maintenance": "maintenance",
 }
-
-
-def use_color(stream: object = None, environ: Mapping[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    stream = sys.stdout if stream is None else stream
-    environ = os.environ if environ is None else environ
-    isatty = getattr(stream, "isatty", None)
-    return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
 
 
 def _show(value: Any) -> str:
