@@ -153,7 +153,8 @@ def apply_markdown(result: ApplyResult) -> str:
     failed = sum(1 for a in result.apps if not a.ok)
     if not result.apps:
         return "### herokustack apply: nothing to apply\n"
-    head = f"### herokustack apply: {len(result.apps) - failed} of {len(result.apps)} apps applied"
+    total = plural(len(result.apps), "app")
+    head = f"### herokustack apply: {len(result.apps) - failed} of {total} applied"
     rows = ["| App | Result | Done | Failed | Not done |", "| :-- | :-- | --: | --: | --: |"]
     for o in result.apps:
         outcome = "applied" if o.ok else f"**failed** at {cell(o.error or '')}"

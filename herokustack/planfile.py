@@ -209,10 +209,10 @@ def check_key(doc: PlanDocument, key: bytes, name: str) -> None:
     if hmac.compare_digest(_key_check(key), doc.key_check):
         return
     raise HerokustackError(
-        f"{name}: made with another API key (or HEROKUSTACK_PLAN_KEY) than this apply has, "
-        "or its salt was edited: nothing was changed; apply with the key the plan was made "
-        "with (when plan and apply use different API keys, give both the same "
-        "HEROKUSTACK_PLAN_KEY)"
+        f"{name}: made with another key than this apply has, or its salt was edited: "
+        "nothing was changed\n"
+        "  apply with the API key (or HEROKUSTACK_PLAN_KEY) the plan was made with;\n"
+        "  when plan and apply use different API keys, give both the same HEROKUSTACK_PLAN_KEY"
     )
 
 
@@ -532,8 +532,9 @@ def check_same(doc: PlanDocument, derived: Plan, key: bytes, name: str) -> None:
         return
     why = found or "its signature does not match: the file was edited after plan wrote it"
     raise HerokustackError(
-        f"{name}: not the plan the stack files and live state give now: nothing was changed; "
-        f"run plan again and review it\n{why}"
+        f"{name}: not the plan the stack files and live state give now: nothing was changed\n"
+        f"  {why}\n"
+        "  run plan again and review it"
     )
 
 
