@@ -326,17 +326,17 @@ def plan_command(
             lambda: session.open_target(local, api_url, parallelism),
             with_catalog=with_cost,
             allow_destroy=allow_destroy or (),
+            where=session.target_name(local, api_url),
         )
         more = ci.extras(
             run, with_checks=with_checks, with_cost=with_cost, prices=prices, warn_above=warn
         )
         code = 2 if detailed_exitcode and run.plan.has_changes else 0
         doc = ci.document(run, code, more)
-        if out is not None:
-            ci.write_plan(out, doc)
+        saved = ci.write_plan(out, doc) if out is not None else None
     except HerokustackError as exc:
         raise fail(str(exc)) from None
-    for text in (run.note, more.warning()):
+    for text in (run.note, more.warning(), saved):
         if text:
             note(text)
     typer.echo(ci.plan_output(run, output, doc, more), nl=False)

@@ -97,7 +97,7 @@ TAMPERS: dict[str, tuple[Callable[[Doc], None], str]] = {
     ),
     "allow_destroy added": (_top("allow_destroy", ["redis"]), "its signature does not match"),
     "exit code": (_top("exit_code", 2), "its signature does not match"),
-    "salt": (_top("salt", "0" * 32), "or its salt was edited"),
+    "salt": (_top("salt", "0" * 32), "or its salt or target was edited"),
     "signature": (_top("signature", "0" * 64), "its signature does not match"),
 }
 
