@@ -242,6 +242,7 @@ def cost_command(
     live: bool = typer.Option(
         False, "--live", help="Price add-ons from the live add-on catalog (HEROKU_API_KEY)."
     ),
+    local: bool = typer.Option(False, "--local", help="With --live: the local emulator."),
     api_url: str | None = _URL_OPT,
 ) -> None:
     """Show the monthly cost the stack files declare.
@@ -250,13 +251,16 @@ def cost_command(
     """
     import json
 
-    from herokustack import client, cost
+    from herokustack import cost, session
 
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
-        live_client = (lambda: client.client_from_options(api_url)) if live else None
-        costs = cost.declared_costs(paths, prices, live_client)
+        if live:
+            with session.open_target(local, api_url) as target:
+                costs = cost.declared_costs(paths, prices, lambda: target.client)
+        else:
+            costs = cost.declared_costs(paths, prices)
     except HerokustackError as exc:
         raise fail(str(exc)) from None
     if output == "json":
