@@ -35,6 +35,7 @@ from herokustack.stackfile import (
     STACKS,
     Stack,
     load_stacks,
+    plural,
     stack_paths,
 )
 
@@ -231,7 +232,10 @@ RULES[SUPPRESSION_RULE] = Rule(
     "error",
     "Production process without redundancy",
     scope="production",
-    messages=("`<process>` runs <n> dyno(s); production needs at least 2",),
+    messages=(
+        "`<process>` runs 1 dyno; production needs at least 2",
+        "`<process>` runs 0 dynos; production needs at least 2",
+    ),
     why="A single dyno is a single point of failure: every deploy, daily restart or dyno "
     "failure takes the process type down. Heroku advises at least two dynos in production.",
     fix="Set `quantity = 2` (or more) for the `web` and `worker` process types in `[formation]`.",
@@ -244,7 +248,7 @@ def _single_dyno(ctx: Context) -> Iterator[Hit]:
         if spec is not None and spec.quantity < 2:
             yield Hit(
                 f"formation.{ptype}.quantity",
-                f"`{ptype}` runs {spec.quantity} dyno(s); production needs at least 2",
+                f"`{ptype}` runs {plural(spec.quantity, 'dyno')}; production needs at least 2",
             )
 
 

@@ -29,6 +29,7 @@ from herokustack import (
     stackfile,
 )
 from herokustack.applier import ApplyResult
+from herokustack.client import DEFAULT_API_URL
 from herokustack.errors import HerokustackError
 from herokustack.facts import LiveState
 from herokustack.planner import Plan, hash_key, new_salt
@@ -52,6 +53,7 @@ class PlanRun:
     # Add-on plans per service from the live catalog, read once per run (None: not read).
     catalog: dict[str, list[dict[str, Any]]] | None = None
     allow_destroy: tuple[str, ...] = ()
+    target: str = DEFAULT_API_URL  # where the plan was made: "local" or the Platform API URL
 
 
 def select(
@@ -60,7 +62,7 @@ def select(
     """The stacks to plan; with `since`, only those changed since that git ref."""
     if since is None:
         return session.select_stacks(paths, apps), None
-    candidates = list(paths or stackfile.default_stack_paths())
+    candidates = stackfile.stack_paths(paths)
     changed = gitchanges.select_changed(candidates, since)
     if not changed:
         return [], f"no stack file changed since {since}: nothing to plan"
@@ -75,6 +77,7 @@ def make_plan(
     open_target: Any,
     with_catalog: bool = False,
     allow_destroy: Sequence[str] = (),
+    where: str = DEFAULT_API_URL,
 ) -> PlanRun:
     """Plan the selected stacks; `open_target()` reaches Heroku only when there is one.
 
@@ -82,7 +85,7 @@ def make_plan(
     """
     stacks, note = select(paths, apps, since)
     if not stacks:
-        return PlanRun(Plan(salt=new_salt()), {}, [], note)
+        return PlanRun(Plan(salt=new_salt()), {}, [], note, target=where)
     configs = session.resolve_configs(stacks)
     with open_target() as target:
         plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
@@ -91,7 +94,7 @@ def make_plan(
             with contextlib.suppress(HerokustackError):  # a plan never fails on price
                 catalog = read_catalog(target, stacks, lives)
         note = target.catalog.note() or note
-    return PlanRun(plan, lives, stacks, note, catalog, tuple(allow_destroy))
+    return PlanRun(plan, lives, stacks, note, catalog, tuple(allow_destroy), where)
 
 
 def read_catalog(
@@ -165,7 +168,9 @@ def extras(
 
 def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[str, Any]:
     """The plan document (`plan --format json`, `plan --out`), checked against its model."""
-    extra = planfile.document_extra(run.plan, run.lives, run.stacks, exit_code, run.allow_destroy)
+    extra = planfile.document_extra(
+        run.plan, run.lives, run.stacks, exit_code, run.allow_destroy, run.target
+    )
     data = render.plan_data(run.plan, extra)
     if more and more.costs is not None:
         for entry in data["apps"]:
@@ -223,11 +228,13 @@ def plan_markdown(plan: Plan, more: Extras) -> str:
     return markdown.plan_markdown(plan, sections, costs, cost_cell, totals)
 
 
-def write_plan(path: Path, doc: Mapping[str, Any]) -> None:
+def write_plan(path: Path, doc: Mapping[str, Any]) -> str:
+    """Save the plan; the line that says so (for stderr)."""
     try:
         path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     except OSError as exc:
         raise HerokustackError(f"--out {path}: cannot write: {exc.strerror or exc}") from None
+    return f"saved plan to {path} (apply it with: herokustack apply {path})"
 
 
 # --- apply ------------------------------------------------------------------------------------
@@ -289,9 +296,13 @@ def apply_saved(
     now (planned again here: the file itself is never executed); None: nothing to do."""
     doc = planfile.load(path)
     name = str(path)
+    local, api_url = session.saved_target(
+        doc.target, target_options["local"], target_options["api_url"], name
+    )
     planfile.check_files(doc, name)
     stacks = stackfile.load_stacks([Path(a.path) for a in doc.apps]) if doc.apps else []
-    with session.open_target(**target_options) as target:
+    options = {**target_options, "local": local, "api_url": api_url}
+    with session.open_target(**options) as target:
         key = hash_key(doc.salt, target.pepper)
         planfile.check_key(doc, key, name)
         planfile.check_secrets(doc, key, environ)  # clearer than the difference it makes

@@ -4,74 +4,191 @@ Each command parses its options, calls the module that does the work, renders th
 result and turns a `HerokustackError` into one clear message and exit code 1.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typer would eval every annotation string at each
+# start-up (~6 ms); the annotations here are plain runtime types.
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
+from typer._click import exceptions as click_errors
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from herokustack.errors import HerokustackError
+from herokustack.term import use_color
+
+
+class _Argument(TyperArgument):
+    """An argument shown in help by its metavar alone (typer adds `<list[Path]>` beside it)."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None if self.metavar else super().display_type_rich(ctx)
+
+
+class _Command(TyperCommand):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is TyperArgument:  # typer.Argument() takes no class to use
+                param.__class__ = _Argument
+
+
+class _Group(TyperGroup):
+    """The root command: usage errors become one `error:` line like every other error."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_errors.NoArgsIsHelpError as exc:  # bare `herokustack`: its help
+            typer.echo(exc.format_message())
+            code = 0
+        except click_errors.ClickException as exc:
+            code = usage_error(exc)
+        except typer.Abort:  # EOF at a prompt
+            error_line("aborted")
+            code = 1
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error(exc: click_errors.ClickException) -> int:
+    """`error: no such option: --bogus (see herokustack plan --help)`, exit 1: code 2 would
+    read as "changes" to a CI job running `plan --detailed-exitcode`."""
+    message = exc.format_message()
+    message = message[:1].lower() + message[1:] if message[1:2].islower() else message
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    error_line(message.rstrip(".") + hint)
+    return 1
+
 
 app = typer.Typer(
     name="herokustack",
     help="Manage Heroku apps as code: plan and apply TOML stack files.",
+    cls=_Group,
     no_args_is_help=True,
-    add_completion=False,
+    rich_markup_mode=None,  # plain help: readable at 80 columns, and no rich import to show it
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def command(name: str) -> Any:
+    return app.command(name, cls=_Command)
+
+
+def error_line(message: str) -> None:
+    """`error: message` on stderr; the message is printed as-is (it may quote user input)."""
+    head = typer.style("error:", fg="red") if use_color(sys.stderr) else "error:"
+    typer.echo(f"{head} {message}", err=True)
+
+
+def note(message: str) -> None:
+    typer.echo(message, err=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print a user-facing error on stderr and return the Exit(1) to raise.
-
-    The message is plain text: it may quote user input, which must never be read as markup.
-    """
-    err_console.print(Text("error: ", style="red") + Text(message))
+    """Print a user-facing error on stderr and return the Exit(1) to raise."""
+    error_line(message)
     return typer.Exit(1)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"herokustack {version('herokustack')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
-    """herokustack: plan and apply Heroku stack files."""
+def _root(
+    _version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_show_version,
+        help="Print the version and exit.",
+    ),
+    no_color: bool = typer.Option(
+        False, "--no-color", help="No colours (the same as setting NO_COLOR)."
+    ),
+) -> None:
+    """Manage Heroku apps as code: plan and apply TOML stack files."""
+    if no_color:
+        os.environ["NO_COLOR"] = "1"  # read by every console, rich's included
 
 
 # --- commands are registered below, one small function each -------------------------------
 
 
+# Options several commands share, so that they read the same everywhere.
+_PATHS_ARG = typer.Argument(
+    None, metavar="PATH", help="Stack files or directories (default: stacks/*.toml)."
+)
+_APP_OPT = typer.Option(None, "--app", help="Only this app (repeatable).", metavar="NAME")
+_LOCAL_OPT = typer.Option(False, "--local", help="Use the local emulator (.herokustack/).")
+_URL_OPT = typer.Option(
+    None,
+    "--api-url",
+    metavar="URL",
+    help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku).",
+)
+_PAR_OPT = typer.Option(
+    8, "--parallelism", min=1, max=64, metavar="N", help="Apps read/applied at once."
+)
+_FORMAT_OPT = typer.Option("text", "--format", help="text, json or markdown.", metavar="FORMAT")
+_PRICES_OPT = typer.Option(
+    None, "--prices", metavar="FILE", help="Monthly prices in cents (TOML or JSON) to use."
+)
+
+
 # --- validate and schema (issue 3): stack files ---------------------------------------------
 
 
-@app.command("validate")
+@command("validate")
 def validate_command(
-    paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
-    output: str = typer.Option(
-        "text", "--format", help="text, json or markdown.", metavar="FORMAT"
-    ),
+    paths: list[Path] = _PATHS_ARG,
+    output: str = _FORMAT_OPT,
 ) -> None:
-    """Check stack files offline: TOML syntax, keys, types and Heroku's naming rules."""
-    from herokustack import markdown, stackfile
+    """Check stack files offline.
+
+    TOML syntax, keys, types and Heroku's naming rules; partials too when a directory is named.
+    """
+    from herokustack import stackfile
 
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
-        results = stackfile.check_files(stackfile.stack_paths(paths))
+        results = stackfile.check_files(stackfile.stack_paths(paths, partials=True))
     except HerokustackError as exc:
         raise fail(str(exc)) from None
-    render = {"json": stackfile.validation_json, "markdown": markdown.validate_markdown}.get(
-        output, stackfile.validation_text
-    )
-    typer.echo(render(results), nl=False)
+    if output == "markdown":
+        from herokustack import markdown  # it imports the plan renderers: only when asked
+
+        typer.echo(markdown.validate_markdown(results), nl=False)
+    else:
+        render = stackfile.validation_json if output == "json" else stackfile.validation_text
+        typer.echo(render(results), nl=False)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
 
-@app.command("schema")
+@command("schema")
 def schema_command() -> None:
-    """Print the JSON Schema of stack files (for editors: Taplo, Even Better TOML)."""
+    """Print the JSON Schema of stack files.
+
+    For editors that complete and check TOML against it: Taplo, Even Better TOML.
+    """
     from herokustack import stackfile
 
     typer.echo(stackfile.schema_text(), nl=False)
@@ -80,9 +197,9 @@ def schema_command() -> None:
 # --- check (issue 6): production-readiness rules -------------------------------------------
 
 
-@app.command("check")
+@command("check")
 def check_command(
-    paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
+    paths: list[Path] = _PATHS_ARG,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 on warnings too."),
     output: str = typer.Option(
         "text", "--format", help="text, json, markdown or sarif.", metavar="FORMAT"
@@ -90,12 +207,12 @@ def check_command(
     list_rules: bool = typer.Option(False, "--list", help="List every rule and exit."),
     live: bool = typer.Option(False, "--live", help="Also check live state on Heroku."),
     local: bool = typer.Option(False, "--local", help="With --live: the local emulator."),
-    api_url: str | None = typer.Option(
-        None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
-    ),
+    api_url: str | None = _URL_OPT,
 ) -> None:
-    """Check stack files against Heroku's production advice (rules HS000-HS014)."""
+    """Check stack files against Heroku's production advice.
 
+    Rules HS000-HS014 (--list shows them); --live adds the rules that need live state.
+    """
     from herokustack import check_render, checks, session
 
     if output not in ("text", *check_render.RENDERERS):
@@ -120,30 +237,33 @@ def check_command(
 # --- cost (issue 8): declared monthly cost per app, process type and add-on ------------------
 
 
-@app.command("cost")
+@command("cost")
 def cost_command(
-    paths: list[Path] = typer.Argument(None, help="Stack files (default: stacks/*.toml)."),
-    output: str = typer.Option("text", "--format", help="text, json or markdown.", metavar="FMT"),
-    prices: Path | None = typer.Option(
-        None, "--prices", help="TOML or JSON file of monthly prices in cents (overrides)."
-    ),
+    paths: list[Path] = _PATHS_ARG,
+    output: str = _FORMAT_OPT,
+    prices: Path | None = _PRICES_OPT,
     live: bool = typer.Option(
         False, "--live", help="Price add-ons from the live add-on catalog (HEROKU_API_KEY)."
     ),
-    api_url: str | None = typer.Option(
-        None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
-    ),
+    local: bool = typer.Option(False, "--local", help="With --live: the local emulator."),
+    api_url: str | None = _URL_OPT,
 ) -> None:
-    """Show the monthly cost the stack files declare, per process type and add-on."""
+    """Show the monthly cost the stack files declare.
+
+    Per app, process type and add-on, from Heroku's list prices (or --prices).
+    """
     import json
 
-    from herokustack import client, cost
+    from herokustack import cost, session
 
     if output not in ("text", "json", "markdown"):
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
-        live_client = (lambda: client.client_from_options(api_url)) if live else None
-        costs = cost.declared_costs(paths, prices, live_client)
+        if live:
+            with session.open_target(local, api_url) as target:
+                costs = cost.declared_costs(paths, prices, lambda: target.client)
+        else:
+            costs = cost.declared_costs(paths, prices)
     except HerokustackError as exc:
         raise fail(str(exc)) from None
     if output == "json":
@@ -151,6 +271,8 @@ def cost_command(
     elif output == "markdown":
         typer.echo(cost.cost_markdown(costs), nl=False)
     else:
+        from rich.console import Console
+
         console = Console(highlight=False)
         console.print(cost.cost_table(costs))
         for note in cost.cost_notes(costs):
@@ -160,17 +282,7 @@ def cost_command(
 # --- plan and apply (issue 4): live state against the stack files --------------------------
 
 
-_PATHS_ARG = typer.Argument(None, help="Stack files (default: stacks/*.toml without partials).")
-_APP_OPT = typer.Option(None, "--app", help="Only this app (repeatable).", metavar="NAME")
-_LOCAL_OPT = typer.Option(False, "--local", help="Use the local emulator (.herokustack/).")
-_URL_OPT = typer.Option(
-    None, "--api-url", help="Platform API URL (default: HEROKU_API_URL, HEROKU_HOST, Heroku)."
-)
-_PAR_OPT = typer.Option(8, "--parallelism", min=1, max=64, help="Apps read/applied at once.")
-_FORMAT_OPT = typer.Option("text", "--format", help="text, json or markdown.", metavar="FORMAT")
-
-
-@app.command("plan")
+@command("plan")
 def plan_command(
     paths: list[Path] = _PATHS_ARG,
     apps: list[str] = _APP_OPT,
@@ -182,21 +294,19 @@ def plan_command(
     api_url: str | None = _URL_OPT,
     parallelism: int = _PAR_OPT,
     out: Path | None = typer.Option(
-        None, "--out", help="Save the plan (JSON) for `herokustack apply FILE`.", metavar="FILE"
+        None, "--out", help="Save the plan to apply later (herokustack apply FILE).", metavar="FILE"
     ),
     changed_since: str | None = typer.Option(
         None,
         "--changed-since",
         metavar="REF",
-        help="Only stack files changed since this git ref (and those extending a changed partial).",
+        help="Only stack files changed since this git ref (or extending a changed partial).",
     ),
     with_checks: bool = typer.Option(
         True, "--checks/--no-checks", help="Show check findings of the apps that change."
     ),
     with_cost: bool = typer.Option(True, "--cost/--no-cost", help="Show monthly cost per app."),
-    prices: Path | None = typer.Option(
-        None, "--prices", help="TOML or JSON file of monthly prices in cents (overrides)."
-    ),
+    prices: Path | None = _PRICES_OPT,
     cost_warn_above: str | None = typer.Option(
         None, "--cost-warn-above", metavar="USD", help="Warn when monthly cost grows by more."
     ),
@@ -207,7 +317,10 @@ def plan_command(
         help="Plan destroying this protect = false add-on (repeatable; saved with --out).",
     ),
 ) -> None:
-    """Show what would change on Heroku to make it match the stack files."""
+    """Show what would change on Heroku to match the stack files.
+
+    Exits 0, or with --detailed-exitcode 2 when something would change; 1 on any error.
+    """
     from herokustack import ci, session
 
     try:
@@ -220,27 +333,29 @@ def plan_command(
             lambda: session.open_target(local, api_url, parallelism),
             with_catalog=with_cost,
             allow_destroy=allow_destroy or (),
+            where=session.target_name(local, api_url),
         )
         more = ci.extras(
             run, with_checks=with_checks, with_cost=with_cost, prices=prices, warn_above=warn
         )
         code = 2 if detailed_exitcode and run.plan.has_changes else 0
         doc = ci.document(run, code, more)
-        if out is not None:
-            ci.write_plan(out, doc)
+        saved = ci.write_plan(out, doc) if out is not None else None
     except HerokustackError as exc:
         raise fail(str(exc)) from None
-    for note in (run.note, more.warning()):
-        if note:
-            err_console.print(note, markup=False, highlight=False)
+    for text in (run.note, more.warning(), saved):
+        if text:
+            note(text)
     typer.echo(ci.plan_output(run, output, doc, more), nl=False)
     raise typer.Exit(code)
 
 
-@app.command("apply")
+@command("apply")
 def apply_command(
     paths: list[Path] = typer.Argument(
-        None, help="Stack files (default: stacks/*.toml), or one saved plan (plan.json)."
+        None,
+        metavar="PATH",
+        help="Stack files or directories (default: stacks/*.toml), or one saved plan.",
     ),
     apps: list[str] = _APP_OPT,
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Apply without asking."),
@@ -255,13 +370,17 @@ def apply_command(
     api_url: str | None = _URL_OPT,
     parallelism: int = _PAR_OPT,
     timeout: float = typer.Option(
-        900.0, "--timeout", min=1, help="Seconds to wait for add-ons to be provisioned."
+        900.0, "--timeout", min=1, metavar="SECONDS", help="How long to wait for add-ons."
     ),
     plan_file: Path | None = typer.Option(
-        None, "--plan", help="Apply this saved plan (from plan --out), without asking."
+        None, "--plan", metavar="FILE", help="Apply this saved plan (from plan --out)."
     ),
 ) -> None:
-    """Show the plan, ask, then change Heroku to match the stack files."""
+    """Change Heroku to match the stack files (or a saved plan).
+
+    Shows the plan and asks first, unless --auto-approve; a saved plan is applied without
+    asking, as it was reviewed when made.
+    """
     from herokustack import ci
 
     target_options = {"local": local, "api_url": api_url, "parallelism": parallelism}
@@ -284,23 +403,23 @@ def apply_command(
 # --- import and drift (issue 7): adopt live apps, notice hand-made changes ----------------
 
 
-@app.command("import")
+@command("import")
 def import_command(
     app_name: str = typer.Argument(None, metavar="APP", help="The Heroku app to import."),
     environment: str | None = typer.Option(
         None,
         "--environment",
-        help="production, staging, review or development "
-        "(default: the partial's, else guessed from the app name).",
+        metavar="NAME",
+        help="production, staging, review or development (default: guessed from the name).",
     ),
     out: Path | None = typer.Option(
         None,
         "--out",
-        help="File to write (default stacks/APP.toml; - for stdout). "
-        "With --all: a directory (default stacks).",
+        metavar="PATH",
+        help="File to write (default stacks/APP.toml; - for stdout); with --all a directory.",
     ),
     extends: str | None = typer.Option(
-        None, "--extends", help="Partial to extend (e.g. _base.toml): write only what differs."
+        None, "--extends", metavar="FILE", help="Partial to extend: write only what differs."
     ),
     inline_config: list[str] = typer.Option(
         None,
@@ -316,7 +435,11 @@ def import_command(
     local: bool = _LOCAL_OPT,
     api_url: str | None = _URL_OPT,
 ) -> None:
-    """Write the stack file of a live app, so that plan shows no change."""
+    """Write the stack file of a live app.
+
+    The file declares what the app has, so that plan shows no change; secrets stay
+    `from_env` references.
+    """
     from herokustack import importer, session
 
     names = importer.config_names(inline_config)
@@ -330,25 +453,26 @@ def import_command(
     except HerokustackError as exc:
         raise fail(str(exc)) from None
     for line in importer.report_lines(written):
-        err_console.print(line, markup=False, highlight=False)
+        note(line)
     for item in written:
         if item.path is None and item.imported:
             typer.echo(item.imported.text, nl=False)
     raise typer.Exit(1 if any(w.error for w in written) else 0)
 
 
-@app.command("drift")
+@command("drift")
 def drift_command(
     paths: list[Path] = _PATHS_ARG,
     apps: list[str] = _APP_OPT,
-    output: str = typer.Option(
-        "text", "--format", help="text, json or markdown.", metavar="FORMAT"
-    ),
+    output: str = _FORMAT_OPT,
     local: bool = _LOCAL_OPT,
     api_url: str | None = _URL_OPT,
     parallelism: int = _PAR_OPT,
 ) -> None:
-    """Report where live apps differ from their stack files; exit 2 when they do."""
+    """Report where live apps differ from their stack files.
+
+    Exits 2 when they do, 0 when they match, 1 on any error.
+    """
     from herokustack import drift, session
 
     if output not in drift.FORMATS:
@@ -366,23 +490,38 @@ def drift_command(
 # --- emulator (issue 2): a local Heroku Platform API and Postgres data API ----------------
 
 
-@app.command("emulator")
+@command("emulator")
 def emulator_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback)."),
-    port: int = typer.Option(5000, "--port", min=0, max=65535, help="Port (0: any free one)."),
-    data: Path | None = typer.Option(
-        None, "--data", dir_okay=False, help="SQLite state file (default: in memory)."
+    host: str = typer.Option(
+        "127.0.0.1", "--host", metavar="ADDRESS", help="Address to listen on (loopback)."
     ),
-    latency: float = typer.Option(0.0, "--latency", min=0, help="Delay per request, in ms."),
+    port: int = typer.Option(
+        5000, "--port", min=0, max=65535, metavar="N", help="Port (0: any free one)."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", dir_okay=False, metavar="FILE", help="SQLite state (default: in memory)."
+    ),
+    latency: float = typer.Option(
+        0.0, "--latency", min=0, metavar="MS", help="Delay per request, in ms."
+    ),
     fail_rate: float = typer.Option(
-        0.0, "--fail-rate", min=0, max=1, help="Fraction of requests answered 503 or 429."
+        0.0, "--fail-rate", min=0, max=1, metavar="RATE", help="Fraction answered 503 or 429."
     ),
     provision_delay: float = typer.Option(
-        0.0, "--provision-delay", min=0, help="Seconds new Postgres/Redis stay provisioning."
+        0.0,
+        "--provision-delay",
+        min=0,
+        metavar="SECONDS",
+        help="How long new Postgres/Redis stay provisioning.",
     ),
-    seed: int | None = typer.Option(None, "--seed", help="Makes --fail-rate deterministic."),
+    seed: int | None = typer.Option(
+        None, "--seed", metavar="N", help="Makes --fail-rate deterministic."
+    ),
     api_key: list[str] = typer.Option(
-        None, "--api-key", help="Accepted API key (repeatable; env HEROKUSTACK_EMULATOR_API_KEYS)."
+        None,
+        "--api-key",
+        metavar="KEY",
+        help="Accepted API key (repeatable; env HEROKUSTACK_EMULATOR_API_KEYS).",
     ),
 ) -> None:
     """Serve a local emulator of the Heroku API until Ctrl-C."""
@@ -390,21 +529,21 @@ def emulator_command(
 
     keys = server.api_keys_from(api_key, dict(os.environ))
     if host not in ("127.0.0.1", "localhost", "::1"):
-        err_console.print(f"warning: listening on {host}, beyond loopback", markup=False)
+        note(f"warning: listening on {host}, beyond loopback")
     emu = server.EmulatorServer(
         str(data) if data else None, latency, fail_rate, provision_delay, seed, keys, host, port
     )
     server.serve(emu, lambda line: typer.echo(line))
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     try:
-        app()
+        app(args=argv, prog_name="herokustack")
     except HerokustackError as exc:
-        err_console.print(f"error: {exc}", markup=False)
+        error_line(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
+        note("interrupted")
         sys.exit(130)
 
 

@@ -36,6 +36,7 @@ from herokustack.stackfile import (
     default_stack_paths,
     is_partial,
     merged_document,
+    plural,
     stack_model,
 )
 
@@ -403,7 +404,7 @@ def report_lines(written: Sequence[Written]) -> list[str]:
         done = sum(1 for w in written if w.imported)
         costs = [w.monthly for w in written if w.monthly is not None]
         total = f", {cost.format_monthly(cost.total_cents(costs))} in all" if costs else ""
-        lines.append(f"{done} of {len(written)} apps imported{total}")
+        lines.append(f"{done} of {plural(len(written), 'app')} imported{total}")
     return lines
 
 

@@ -153,7 +153,8 @@ def apply_markdown(result: ApplyResult) -> str:
     failed = sum(1 for a in result.apps if not a.ok)
     if not result.apps:
         return "### herokustack apply: nothing to apply\n"
-    head = f"### herokustack apply: {len(result.apps) - failed} of {len(result.apps)} apps applied"
+    total = plural(len(result.apps), "app")
+    head = f"### herokustack apply: {len(result.apps) - failed} of {total} applied"
     rows = ["| App | Result | Done | Failed | Not done |", "| :-- | :-- | --: | --: | --: |"]
     for o in result.apps:
         outcome = "applied" if o.ok else f"**failed** at {cell(o.error or '')}"
@@ -168,5 +169,5 @@ def validate_markdown(results: Sequence[FileResult]) -> str:
     for r in results:
         mark = f"**{plural(len(r.problems), 'problem')}**" if r.problems else "valid"
         rows.append(f"| `{code_cell(str(r.path))}` | {cell(r.what)} | {mark} |")
-    problems = [f"- {cell(str(p))}" for r in results for p in r.problems]
+    problems = [f"- {cell(p.located())}" for r in results for p in r.problems]
     return "\n\n".join([head, "\n".join(rows), *(["\n".join(problems)] if problems else [])]) + "\n"

@@ -48,7 +48,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from herokustack import resources
+from herokustack import resources, stackfile
 from herokustack.client import HerokuClient
 from herokustack.errors import HerokustackError
 from herokustack.facts import LiveState
@@ -56,6 +56,7 @@ from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summ
 from herokustack.stackfile import FromEnv, Stack
 
 ABSENT = "absent"
+LOCAL = "local"  # the target of a plan made with --local
 SCHEMA_PATH = Path(__file__).with_name("plan.schema.json")
 SCHEMA_ID = "https://github.com/herokustack/herokustack/blob/main/herokustack/plan.schema.json"
 MAX_PLAN_BYTES = 32 * 1024 * 1024  # a thousand apps' plan is a few MB
@@ -138,7 +139,12 @@ class PlanDocument(BaseModel):
         description="HMAC-SHA256 of the rest of the document under the plan's hash key."
     )
     key_check: str = Field(
-        description="HMAC-SHA256 of a constant under the hash key: tells apply it has the key."
+        description="HMAC-SHA256 of a constant and `target` under the hash key: tells apply it "
+        "has the key, and that `target` is as plan wrote it, before it reaches the target."
+    )
+    target: str = Field(
+        description='Where the plan was made and is applied: "local" (the local emulator) or '
+        "the Platform API URL."
     )
     allow_destroy: list[str] = Field(
         default_factory=list, description="The --allow-destroy names the plan was made with."
@@ -175,14 +181,17 @@ def document_extra(
     stacks: Sequence[Stack],
     exit_code: int,
     allow_destroy: Sequence[str] = (),
+    target: str = LOCAL,
 ) -> list[tuple[str, Any]]:
-    """The sections a saved plan adds to `render.plan_data`: exit code, fingerprints, secrets."""
+    """The sections a saved plan adds to `render.plan_data`: exit code, target, fingerprints,
+    secrets."""
     live = fingerprints_of({a.app: lives[a.app] for a in plan.apps}, plan.hash_key)
     return [
         ("exit_code", exit_code),
         ("herokustack_version", herokustack_version()),
         ("allow_destroy", sorted(set(allow_destroy))),
-        ("key_check", _key_check(plan.hash_key)),
+        ("target", target),
+        ("key_check", _key_check(plan.hash_key, target)),
         ("live", [_only_touched(f, plan).model_dump() for f in live]),
         ("stack_files", [f.model_dump() for f in file_fingerprints(stacks)]),
         ("secrets", [s.model_dump() for s in secret_sources(plan, stacks)]),
@@ -194,19 +203,21 @@ def _canonical(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _key_check(key: bytes) -> str:
-    return hmac.new(key, b"herokustack key check", hashlib.sha256).hexdigest()
+def _key_check(key: bytes, target: str) -> str:
+    message = b"herokustack key check\0" + target.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def check_key(doc: PlanDocument, key: bytes, name: str) -> None:
-    """Refuse a plan whose hashes this apply cannot check: another key, or an edited salt."""
-    if hmac.compare_digest(_key_check(key), doc.key_check):
+    """Refuse a plan whose hashes this apply cannot check (another key, an edited salt), or
+    whose target was edited: checked before apply sends anything to the target."""
+    if hmac.compare_digest(_key_check(key, doc.target), doc.key_check):
         return
     raise HerokustackError(
-        f"{name}: made with another API key (or HEROKUSTACK_PLAN_KEY) than this apply has, "
-        "or its salt was edited: nothing was changed; apply with the key the plan was made "
-        "with (when plan and apply use different API keys, give both the same "
-        "HEROKUSTACK_PLAN_KEY)"
+        f"{name}: made with another key than this apply has, or its salt or target was edited: "
+        "nothing was changed\n"
+        "  apply with the API key (or HEROKUSTACK_PLAN_KEY) the plan was made with;\n"
+        "  when plan and apply use different API keys, give both the same HEROKUSTACK_PLAN_KEY"
     )
 
 
@@ -291,6 +302,11 @@ def parse(raw: Any, name: str) -> PlanDocument:
         raise HerokustackError(
             f"{name}: plan format version {found} was written by an older herokustack "
             f"(this one reads {PLAN_FORMAT_VERSION}): run plan again"
+        )
+    if "target" not in raw and "key_check" in raw:  # a whole plan, from before targets
+        raise HerokustackError(
+            f"{name}: made by an older herokustack, which did not record where it planned: "
+            "run plan again"
         )
     try:
         doc = PlanDocument.model_validate(raw)
@@ -481,8 +497,9 @@ def check_same(doc: PlanDocument, derived: Plan, key: bytes, name: str) -> None:
         return
     why = found or "its signature does not match: the file was edited after plan wrote it"
     raise HerokustackError(
-        f"{name}: not the plan the stack files and live state give now: nothing was changed; "
-        f"run plan again and review it\n{why}"
+        f"{name}: not the plan the stack files and live state give now: nothing was changed\n"
+        f"  {why}\n"
+        "  run plan again and review it"
     )
 
 
@@ -508,7 +525,8 @@ def _app_difference(saved: AppPlan, derived: AppPlan) -> str | None:
         if mine != theirs:
             return f"change {index} ({_label(theirs)}): {_field_difference(mine, theirs)}"
     if len(saved.changes) != len(derived.changes):
-        return f"{len(saved.changes)} changes in the file, {len(derived.changes)} now"
+        was, now = len(saved.changes), len(derived.changes)
+        return f"{stackfile.plural(was, 'change')} in the file, {now} now"
     return None
 
 

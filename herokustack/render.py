@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +20,8 @@ from rich.text import Text
 from herokustack import resources
 from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.planner import AppPlan, Change, Plan, Summary
+from herokustack.stackfile import plural
+from herokustack.term import use_color as use_color  # other renderers take it from here
 
 SYMBOLS = {"create": "+", "update": "~", "destroy": "-", "refused": "!", "deferred": ">"}
 STYLES = {
@@ -31,22 +32,21 @@ STYLES = {
     "deferred": "cyan",
 }
 
-
-def use_color(stream: object = None, environ: Mapping[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    stream = sys.stdout if stream is None else stream
-    environ = os.environ if environ is None else environ
-    isatty = getattr(stream, "isatty", None)
-    return bool(callable(isatty) and isatty()) and not environ.get("NO_COLOR")
+WIDTH = 100  # a plan line longer than this puts its note on wrapped lines below it
 
 
 def change_text(change: Change) -> str:
     """The words of one change, without its symbol (its kind says what and how)."""
     kind = resources.kind_of(change.resource)
     text = f"{kind.what(change)}{kind.body(change)}"
+    note = _note(change)
+    return f"{text}  # {note}" if note else text
+
+
+def _note(change: Change) -> str | None:
     if change.note and not (change.sensitive and change.note.startswith("(")):
-        text += f"  # {change.note}"
-    return text
+        return change.note
+    return None
 
 
 def summary_text(summary: Summary) -> str:
@@ -59,12 +59,17 @@ def summary_text(summary: Summary) -> str:
 
 
 def _line(change: Change, indent: str = "  ") -> Text:
+    """`+ add-on ...  # note`; a line longer than WIDTH has its note below it, wrapped."""
     line = Text(indent)
     line.append(SYMBOLS[change.action], style=STYLES[change.action])
-    line.append(
-        " " + change_text(change),
-        style=STYLES[change.action] if change.action in ("refused",) else None,
-    )
+    style = STYLES[change.action] if change.action == "refused" else None
+    text, note = change_text(change), _note(change)
+    if note is None or len(indent) + 2 + len(text) <= WIDTH:
+        line.append(" " + text, style=style)
+        return line
+    line.append(" " + text[: -len(note) - 4], style=style)
+    for part in textwrap.wrap(note, WIDTH - len(indent) - 6, break_on_hyphens=False):
+        line.append(f"\n{indent}    # {part}", style=style)
     return line
 
 
@@ -90,29 +95,31 @@ def app_plan_lines(app: AppPlan) -> list[Text]:
     lines = [header]
     lines += [_line(c) for c in app.changes]
     if not app.changes:
-        lines.append(Text("  no changes", style="dim"))
+        return [*lines, Text("  no changes", style="dim")]
     lines.append(Text(f"{app.app}: {summary_text(app.summary)}"))
     return lines
 
 
 def plan_text(plan: Plan, color: bool = False, extra: Sequence[tuple[str, str]] = ()) -> str:
-    console, buffer = _console(color)
-    for app in plan.apps:
-        for line in app_plan_lines(app):
-            console.print(line)
-        console.print()
+    """Each app's lines, the totals, then the `extra` sections: one blank line between them."""
+    blocks = [app_plan_lines(app) for app in plan.apps]
+    totals = []
     if len(plan.apps) > 1:
-        console.print(Text(f"Plan: {summary_text(plan.summary)}", style="bold"))
+        totals.append(Text(f"Plan: {summary_text(plan.summary)}", style="bold"))
     if not plan.has_changes:
         deferred = plan.summary.deferred
         text = "No changes: live state matches the stack files."
         if deferred:
             text = f"No changes to make now ({deferred} deferred until code is deployed)."
-        console.print(Text(text, style="green"))
-    for title, text in extra:
-        console.print()
-        console.print(Text(title, style="bold"))
-        console.print(Text(text.rstrip("\n")))
+        totals.append(Text(text, style="green"))
+    blocks.append(totals)
+    blocks += [[Text(title, style="bold"), Text(text.rstrip("\n"))] for title, text in extra]
+    console, buffer = _console(color)
+    for index, block in enumerate(b for b in blocks if b):
+        if index:
+            console.print()
+        for line in block:
+            console.print(line)
     return buffer.getvalue()
 
 
@@ -152,7 +159,7 @@ def plan_json(plan: Plan, extra: Sequence[tuple[str, Any]] = ()) -> str:
 
 def outcome_lines(outcome: AppOutcome) -> list[Text]:
     if outcome.ok:
-        head = Text(f"{outcome.app}: applied {len(outcome.done)} changes", style="green")
+        head = Text(f"{outcome.app}: applied {plural(len(outcome.done), 'change')}", style="green")
         return [head]
     lines = [Text(f"{outcome.app}: FAILED at {outcome.error}", style="bold red")]
     for title, changes in (
@@ -177,7 +184,7 @@ def apply_text(result: ApplyResult, color: bool = False) -> str:
         console.print()
         console.print(
             Text(
-                f"{failed} of {len(result.apps)} apps failed; run apply again to finish "
+                f"{failed} of {plural(len(result.apps), 'app')} failed; run apply again to finish\n"
                 "(it plans from live state, so it picks up where this run stopped).",
                 style="bold red",
             )

@@ -15,9 +15,11 @@ from herokustack import stackfile
 from herokustack.addon_catalog import Catalog
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
 from herokustack.client import HerokuClient, api_key, client_from_options
+from herokustack.client import api_url as client_api_url
 from herokustack.errors import HerokustackError, StackFileError
 from herokustack.facts import LiveState
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
+from herokustack.planfile import LOCAL
 from herokustack.planner import Plan, make_plan
 from herokustack.resources import planned_kinds, read_apps
 from herokustack.stackfile import ConfigEntry, Stack
@@ -79,6 +81,32 @@ def open_target(
     with LocalHeroku(data_path, parallelism=parallelism) as emulator:
         assert emulator.client is not None
         yield Target(emulator.client, emulator, plan_pepper(chosen or emulator.plan_secret()))
+
+
+def target_name(local: bool, api_url: str | None, environ: Mapping[str, str] = os.environ) -> str:
+    """Where a plan is made, as its saved file records it: "local" or the Platform API URL."""
+    return LOCAL if local else client_api_url(api_url, environ)
+
+
+def saved_target(
+    recorded: str, local: bool, api_url: str | None, name: str
+) -> tuple[bool, str | None]:
+    """(local, api_url) to apply a saved plan with: where it was made. --local or --api-url,
+    when given, must name that same place."""
+    if local and recorded != LOCAL:
+        raise HerokustackError(
+            f"{name}: planned against {recorded}, not the local emulator: apply it without --local"
+        )
+    if api_url is not None and recorded == LOCAL:
+        raise HerokustackError(
+            f"{name}: planned against the local emulator (plan --local): apply it without --api-url"
+        )
+    if api_url is not None and client_api_url(api_url) != recorded:
+        raise HerokustackError(
+            f"{name}: planned against {recorded}, not {client_api_url(api_url)}: "
+            "apply it without --api-url"
+        )
+    return recorded == LOCAL, None if recorded == LOCAL else recorded
 
 
 def select_stacks(paths: Sequence[Path] | None, apps: Iterable[str] | None) -> list[Stack]:

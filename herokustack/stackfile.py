@@ -409,6 +409,18 @@ class Problem:
             return f"{self.file}: line {self.line}, column {self.column}: {self.message}"
         return f"{self.file}: {self.message}"
 
+    def located(self) -> str:
+        """The line `validate` prints: `file:line: key: message` (`file:line:column:` for a
+        syntax error), the form editors and CI annotators jump to; str() when no line."""
+        if not self.line:
+            return str(self)
+        where = f"{self.file}:{self.line}"
+        if self.key:
+            return f"{where}: {self.key}: {self.message}"
+        return (
+            f"{where}:{self.column}: {self.message}" if self.column else f"{where}: {self.message}"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -571,11 +583,27 @@ def default_stack_paths(root: Path = Path("stacks")) -> list[Path]:
     return sorted(p for p in Path(root).glob("*.toml") if not is_partial(p))
 
 
-def stack_paths(paths: Sequence[Path] | None) -> list[Path]:
-    """`paths`, else the stack files of stacks/; HerokustackError when there are none."""
-    found = list(paths or default_stack_paths())
+def stack_paths(paths: Sequence[Path] | None, partials: bool = False) -> list[Path]:
+    """`paths`, else the stack files of stacks/; HerokustackError when there are none.
+
+    A directory stands for its stack files (`*.toml`, sorted, as `ruff check dir/`); its
+    partials too when `partials` (validate checks them, plan has no app for them).
+    """
+    if not paths:
+        found = default_stack_paths()
+        if not found:
+            raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
+        return found
+    return [p for path in paths for p in _expand(Path(path), partials)]
+
+
+def _expand(path: Path, partials: bool) -> list[Path]:
+    if not path.is_dir():
+        return [path]
+    found = sorted(p for p in path.glob("*.toml") if partials or not is_partial(p))
     if not found:
-        raise HerokustackError("no stack files found: pass paths, or add stacks/*.toml")
+        what = "*.toml" if partials else "*.toml stack files (partials _*.toml aside)"
+        raise HerokustackError(f"{_display(path)}: directory has no {what}")
     return found
 
 
@@ -1072,7 +1100,7 @@ def validation_text(results: Sequence[FileResult]) -> str:
     lines: list[str] = []
     for result in results:
         lines.append(_summary(result))
-        lines += [f"  {problem}" for problem in result.problems]
+        lines += [f"  {problem.located()}" for problem in result.problems]
     lines.append(validation_summary(results))
     return "\n".join(lines) + "\n"
 

@@ -114,6 +114,11 @@ def test_hs001_counts_workers_too(tmp_path: Path) -> None:
     )
     hits = [f for f in run_checks([stack]) if f.rule_id == "HS001"]
     assert [f.key_path for f in hits] == ["formation.worker.quantity"]
+    assert [f.message for f in hits] == ["`worker` runs 1 dyno; production needs at least 2"]
+    text = (tmp_path / "app.toml").read_text()
+    idle = write(tmp_path, text.replace("quantity = 1", "quantity = 0"))
+    hits = [f for f in run_checks([idle]) if f.rule_id == "HS001"]
+    assert [f.message for f in hits] == ["`worker` runs 0 dynos; production needs at least 2"]
 
 
 def test_hs001_and_hs002_leave_staging_alone(tmp_path: Path) -> None:

@@ -173,3 +173,20 @@ def test_live_app_cost_counts_only_owned_addons(emu: EmulatorServer) -> None:
     postgres = catalog_prices(emu, "heroku-postgresql")["heroku-postgresql:standard-0"]
     assert live.cents == 3 * cost.DYNO_CENTS["standard-2x"] + postgres
     assert [i.name for i in live.items if i.kind == "addon"] == ["DATABASE"]
+
+
+def test_live_without_a_key_suggests_local_which_cost_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    env = {"HEROKU_API_KEY": None, "HEROKU_API_URL": None, "HEROKU_HOST": None}
+    files = [str(p) for p in EXAMPLES]
+    refused = CliRunner().invoke(app, ["cost", "--live", *files], env=env)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: no Heroku API key") and "--local" in refused.stderr
+    assert "--local" in CliRunner().invoke(app, ["cost", "--help"]).stdout
+    local = CliRunner().invoke(app, ["cost", "--live", "--local", "--format", "json", *files])
+    assert local.exit_code == 0, local.output
+    sources = {i["source"] for a in json.loads(local.stdout)["apps"] for i in a["items"]}
+    assert "catalog" in sources  # priced from the local emulator's catalog

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from live_fixtures import app_info
 from typer.testing import CliRunner
 
-from herokustack import ci, markdown, planfile
+from herokustack import ci, markdown, planfile, render
 from herokustack.applier import ApplyResult, AppOutcome
 from herokustack.cli import app
 from herokustack.errors import HerokustackError
@@ -239,7 +239,7 @@ def test_validate_markdown_through_the_cli(monkeypatch: pytest.MonkeyPatch):
     assert lines[0] == "### herokustack validate: 1 of 2 files invalid, 1 problem"
     assert "| `stacks/production.toml` | acme-production | valid |" in lines
     assert f"| `{bad}` |  | **1 problem** |" in lines
-    assert f'- {bad}: app.region: must be one of "us", "eu", got "asia"' in lines
+    assert f'- {bad}:5: app.region: must be one of "us", "eu", got "asia"' in lines
 
 
 def test_a_huge_plan_still_fits_in_a_github_comment():
@@ -252,3 +252,52 @@ def test_a_huge_plan_still_fits_in_a_github_comment():
     assert len(text) <= markdown.MAX_COMMENT
     assert "+ config K49 = " in text and "... 1950 more (see the plan's JSON)" in text
     assert "| `a1` | 2000 | 0 | 0 | 0 |" in text
+
+
+def test_text_plan_wraps_long_refusals_under_their_line(run: ci.PlanRun):
+    text = render.plan_text(run.plan)
+    lines = text.splitlines()
+    assert all(len(line) <= render.WIDTH for line in lines), text
+    refused = lines.index(
+        "  ! add-on heroku-postgresql-db-2 (ANALYTICS): heroku-postgresql:essential-1"
+    )
+    assert lines[refused + 1 : refused + 3] == [
+        "      # heroku-postgresql-db-2 holds data: herokustack never destroys a Postgres or Redis "
+        "add-on",
+        "      # removed from the file (destroy it by hand: heroku addons:destroy "
+        "heroku-postgresql-db-2)",
+    ]
+    assert "\n\n\n" not in text
+
+
+def test_text_of_an_unchanged_app_says_no_changes_once(run: ci.PlanRun):
+    calm = AppPlan(app="calm", path="stacks/calm.toml", exists=True, changes=[])
+    text = render.plan_text(Plan(salt="s", apps=[calm]))
+    assert text == (
+        "calm  (stacks/calm.toml)\n"
+        "  no changes\n"
+        "\n"
+        "No changes: live state matches the stack files.\n"
+    )
+    with_sections = render.plan_text(Plan(salt="s", apps=[calm]), extra=[("Cost", "x: $1\n")])
+    assert with_sections.endswith("matches the stack files.\n\nCost\nx: $1\n")
+
+
+def test_apply_text_counts_in_words():
+    one = Change(app="a1", action="update", resource="formation", name="web", field="quantity")
+    two = one.model_copy(update={"name": "worker"})
+    assert render.apply_text(ApplyResult([AppOutcome("a1", done=[one])])) == (
+        "a1: applied 1 change\n"
+    )
+    assert render.apply_text(ApplyResult([AppOutcome("a1", done=[one, two])])) == (
+        "a1: applied 2 changes\n"
+    )
+    failed = render.apply_text(ApplyResult([AppOutcome("a1", failed=[one], error="e")]))
+    assert "\n1 of 1 app failed; run apply again to finish\n" in failed
+    two_apps = ApplyResult(
+        [AppOutcome("a1", done=[one]), AppOutcome("a2", failed=[one], error="e")]
+    )
+    assert "1 of 2 apps failed" in render.apply_text(two_apps)
+    assert markdown.apply_markdown(ApplyResult([AppOutcome("a1", done=[one])])).startswith(
+        "### herokustack apply: 1 of 1 app applied\n"
+    )

@@ -84,7 +84,6 @@ def test_the_readme_has_a_walkthrough() -> None:
     assert any(c.startswith("herokustack apply") for c in commands)
 
 
-@pytest.mark.xfail(strict=True, reason="--version, validate DIR and saved local plans land next")
 def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
     work = tmp_path / "work"
     shutil.copytree(ROOT / "stacks", work / "stacks")

@@ -44,8 +44,8 @@ def test_validate_a_broken_file_prints_each_problem_and_exits_1(project: Path) -
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         "✗ stacks/production.toml",
-        "  stacks/production.toml: formation.web.quantity: must be an integer between 0 and 100, "
-        'got "two"',
+        "  stacks/production.toml:11: formation.web.quantity: must be an integer between 0 and "
+        '100, got "two"',
         "✓ stacks/staging.toml (acme-staging)",
         "1 of 2 files invalid, 1 problem",
     ]
@@ -80,7 +80,7 @@ def test_validate_reports_a_syntax_error_with_its_line(project: Path) -> None:
     (project / "broken.toml").write_text('[app]\nname = "acme-x"\nenvironment = staging\n')
     result = runner.invoke(app, ["validate", "broken.toml"])
     assert result.exit_code == 1
-    assert "  broken.toml: line 3, column 15: invalid TOML: invalid value" in result.output
+    assert "  broken.toml:3:15: invalid TOML: invalid value" in result.output
 
 
 def test_validate_a_missing_file_and_no_files(project: Path) -> None:
@@ -93,11 +93,41 @@ def test_validate_a_missing_file_and_no_files(project: Path) -> None:
     assert "no stack files found" in result.output
 
 
-def test_validate_a_directory_says_which_files_to_name(project: Path) -> None:
-    result = runner.invoke(app, ["validate", "stacks"])
+def test_validate_a_directory_means_its_toml_files_partials_included(project: Path) -> None:
+    (project / "stacks" / "notes.txt").write_text("not a stack file\n")
+    result = runner.invoke(app, ["validate", "stacks/"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "✓ stacks/_base.toml (partial)",
+        "✓ stacks/production.toml (acme-production)",
+        "✓ stacks/staging.toml (acme-staging)",
+        "3 files valid",
+    ]
+
+
+def test_a_directory_without_stack_files_is_one_error(project: Path) -> None:
+    (project / "empty").mkdir()
+    result = runner.invoke(app, ["validate", "empty"])
     assert result.exit_code == 1
-    assert "  stacks: is a directory, not a stack file (name its files: stacks/*.toml)" in (
-        result.output.splitlines()
+    assert result.output == "error: empty: directory has no *.toml\n"
+
+
+def test_check_and_cost_take_a_directory_of_stack_files(project: Path) -> None:
+    by_dir = runner.invoke(app, ["cost", "--format", "json", "stacks"])
+    by_files = runner.invoke(
+        app, ["cost", "--format", "json", "stacks/production.toml", "stacks/staging.toml"]
+    )
+    assert by_dir.exit_code == 0, by_dir.output
+    assert by_dir.output == by_files.output
+    checked = runner.invoke(app, ["check", "--format", "json", "stacks"])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output == runner.invoke(app, ["check", "--format", "json"]).output
+    (project / "only-partials").mkdir()
+    shutil.copy(project / "stacks" / "_base.toml", project / "only-partials")
+    refused = runner.invoke(app, ["cost", "only-partials"])
+    assert refused.exit_code == 1
+    assert "only-partials: directory has no *.toml stack files (partials _*.toml aside)" in (
+        refused.output
     )
 
 
@@ -141,7 +171,7 @@ def test_validate_in_a_real_process_garbage_gives_one_line_and_exit_1(tmp_path: 
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [
         f"✗ {garbage}",
-        f"  {garbage}: line 1, column 2: invalid TOML: the file is not UTF-8 text",
+        f"  {garbage}:1:2: invalid TOML: the file is not UTF-8 text",
         "1 of 1 file invalid, 1 problem",
     ]
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -203,7 +233,7 @@ def test_extends_naming_a_fifo_is_refused_without_blocking(project: Path) -> Non
     proc = _in_process("validate", "stacks/staging.toml")
     assert proc.returncode == 1
     assert proc.stdout.splitlines()[1] == (
-        "  stacks/staging.toml: extends: extends stacks/_fifo.toml, which is not a regular file "
+        "  stacks/staging.toml:3: extends: extends stacks/_fifo.toml, which is not a regular file "
         "(a FIFO, socket or device)"
     )
     _one_line_each(proc.stdout + proc.stderr)
@@ -221,7 +251,8 @@ def test_symbolic_link_loops_are_one_line_each(project: Path) -> None:
     problems = [line for line in result.output.splitlines() if line.startswith("  ")]
     assert problems == [
         "  stacks/self.toml: is a loop of symbolic links",
-        "  stacks/staging.toml: extends: extends stacks/_a.toml, which is a loop of symbolic links",
+        "  stacks/staging.toml:3: extends: extends stacks/_a.toml, which is a loop of symbolic "
+        "links",
     ]
 
 
@@ -241,7 +272,8 @@ def test_a_5000_digit_quantity_fails_validate_and_plan_in_one_line(project: Path
     expected = "stacks/staging.toml: formation.clock.quantity: is an integer beyond the 64 bits"
     validated = runner.invoke(app, ["validate", "stacks/staging.toml"])
     assert validated.exit_code == 1
-    assert validated.output.splitlines()[1] == f"  {expected} of TOML integers"
+    located = expected.replace("staging.toml:", "staging.toml:17:", 1)
+    assert validated.output.splitlines()[1] == f"  {located} of TOML integers"
     planned = runner.invoke(app, ["plan", "stacks/staging.toml"])
     assert planned.exit_code == 1
     assert planned.output.splitlines() == [f"error: {expected} of TOML integers"]

@@ -88,10 +88,9 @@ def test_the_installed_command_runs_from_the_virtual_environment(venv_bin: Path,
     assert "Usage: herokustack" in done.stdout
     for command in ("validate", "plan", "apply", "drift", "emulator"):
         assert command in done.stdout
-    # --version: switch this on when `herokustack --version` is on main (helper h-ux).
-    # done = herokustack(venv_bin, project, "--version")
-    # assert done.returncode == 0, done.stderr
-    # assert done.stdout == f"herokustack {PROJECT['version']}\n"
+    done = herokustack(venv_bin, project, "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"herokustack {PROJECT['version']}\n"
     where = run(
         [venv_bin / "python", "-c", "import herokustack; print(herokustack.__file__)"],
         project,

@@ -97,7 +97,7 @@ TAMPERS: dict[str, tuple[Callable[[Doc], None], str]] = {
     ),
     "allow_destroy added": (_top("allow_destroy", ["redis"]), "its signature does not match"),
     "exit code": (_top("exit_code", 2), "its signature does not match"),
-    "salt": (_top("salt", "0" * 32), "or its salt was edited"),
+    "salt": (_top("salt", "0" * 32), "or its salt or target was edited"),
     "signature": (_top("signature", "0" * 64), "its signature does not match"),
 }
 
@@ -136,7 +136,8 @@ def test_a_plan_made_with_another_key_is_refused(
     with writes_to(emu) as writes:
         result = cli("apply", str(saved), env={"HEROKUSTACK_PLAN_KEY": "another-key"})
     assert result.exit_code == 1 and writes == []
-    assert "made with another API key (or HEROKUSTACK_PLAN_KEY) than this" in result.stderr
+    assert "made with another key than this apply has" in result.stderr
+    assert "give both the same HEROKUSTACK_PLAN_KEY" in result.stderr
 
 
 WORDS = [f"{w}{n}" for w in ("password", "sunshine", "dragon", "letmein", "qwerty") for n in

@@ -76,7 +76,7 @@ def test_saved_plan_is_applied_exactly_then_plan_is_empty(
     # No terminal under CliRunner: a saved plan is applied without asking.
     applied = cli("apply", str(saved), "--format", "markdown", env=env)
     assert applied.exit_code == 0, applied.output
-    assert "### herokustack apply: 1 of 1 apps applied" in applied.stdout
+    assert "### herokustack apply: 1 of 1 app applied" in applied.stdout
     assert f"| `{name}` | applied | 3 | 0 | 0 |" in applied.stdout
     assert heroku.formation(name)["web"] == (3, "standard-1x")
     assert heroku.config(name)["FEATURE_X"] == "on"
