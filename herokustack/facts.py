@@ -18,7 +18,7 @@ POSTGRES = "heroku-postgresql"
 
 
 class Live(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class LiveAppInfo(Live):

@@ -42,7 +42,9 @@ NEXT_DEPLOY = "takes effect at next deploy"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, defer_build=True
+    )
 
 
 def invalid(reason: str) -> PydanticCustomError:
@@ -114,7 +116,7 @@ def _known_resource(value: str) -> str:
 class Change(BaseModel):
     """One change to one field of one resource of one app."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     app: str
     action: Action
