@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from herokustack.resources.base import (
     NEXT_DEPLOY,
@@ -50,7 +50,17 @@ def _check(value: str) -> str:
     return value
 
 
-Buildpack = Annotated[str, AfterValidator(_check)]
+Buildpack = Annotated[
+    str,
+    AfterValidator(_check),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "anyOf": [{"pattern": REGISTRY_NAME.pattern}, {"pattern": HTTPS_URL.pattern}],
+            "description": "A buildpack registry name (heroku/python) or an https URL.",
+        }
+    ),
+]
 
 
 def _path(app: str) -> str:
@@ -85,8 +95,8 @@ class Buildpacks(Kind):
     section = "buildpacks"
     section_model = list[Buildpack]
     section_description = (
-        "Buildpacks in build order: registry names (heroku/python) or https URLs. "
-        "Not declared: not managed."
+        "Buildpacks in build order: registry names (heroku/python) or https URLs, each once, "
+        f"at most {MAX_BUILDPACKS}. Not declared: not managed."
     )
     expected = {"buildpacks": "an array of buildpacks", "buildpacks.*": EXPECTED}
     named = frozenset({("buildpacks",)})
