@@ -352,7 +352,11 @@ class Api:
             seen.add((e.method, e.path))
         return [
             self.route(
-                e.path, e.method, e.handler, status=e.status, list_field=e.list_field,
+                e.path,
+                e.method,
+                e.handler,
+                status=e.status,
+                list_field=e.list_field,
                 public=e.public,
             )
             for e in endpoints

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, WithJsonSchema
 
 from herokustack.resources.base import (
     NEXT_DEPLOY,
+    Action,
     Change,
     DriftContext,
     ImportProblem,
@@ -123,7 +124,7 @@ class Buildpacks(Kind):
         have: list[str] = list(self.facts(ctx.live) or [])
         if want == have:
             return
-        action = "update" if have else "create"
+        action: Action = "update" if have else "create"
         ctx.add(action, self.resource, ctx.name, before=have or None, after=want,
                 note=NEXT_DEPLOY)  # fmt: skip
 
@@ -155,8 +156,12 @@ class Buildpacks(Kind):
         if self.declared(ctx.stack.spec) or not live:
             return []  # declared: the planner already reports what differs
         return [
-            {"kind": "undeclared", "name": ctx.stack.name, "live": listed(live),
-             "note": "apply leaves them"}  # fmt: skip
+            {
+                "kind": "undeclared",
+                "name": ctx.stack.name,
+                "live": listed(live),
+                "note": "apply leaves them",
+            }
         ]
 
     # -- import -------------------------------------------------------------------------------

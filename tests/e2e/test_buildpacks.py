@@ -86,9 +86,7 @@ def test_plan_reads_buildpacks_only_for_apps_that_declare_them(
         return seen
 
     both = plan_requests(*paths)
-    assert [s for s in both if "buildpack" in s] == [
-        f"GET /apps/{packed}/buildpack-installations"
-    ]
+    assert [s for s in both if "buildpack" in s] == [f"GET /apps/{packed}/buildpack-installations"]
     # The app without buildpacks costs what it did before the kind existed (kind unregistered).
     with_kind = sorted(plan_requests(paths[0]))
     at = resources.KINDS.index(buildpacks.KIND)
@@ -138,8 +136,11 @@ def test_import_writes_buildpacks_only_when_the_app_has_some(
 @pytest.mark.parametrize(
     ("buildpacks", "message"),
     [
-        (["python"], 'buildpacks[0]: must be a buildpack registry name like heroku/python or an '
-         'https URL, got "python"'),  # fmt: skip
+        (
+            ["python"],
+            "buildpacks[0]: must be a buildpack registry name like heroku/python or an "
+            'https URL, got "python"',
+        ),
         (["http://example.com/x.tgz"], "buildpacks[0]: must be a buildpack registry name"),
         ([PY, NODE, PY], f"buildpacks[2]: {PY} is already buildpacks[0]"),
         ([f"team/pack-{i}" for i in range(21)], "buildpacks: at most 20 buildpacks, got 21"),
@@ -174,3 +175,33 @@ def test_the_official_cli_sees_and_changes_what_herokustack_applied(
     assert f"live [{NODE}, heroku/ruby] → declared [{NODE}, {PY}]" in drift
     assert cli("apply", str(path), "--auto-approve").exit_code == 0
     assert f"1. {NODE}\n" in official_cli(emu, "buildpacks", "-a", name)
+
+
+def test_a_saved_plan_is_stale_once_buildpacks_change_by_hand(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = unique_name("sp")
+    path = write_stack(tmp_path, doc(name, [PY]))
+    assert cli("apply", str(path), "--auto-approve").exit_code == 0
+    path = write_stack(tmp_path, doc(name, [NODE, PY]))
+    saved = tmp_path / "plan.json"
+    assert cli("plan", str(path), "--out", str(saved)).exit_code == 0
+    put(heroku, name, [PY, URL])
+    result = cli("apply", str(saved))
+    assert result.exit_code == 1
+    assert f"{name}: buildpacks changed since the plan was made" in result.stderr
+    assert installed(heroku, name) == [PY, URL]
+
+
+def test_the_emulator_refuses_what_is_not_a_buildpack(heroku: Heroku) -> None:
+    name = unique_name("er")
+    heroku.post("/apps", {"name": name})
+    put(heroku, name, [PY])
+    body = {"updates": [{"buildpack": NODE}, {"buildpack": "not a buildpack"}]}
+    url = f"{heroku.emu.url}/apps/{name}/buildpack-installations"
+    response = heroku.session.put(url, json=body, timeout=10)
+    assert response.status_code == 422
+    assert response.json()["id"] == "invalid_params"
+    assert installed(heroku, name) == [PY]  # nothing changed
+    heroku.request("DELETE", f"/apps/{name}")
+    assert heroku.session.get(url, timeout=10).status_code == 404
