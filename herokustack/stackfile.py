@@ -45,6 +45,7 @@ from herokustack.errors import HerokustackError, StackFileError
 # the rest of herokustack and the tests have always found them.
 from herokustack.resources import KINDS
 from herokustack.resources import addons as _addons
+from herokustack.resources import buildpacks as _buildpacks
 from herokustack.resources import formation as _formation
 from herokustack.resources.addons import (  # noqa: F401
     ADDON_CONFIG_VARS,
@@ -118,6 +119,9 @@ class StackFile(Strict):
     )
     checks: ChecksSpec = Field(
         default_factory=ChecksSpec, description="Settings for `herokustack check`."
+    )
+    buildpacks: list[_buildpacks.Buildpack] = Field(
+        default_factory=list, description=_buildpacks.KIND.section_description
     )
 
     @model_validator(mode="after")

@@ -37,6 +37,8 @@ def cli_env(emu: EmulatorServer, home: Path | None = None) -> dict[str, str]:
         # Each `GET /account` (whoami, apps) also asks particleboard.heroku.com about unpaid
         # bills, retrying for 6 s offline; the emulator answers it (with the account: none due).
         "HEROKU_PARTICLEBOARD_URL": emu.url,
+        # buildpacks:add and :set look a registry name up there first (the emulator answers).
+        "HEROKU_BUILDPACK_REGISTRY_URL": emu.url,
         "HEROKU_UPDATE_INSTRUCTIONS": "",
         "NO_COLOR": "1",
         "FORCE_COLOR": "0",

@@ -110,8 +110,16 @@ def stack_files(draw: st.DrawFn) -> StackFile:
         reason=st.text(min_size=1, max_size=20),
     )
     checks = ChecksSpec(ignore=draw(st.lists(ignore, max_size=2)))
+    packs = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,5}/[a-z0-9][a-z0-9_-]{0,5}", fullmatch=True)
+    urls = st.from_regex(r"https://[a-z]{1,8}\.com/[a-z0-9./-]{0,12}", fullmatch=True)
+    buildpacks = draw(st.lists(packs | urls, unique=True, max_size=4))
     return StackFile(
-        app=app, formation=draw(formations()), addons=addons, config=config, checks=checks
+        app=app,
+        formation=draw(formations()),
+        addons=addons,
+        config=config,
+        checks=checks,
+        buildpacks=buildpacks,
     )
 
 

@@ -195,7 +195,8 @@ def render(rows: Sequence[Row], extra: Sequence[tuple[str, str]]) -> str:
         "## Served routes outside these families",
         "",
         "The Postgres data API (`/client/v11/...`, no published schema; checked against the"
-        " fields the official CLI reads) and any route no link above describes.",
+        " fields the official CLI reads), the buildpack registry's lookup (`/buildpacks/...`,"
+        " what `heroku buildpacks:add` asks first) and any route no link above describes.",
         "",
         "| method | path |",
         "|---|---|",

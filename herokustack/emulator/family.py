@@ -29,7 +29,8 @@ Handler = Callable[[Call], Any]
 class Endpoint:
     """One route: `handler(call)` answers JSON, or raises `models.ApiError`.
 
-    `list_field` makes the answer a list paginated by `Range` on that field (`id`, `version`).
+    `list_field` makes the answer a list paginated by `Range` on that field (`id`, `version`);
+    `public` serves it without credentials (the buildpack registry's lookup).
     """
 
     path: str
@@ -37,6 +38,7 @@ class Endpoint:
     handler: Handler
     status: int = 200
     list_field: str = ""
+    public: bool = False
 
 
 def no_routes(backend: Any) -> Sequence[Endpoint]:

@@ -206,15 +206,28 @@ class Api:
     # --- pipeline -----------------------------------------------------------------------------
 
     def route(
-        self, path: str, method: str, handler: Handler, *, status: int = 200, list_field: str = ""
+        self,
+        path: str,
+        method: str,
+        handler: Handler,
+        *,
+        status: int = 200,
+        list_field: str = "",
+        public: bool = False,
     ) -> Route:
         async def endpoint(request: Request) -> Response:
-            return await self.handle(request, handler, status, list_field, path)
+            return await self.handle(request, handler, status, list_field, path, public)
 
         return Route(path, endpoint, methods=[method])
 
     async def handle(
-        self, request: Request, handler: Handler, status: int, list_field: str, template: str = ""
+        self,
+        request: Request,
+        handler: Handler,
+        status: int,
+        list_field: str,
+        template: str = "",
+        public: bool = False,
     ) -> Response:
         request_id = str(uuid.uuid4())
         app = self._app_of(request)
@@ -223,7 +236,8 @@ class Api:
         if self.settings.latency_ms > 0:
             await asyncio.sleep(self.settings.latency_ms / 1000)
         try:
-            response = fault or self._auth(request) or self._accept(request)
+            auth = None if public else self._auth(request)
+            response = fault or auth or self._accept(request)
             if response is None:
                 response = await self._serve(request, handler, status, list_field)
         except ApiError as exc:
@@ -337,7 +351,14 @@ class Api:
                 raise ValueError(f"two routes for {e.method} {e.path}")
             seen.add((e.method, e.path))
         return [
-            self.route(e.path, e.method, e.handler, status=e.status, list_field=e.list_field)
+            self.route(
+                e.path,
+                e.method,
+                e.handler,
+                status=e.status,
+                list_field=e.list_field,
+                public=e.public,
+            )
             for e in endpoints
         ]
 

@@ -18,7 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from herokustack.facts import LiveState
-from herokustack.resources import addons, app, backups, config_vars, formation, maintenance
+from herokustack.resources import (
+    addons,
+    app,
+    backups,
+    buildpacks,
+    config_vars,
+    formation,
+    maintenance,
+)
 from herokustack.resources.base import Change, Kind
 
 if TYPE_CHECKING:
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
 
 KINDS: list[Kind] = [
     app.KIND,
+    buildpacks.KIND,
     addons.KIND,
     config_vars.KIND,
     backups.KIND,

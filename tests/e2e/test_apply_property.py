@@ -53,6 +53,12 @@ addons = st.fixed_dictionaries(
 )
 values = st.text(alphabet="abcXYZ019 -_/:", min_size=1, max_size=8)
 config = st.dictionaries(st.sampled_from(["A_VAR", "B_VAR", "FEATURE", "MODE"]), values, max_size=3)
+# Any order of any few (empty: not declared, so not managed).
+buildpacks = st.lists(
+    st.sampled_from(["heroku/python", "heroku/nodejs", "https://example.com/pack.tgz"]),
+    unique=True,
+    max_size=3,
+)
 
 
 @st.composite
@@ -75,6 +81,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         ),
         "addons": draw(addons),
         "config": cfg,
+        "buildpacks": draw(buildpacks),
     }
 
 
@@ -92,6 +99,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                     ),
                     "web": st.none() | st.integers(0, 4),
                     "maintenance": st.none() | st.booleans(),
+                    "buildpacks": st.none() | buildpacks,
                 }
             )
         ),
@@ -124,6 +132,9 @@ def tweak(heroku: Heroku, name: str, tweaks: dict[str, Any]) -> None:
         )
     if tweaks["maintenance"] is not None:
         heroku.patch(f"/apps/{name}", {"maintenance": tweaks["maintenance"]})
+    if tweaks["buildpacks"] is not None:
+        updates = [{"buildpack": b} for b in tweaks["buildpacks"]]
+        heroku.request("PUT", f"/apps/{name}/buildpack-installations", {"updates": updates})
 
 
 @settings(

@@ -98,6 +98,18 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("GET", "/users/~")
     assert "schema-app-2" in {a["name"] for a in call("GET", "/users/~/apps")}
 
+    updates = [{"buildpack": "heroku/python"}, {"buildpack": "https://example.com/pack.tgz"}]
+    call("PUT", "/apps/schema-app-2/buildpack-installations", {"updates": updates})
+    listed = call("GET", "/apps/schema-app-2/buildpack-installations")
+    assert [b["buildpack"]["name"] for b in listed] == [
+        "heroku/python",
+        "https://example.com/pack.tgz",
+    ]
+    # The buildpack registry (no published schema): public, and what the official CLI reads.
+    entry = call.http.get("/buildpacks/heroku%2Fpython", headers={"Authorization": ""})
+    assert entry.status_code == 200 and entry.json()["blob_url"] == "heroku/python"
+    call.covered.add(("GET", "/buildpacks/{namespace}/{name}"))
+
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
     call("GET", "/apps/schema-app-2/config-vars")
     call("GET", "/apps/schema-app-2/releases/3/config-vars")

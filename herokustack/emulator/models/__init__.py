@@ -17,6 +17,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `config_vars.py` | config vars | config_vars |
 | `addons.py` | service and plan catalog, add-ons, attachments | addons, attachments |
 | `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
+| `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -32,6 +33,7 @@ from herokustack.emulator.models import (
     account,
     addons,
     apps,
+    buildpacks,
     config_vars,
     formation,
     postgres,
@@ -40,6 +42,7 @@ from herokustack.emulator.models import (
 )
 from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.apps import AppsState
+from herokustack.emulator.models.buildpacks import BuildpacksState
 from herokustack.emulator.models.config_vars import ConfigVarsState
 from herokustack.emulator.models.db import (
     ApiError,
@@ -87,10 +90,11 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     config_vars.FAMILY,
     addons.FAMILY,
     postgres.FAMILY,
+    buildpacks.FAMILY,
 )
 
 
-class Backend(AppsState, ConfigVarsState, PostgresState):
+class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
     def __init__(
