@@ -372,12 +372,6 @@ class Addons(Kind):
 
     # -- text ---------------------------------------------------------------------------------
 
-    def what(self, change: Change) -> str:
-        what = f"{self.label} {change.name}"
-        if change.attachment not in (None, change.name):
-            what += f" ({change.attachment})"
-        return what
-
     def body(self, change: Change) -> str:
         return super().body(change.model_copy(update={"field": None}))
 

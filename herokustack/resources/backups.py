@@ -222,12 +222,6 @@ class BackupSchedules(Kind):
 
     # -- text ---------------------------------------------------------------------------------
 
-    def what(self, change: Change) -> str:
-        what = f"{self.label} {change.name}"
-        if change.attachment not in (None, change.name):
-            what += f" ({change.attachment})"
-        return what
-
     def body(self, change: Change) -> str:
         if change.action == "create":
             return f": daily at {change.after}"

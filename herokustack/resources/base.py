@@ -296,8 +296,12 @@ class Kind:
     # -- text ---------------------------------------------------------------------------------
 
     def what(self, change: Change) -> str:
-        """The thing a plan line is about: `formation web`."""
-        return f"{self.label} {change.name}"
+        """The thing a plan line is about: `formation web`, `add-on database (DATABASE)` (the
+        attachment name, when a change has one other than its name)."""
+        what = f"{self.label} {change.name}"
+        if change.attachment not in (None, change.name):
+            what += f" ({change.attachment})"
+        return what
 
     def body(self, change: Change) -> str:
         """What happens to it: `: 1 → 2`, ` quantity: 1 → 2`."""
