@@ -547,8 +547,11 @@ def _undeclared_addons(ctx: Context) -> Iterator[Hit]:
 def _no_preboot(ctx: Context) -> Iterator[Hit]:
     if ctx.env != "production" or "web" not in ctx.stack.spec.formation:
         return
-    if not ctx.stack.spec.features.get("preboot"):
-        yield Hit("features", "`web` deploys without preboot (set `preboot = true` in `[features]`)")
+    preboot = ctx.stack.spec.features.get("preboot")
+    if not preboot:
+        # Point at `preboot = false` when written, else at the web process that needs it.
+        where = "features.preboot" if preboot is False else "formation.web"
+        yield Hit(where, "`web` deploys without preboot (set `preboot = true` in `[features]`)")
 
 
 # --- secrets --------------------------------------------------------------------------------

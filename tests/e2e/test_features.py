@@ -91,7 +91,10 @@ def test_plan_reads_features_only_for_apps_that_declare_them(
     cli: Cli, emu: EmulatorServer, tmp_path: Path
 ) -> None:
     plain, featured = unique_name("fn"), unique_name("fd")
-    paths = [write_stack(tmp_path, doc(plain)), write_stack(tmp_path, doc(featured, {"preboot": True}))]
+    paths = [
+        write_stack(tmp_path, doc(plain)),
+        write_stack(tmp_path, doc(featured, {"preboot": True})),
+    ]
     assert cli("apply", *map(str, paths), "--auto-approve").exit_code == 0
 
     def plan_requests(*files: Path) -> list[str]:
