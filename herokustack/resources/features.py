@@ -67,7 +67,12 @@ class Features(Kind):
         "App features (heroku features), name = true or false: preboot, "
         "runtime-dyno-metadata, http-session-affinity, ... Only the declared ones are managed."
     )
-    expected = {"features.*": "true or false", "features": "a table of feature = true/false"}
+    expected = {
+        "features": "a table of feature = true/false",
+        "features.*": "true or false",
+        "features.*.[key]": "an app feature name: lower-case letters, digits and -, starting "
+        "with a letter (like preboot)",
+    }
     named = frozenset({("features",)})
 
     def read(self, client: HerokuClient, app: str, facts: Mapping[str, Any]) -> dict[str, Any]:

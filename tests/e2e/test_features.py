@@ -177,7 +177,7 @@ def test_import_writes_the_enabled_features_and_plans_empty(
     ("wanted", "message"),
     [
         ({"preboot": "yes"}, "features.preboot: must be true or false"),
-        ({"Preboot": True}, "features.Preboot"),
+        ({"Preboot": True}, "features.Preboot: must be an app feature name: lower-case letters"),
         ("preboot", "features: must be a table of feature = true/false"),
     ],
 )
