@@ -532,6 +532,28 @@ def _undeclared_addons(ctx: Context) -> Iterator[Hit]:
             yield Hit("addons", f"live add-on {addon.name} ({addon.service}) is not declared")
 
 
+@rule(
+    "HS015",
+    "info",
+    "Production web process without preboot",
+    scope="production",
+    messages=("`web` deploys without preboot (set `preboot = true` in `[features]`)",),
+    why="Without preboot, each deploy or config change stops the old web dynos before the new "
+    "ones accept requests, so users see errors or slow responses for the boot time. Preboot "
+    "starts the new dynos first and moves traffic once they are up (Dev Center: Preboot).",
+    fix="Add `[features]` with `preboot = true` (zero-downtime deploys; for a while old and new "
+    "code run side by side).",
+)
+def _no_preboot(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production" or "web" not in ctx.stack.spec.formation:
+        return
+    preboot = ctx.stack.spec.features.get("preboot")
+    if not preboot:
+        # Point at `preboot = false` when written, else at the web process that needs it.
+        where = "features.preboot" if preboot is False else "formation.web"
+        yield Hit(where, "`web` deploys without preboot (set `preboot = true` in `[features]`)")
+
+
 # --- secrets --------------------------------------------------------------------------------
 
 # --- suppressions ---------------------------------------------------------------------------

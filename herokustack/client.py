@@ -146,6 +146,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "add-on id": ((UUID_RE, ADDON_NAME_RE), "a Heroku add-on id or name"),
     "database id": ((UUID_RE,), "an add-on id (UUID)"),
     "backup schedule uuid": ((UUID_RE,), "a UUID"),
+    "feature name": ((re.compile(r"[a-z][a-z0-9-]*"),), "an app feature name"),
 }
 
 

@@ -46,6 +46,7 @@ from herokustack.errors import HerokustackError, StackFileError
 from herokustack.resources import KINDS
 from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
+from herokustack.resources import features as _features
 from herokustack.resources import formation as _formation
 from herokustack.resources.addons import (  # noqa: F401
     ADDON_CONFIG_VARS,
@@ -122,6 +123,9 @@ class StackFile(Strict):
     )
     buildpacks: list[_buildpacks.Buildpack] = Field(
         default_factory=list, description=_buildpacks.KIND.section_description
+    )
+    features: dict[_features.FeatureName, bool] = Field(
+        default_factory=dict, description=_features.KIND.section_description
     )
 
     @model_validator(mode="after")

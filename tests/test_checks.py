@@ -64,6 +64,7 @@ CASES = [
     ("HS012", "hs012-fail.toml", "error", 7, "hs012-pass.toml"),
     ("HS012", "hs012-fail-hosts.toml", "warning", 7, "hs012-pass.toml"),
     ("HS013", "hs013-fail.toml", "warning", 7, "hs013-pass.toml"),
+    ("HS015", "hs015-fail.toml", "info", 10, "hs015-pass.toml"),
 ]
 
 
@@ -104,6 +105,21 @@ def test_hs011_reports_each_literal_secret_and_how_it_was_recognised() -> None:
 def test_hs011_names_the_token_kind_with_the_right_article() -> None:
     assert checks.secret_reason("ID", "AKIAIOSFODNN7EXAMPLE") == "with an AWS access key prefix"
     assert checks.secret_reason("T", "xoxb-123456789012-abc") == "with a Slack token prefix"
+
+
+def test_hs015_needs_a_web_process_in_production(tmp_path: Path) -> None:
+    base = '[app]\nname = "{}"\nenvironment = "{}"\n'
+    worker = '[formation.worker]\nquantity = 2\nsize = "standard-2x"\n'
+    web = '[formation.web]\nquantity = 2\nsize = "standard-2x"\n'
+    cases = {
+        ("no-web", "production", worker): False,
+        ("staging-web", "staging", web): False,
+        ("prod-web", "production", web): True,
+    }
+    for (name, env, formation), fires in cases.items():
+        stack = write(tmp_path, base.format(name, env) + formation, f"{name}.toml")
+        ids = {f.rule_id for f in run_checks([stack], None, include_suppressed=True)}
+        assert ("HS015" in ids) is fires, name
 
 
 def test_hs001_counts_workers_too(tmp_path: Path) -> None:

@@ -113,6 +113,8 @@ def stack_files(draw: st.DrawFn) -> StackFile:
     packs = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,5}/[a-z0-9][a-z0-9_-]{0,5}", fullmatch=True)
     urls = st.from_regex(r"https://[a-z]{1,8}\.com/[a-z0-9./-]{0,12}", fullmatch=True)
     buildpacks = draw(st.lists(packs | urls, unique=True, max_size=4))
+    feature_names = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
+    features = draw(st.dictionaries(feature_names, st.booleans(), max_size=3))
     return StackFile(
         app=app,
         formation=draw(formations()),
@@ -120,6 +122,7 @@ def stack_files(draw: st.DrawFn) -> StackFile:
         config=config,
         checks=checks,
         buildpacks=buildpacks,
+        features=features,
     )
 
 

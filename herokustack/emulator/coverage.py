@@ -42,7 +42,8 @@ FAMILIES: dict[str, str] = {
     "account-feature": "`heroku labs`",
     "app": "stack files (`[app]`); `heroku apps`, `apps:create`, `apps:info`, `apps:rename`, "
     "`apps:destroy`, `maintenance`, `stack:set`",
-    "app-feature": "`heroku labs -a`",
+    "app-feature": "stack files (`[features]`); `heroku features`, `features:enable`, "
+    "`features:disable`, `features:info`, `labs -a`",
     "collaborator": "`heroku access`, `apps:info`",
     "config-var": "stack files (`[config]`); `heroku config`, `config:set`, `releases:info`",
     "formation": "stack files (`[formation]`); `heroku ps:scale`, `ps:type`",

@@ -24,6 +24,7 @@ from herokustack.resources import (
     backups,
     buildpacks,
     config_vars,
+    features,
     formation,
     maintenance,
 )
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 KINDS: list[Kind] = [
     app.KIND,
     buildpacks.KIND,
+    features.KIND,
     addons.KIND,
     config_vars.KIND,
     backups.KIND,

@@ -59,6 +59,11 @@ buildpacks = st.lists(
     unique=True,
     max_size=3,
 )
+features = st.dictionaries(
+    st.sampled_from(["preboot", "http-session-affinity", "runtime-dyno-metadata"]),
+    st.booleans(),
+    max_size=2,
+)
 
 
 @st.composite
@@ -82,6 +87,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         "addons": draw(addons),
         "config": cfg,
         "buildpacks": draw(buildpacks),
+        "features": draw(features),
     }
 
 
@@ -100,6 +106,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                     "web": st.none() | st.integers(0, 4),
                     "maintenance": st.none() | st.booleans(),
                     "buildpacks": st.none() | buildpacks,
+                    "features": features,
                 }
             )
         ),
@@ -135,6 +142,8 @@ def tweak(heroku: Heroku, name: str, tweaks: dict[str, Any]) -> None:
     if tweaks["buildpacks"] is not None:
         updates = [{"buildpack": b} for b in tweaks["buildpacks"]]
         heroku.request("PUT", f"/apps/{name}/buildpack-installations", {"updates": updates})
+    for feature, enabled in tweaks["features"].items():
+        heroku.request("PATCH", f"/apps/{name}/features/{feature}", {"enabled": enabled})
 
 
 @settings(

@@ -110,6 +110,11 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     assert entry.status_code == 200 and entry.json()["blob_url"] == "heroku/python"
     call.covered.add(("GET", "/buildpacks/{namespace}/{name}"))
 
+    features = call("GET", "/apps/schema-app-2/features")
+    assert "preboot" in {f["name"] for f in features}
+    assert call("PATCH", "/apps/schema-app-2/features/preboot", {"enabled": True})["enabled"]
+    assert call("GET", "/apps/schema-app-2/features/preboot")["enabled"] is True
+
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
     call("GET", "/apps/schema-app-2/config-vars")
     call("GET", "/apps/schema-app-2/releases/3/config-vars")

@@ -18,6 +18,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `addons.py` | service and plan catalog, add-ons, attachments | addons, attachments |
 | `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
+| `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -35,6 +36,7 @@ from herokustack.emulator.models import (
     apps,
     buildpacks,
     config_vars,
+    features,
     formation,
     postgres,
     releases,
@@ -58,6 +60,7 @@ from herokustack.emulator.models.db import (
     want_int,
     want_str,
 )
+from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.postgres import PostgresState
 
 __all__ = [
@@ -91,10 +94,11 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     addons.FAMILY,
     postgres.FAMILY,
     buildpacks.FAMILY,
+    features.FAMILY,
 )
 
 
-class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState):
+class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
     def __init__(
