@@ -210,7 +210,10 @@ def test_make_demo_script_converges_and_the_official_cli_reads_it(tmp_path: Path
     if HEROKU_CLI.exists():
         (tmp_path / "tests").mkdir()
         (tmp_path / "tests" / "heroku-cli").symlink_to(HEROKU_CLI.parents[2])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEROKU")}
+    mine = tmp_path / ".herokustack" / "local.sqlite"  # the user's own --local state
+    mine.parent.mkdir()
+    mine.write_bytes(b"the user's own state")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEROKU", "DJANGO"))}
     proc = subprocess.run(
         ["bash", str(tmp_path / "scripts" / "demo.sh")],
         env={**env, "NO_COLOR": "1"},
@@ -229,7 +232,9 @@ def test_make_demo_script_converges_and_the_official_cli_reads_it(tmp_path: Path
         dynos = re.search(r"^Dynos: +(.*)$", out, re.MULTILINE)
         assert dynos and sorted(dynos[1].split(", ")) == ["web: 2", "worker: 2"], out
         assert "DATABASE_URL: daily at 2:00 UTC" in out
-    assert "demo-only-" not in proc.stdout + proc.stderr  # the demo's secret value
+    assert "dev-only-secret" not in proc.stdout + proc.stderr  # the demo's secret value
+    assert mine.read_bytes() == b"the user's own state"  # neither deleted nor changed
+    assert sorted(p.name for p in mine.parent.iterdir()) == ["local.sqlite"]
     assert "Traceback" not in proc.stderr
 
 
