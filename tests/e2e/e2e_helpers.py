@@ -16,8 +16,10 @@ import tomli_w
 from official_heroku import HEROKU_CLI, run_heroku
 from typer.testing import CliRunner
 
+from herokustack import resources
 from herokustack.cli import app as cli_app
 from herokustack.emulator import EmulatorServer, models
+from herokustack.resources.base import Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cret-Value-that-must-never-be-printed-4711"
@@ -150,6 +152,26 @@ def plan_json(cli: Cli, *paths: Path) -> dict[str, Any]:
     result = cli("plan", *map(str, paths), "--format", "json")
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def plan_requests(cli: Cli, emu: EmulatorServer, *paths: Path) -> list[str]:
+    """`METHOD /path` of each request a `plan` of these files (with nothing to change) sends."""
+    seen: list[str] = []
+    with emu.observing(lambda method, path, body: seen.append(f"{method} {path}")):
+        assert cli("plan", *map(str, paths), "--detailed-exitcode").exit_code == 0
+    return seen
+
+
+@contextmanager
+def kind_unregistered(kind: Kind) -> Iterator[None]:
+    """The registry as it was before `kind` existed, during the block (then `kind` is back in
+    its place, so plan order is unchanged for the tests that follow)."""
+    at = resources.KINDS.index(kind)
+    resources.unregister(kind)
+    try:
+        yield
+    finally:
+        resources.KINDS.insert(at, kind)
 
 
 def official_cli(emu: EmulatorServer, *args: str) -> str:

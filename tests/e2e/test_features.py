@@ -11,9 +11,17 @@ from typing import Any
 
 import pytest
 import tomli
-from e2e_helpers import Cli, Heroku, assert_plan_empty, official_cli, unique_name, write_stack
+from e2e_helpers import (
+    Cli,
+    Heroku,
+    assert_plan_empty,
+    kind_unregistered,
+    official_cli,
+    plan_requests,
+    unique_name,
+    write_stack,
+)
 
-from herokustack import resources
 from herokustack.emulator import EmulatorServer
 from herokustack.resources import features
 
@@ -97,21 +105,11 @@ def test_plan_reads_features_only_for_apps_that_declare_them(
     ]
     assert cli("apply", *map(str, paths), "--auto-approve").exit_code == 0
 
-    def plan_requests(*files: Path) -> list[str]:
-        seen: list[str] = []
-        with emu.observing(lambda method, path, body: seen.append(f"{method} {path}")):
-            assert cli("plan", *map(str, files), "--detailed-exitcode").exit_code == 0
-        return seen
-
-    both = plan_requests(*paths)
+    both = plan_requests(cli, emu, *paths)
     assert [s for s in both if "/features" in s] == [f"GET /apps/{featured}/features"]
-    with_kind = sorted(plan_requests(paths[0]))
-    at = resources.KINDS.index(features.KIND)
-    resources.unregister(features.KIND)
-    try:
-        without_kind = sorted(plan_requests(paths[0]))
-    finally:
-        resources.KINDS.insert(at, features.KIND)
+    with_kind = sorted(plan_requests(cli, emu, paths[0]))
+    with kind_unregistered(features.KIND):
+        without_kind = sorted(plan_requests(cli, emu, paths[0]))
     assert with_kind == without_kind
 
 
