@@ -16,6 +16,7 @@ from typing import Any
 from herokustack.client import HerokuClient
 from herokustack.cost import ADDON_CENTS, catalog_fetch
 from herokustack.errors import HerokustackError, StackFileError
+from herokustack.resources.base import did_you_mean, listed
 from herokustack.stackfile import Stack
 
 MAX_LISTED = 6  # plan names listed in one message
@@ -92,15 +93,9 @@ def _cheapest_first(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _why(plan: str, service: str, names: list[str]) -> str:
     if not names:
         known = sorted({p.split(":", 1)[0] for p in ADDON_CENTS})
-        return f"Heroku has no add-on service {service!r}{_did_you_mean(service, known)}"
+        return f"Heroku has no add-on service {service!r}{did_you_mean(service, known)}"
     short = [n.split(":", 1)[-1] for n in names]
     wanted = plan.split(":", 1)[-1]
     close = difflib.get_close_matches(wanted, short, n=3, cutoff=0.5)
-    listed = ", ".join(short[:MAX_LISTED]) + (", …" if len(short) > MAX_LISTED else "")
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    return f"{service} has no plan {wanted!r}{hint} (its plans: {listed})"
-
-
-def _did_you_mean(word: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    return f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"{service} has no plan {wanted!r}{hint} (its plans: {listed(short, MAX_LISTED)})"

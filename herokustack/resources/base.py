@@ -13,6 +13,7 @@ client, the stack file and the applier are types only.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import hmac
 import json
@@ -158,6 +159,17 @@ def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tupl
             old = None if isinstance(level.t1, NotPresent) else before.get(key)
             found[key] = (old, after.get(key))
     return [(k, *found[k]) for k in after if k in found]
+
+
+def did_you_mean(word: str, known: Sequence[str]) -> str:
+    """`; did you mean preboot?` for the closest of `known`, or nothing."""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def listed(names: Sequence[str], most: int) -> str:
+    """The first `most` names, `, …` when there are more: a message stays one line."""
+    return ", ".join(names[:most]) + (", …" if len(names) > most else "")
 
 
 def show(value: Any) -> str:

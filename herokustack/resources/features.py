@@ -16,7 +16,6 @@ import writes the enabled features (`name = true`), so that a plan of the import
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,7 +23,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import StringConstraints
 
 from herokustack.errors import StackFileError
-from herokustack.resources.base import Change, DriftContext, Kind, PlanContext, Step, show
+from herokustack.resources.base import (
+    Change,
+    DriftContext,
+    Kind,
+    PlanContext,
+    Step,
+    did_you_mean,
+    listed,
+    show,
+)
 
 if TYPE_CHECKING:
     from herokustack.applier import AppRun
@@ -50,10 +58,8 @@ def _patch(run: AppRun, changes: list[Change]) -> None:
 
 
 def unknown_feature(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]}?" if close else ""
-    listed = ", ".join(known[:MAX_LISTED]) + (", …" if len(known) > MAX_LISTED else "")
-    return f"Heroku has no app feature {name!r}{hint} (its features: {listed})"
+    hint = did_you_mean(name, known)
+    return f"Heroku has no app feature {name!r}{hint} (its features: {listed(known, MAX_LISTED)})"
 
 
 class Features(Kind):
