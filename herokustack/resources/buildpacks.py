@@ -77,7 +77,7 @@ def live_name(installation: Mapping[str, Any]) -> str:
     return name.removeprefix("urn:buildpack:")
 
 
-def listed(names: list[str]) -> str:
+def bracketed(names: list[str]) -> str:
     return "[" + ", ".join(names) + "]"
 
 
@@ -136,8 +136,8 @@ class Buildpacks(Kind):
 
     def body(self, change: Change) -> str:
         if change.action == "create" or not change.before:
-            return f": {listed(change.after)}"
-        return f": {listed(change.before)} → {listed(change.after)}"
+            return f": {bracketed(change.after)}"
+        return f": {bracketed(change.before)} → {bracketed(change.after)}"
 
     # -- drift --------------------------------------------------------------------------------
 
@@ -147,8 +147,8 @@ class Buildpacks(Kind):
     def drift_item(self, change: Change, ctx: DriftContext) -> dict[str, Any] | None:
         return {
             "kind": "changed" if change.before else "missing",
-            "live": listed(change.before) if change.before else None,
-            "declared": listed(change.after),
+            "live": bracketed(change.before) if change.before else None,
+            "declared": bracketed(change.after),
         }
 
     def drift_extra(self, ctx: DriftContext, items: list[Any]) -> list[dict[str, Any]]:
@@ -159,7 +159,7 @@ class Buildpacks(Kind):
             {
                 "kind": "undeclared",
                 "name": ctx.stack.name,
-                "live": listed(live),
+                "live": bracketed(live),
                 "note": "apply leaves them",
             }
         ]
