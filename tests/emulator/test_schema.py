@@ -115,6 +115,8 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     assert call("PATCH", "/apps/schema-app-2/features/preboot", {"enabled": True})["enabled"]
     assert call("GET", "/apps/schema-app-2/features/preboot")["enabled"] is True
 
+    _teams(call)
+
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
     call("GET", "/apps/schema-app-2/config-vars")
     call("GET", "/apps/schema-app-2/releases/3/config-vars")
@@ -172,6 +174,31 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     every = {(m, t) for m, t, _ in call.templates}
     missing = sorted(every - call.covered)
     assert not missing, f"routes never exercised: {missing}"
+
+
+def _teams(call: Checked) -> None:
+    assert [t["name"] for t in call("GET", "/teams")] == ["acme"]
+    team = call("POST", "/teams", {"name": "schema-team"})
+    call("GET", f"/teams/{team['id']}")
+    call("PATCH", "/teams/schema-team", {"default": True})
+    member = {"email": "dev@example.com", "role": "member"}
+    call("PUT", "/teams/schema-team/members", member)
+    call("POST", "/teams/schema-team/members", {"email": "ops@example.com", "role": "member"})
+    call("PATCH", "/teams/schema-team/members", {**member, "role": "admin"})
+    assert len(call("GET", "/teams/schema-team/members")) == 3
+    call("DELETE", "/teams/schema-team/members/ops@example.com")
+    call("GET", "/teams/schema-team/features")
+    call("GET", "/teams/permissions")
+    app = call("POST", "/teams/apps", {"name": "schema-team-app", "locked": True})
+    assert app["team"] == {"name": "schema-team"} and app["locked"] is True
+    assert call("GET", "/apps/schema-team-app")["owner"]["email"] == "schema-team@herokumanager.com"
+    call("GET", "/teams/apps/schema-team-app")
+    call("PATCH", "/teams/apps/schema-team-app", {"locked": False})
+    call("PATCH", "/teams/apps/schema-app-2", {"owner": "acme"})
+    assert [a["name"] for a in call("GET", "/teams/acme/apps")] == ["schema-app-2"]
+    call("PATCH", "/teams/apps/schema-app-2", {"owner": "you@herokustack.local"})
+    call("DELETE", "/apps/schema-team-app")
+    call("DELETE", "/teams/schema-team")
 
 
 def _id(call: Checked, version: int) -> str:

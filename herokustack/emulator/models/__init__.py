@@ -11,7 +11,8 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 |---|---|---|
 | `account.py` | the one account, `/users/{account}` | |
 | `stacks.py` | stack and region catalogs | |
-| `apps.py` | apps | apps |
+| `teams.py` | teams, members and roles, team permissions | teams, team_members, team_apps |
+| `apps.py` | apps, team apps (`/teams/apps`), transfers between the account and teams | apps |
 | `releases.py` | slugs, releases, dynos | slugs, releases, release_config, dyno_restarts |
 | `formation.py` | process types, sizes, quantities | formation |
 | `config_vars.py` | config vars | config_vars |
@@ -41,6 +42,7 @@ from herokustack.emulator.models import (
     postgres,
     releases,
     stacks,
+    teams,
 )
 from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.apps import AppsState
@@ -87,6 +89,7 @@ __all__ = [
 BUILTIN_FAMILIES: tuple[Family, ...] = (
     account.FAMILY,
     stacks.FAMILY,
+    teams.FAMILY,
     apps.FAMILY,
     formation.FAMILY,
     releases.FAMILY,

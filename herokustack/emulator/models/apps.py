@@ -9,7 +9,7 @@ from typing import Any
 
 from herokustack.emulator import catalog
 from herokustack.emulator.family import Call, Endpoint, Family
-from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID, AccountState
+from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.addons import AddonsState
 from herokustack.emulator.models.db import (
     NAME_WORDS,
@@ -21,6 +21,7 @@ from herokustack.emulator.models.db import (
     want_str,
 )
 from herokustack.emulator.models.stacks import GENERATION
+from herokustack.emulator.models.teams import TeamsState
 
 APP_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
 NAME_NOUNS = ("river", "forest", "meadow", "harbor", "canyon", "island", "summit", "valley")
@@ -34,11 +35,16 @@ CREATE TABLE IF NOT EXISTS apps (
 """
 
 
-class AppsState(AccountState, AddonsState):
-    """Deleting an app destroys its add-ons and its rows in every family's `app_tables`."""
+class AppsState(TeamsState, AddonsState):
+    """Deleting an app destroys its add-ons and its rows in every family's `app_tables`.
+
+    Team apps (`/teams/apps`) are apps with a team (see `teams`): the same rows, answered with
+    `locked` and `joined` and the team as owner.
+    """
 
     def _app_json(self, row: sqlite3.Row) -> Json:
         region = next(r for r in catalog.REGIONS if r.name == row["region"])
+        owner, team = self.owner_json(self._conn, row["id"])
         return {
             "acm": False,
             "archived_at": None,
@@ -51,9 +57,9 @@ class AppsState(AccountState, AddonsState):
             "internal_routing": None,
             "maintenance": bool(row["maintenance"]),
             "name": row["name"],
-            "owner": {"email": ACCOUNT_EMAIL, "id": ACCOUNT_ID},
-            "organization": None,
-            "team": None,
+            "owner": owner,
+            "organization": team,
+            "team": team,
             "region": {"id": region.id, "name": region.name},
             "released_at": row["released_at"],
             "repo_size": None,
@@ -84,6 +90,29 @@ class AppsState(AccountState, AddonsState):
 
     def create_app(self, body: Json) -> Json:
         check_fields(body, {"name", "region", "stack", "feature_flags", "build_stack"})
+        return self._create(body)
+
+    def create_team_app(self, body: Json) -> Json:
+        """`POST /teams/apps`: in `team` (else the default team), or the caller's if `personal`."""
+        check_fields(body, {"name", "region", "stack", "team", "locked", "personal", "space",
+                            "internal_routing"})  # fmt: skip
+        if body.get("space") is not None:
+            raise invalid("Private Spaces are not emulated.")
+        team = want_str(body, "team")
+        if want_bool(body, "personal"):
+            return self._team_app_json(self._create(body))
+        if team is None:
+            team = self._default_team()
+        return self._team_app_json(self._create(body, team, bool(want_bool(body, "locked"))))
+
+    def _default_team(self) -> str:
+        with self.read() as c:
+            row = c.execute("SELECT name FROM teams WHERE is_default = 1").fetchone()
+        if row is None:
+            raise invalid("Missing required param: team (you have no default team).")
+        return str(row["name"])
+
+    def _create(self, body: Json, team: str | None = None, locked: bool = False) -> Json:
         name = want_str(body, "name")
         region_ident = want_str(body, "region") or "us"
         stack_ident = want_str(body, "stack") or want_str(body, "build_stack")
@@ -110,6 +139,8 @@ class AppsState(AccountState, AddonsState):
                     now,
                 ),
             )
+            if team is not None:
+                self.join_team(c, app_id, team, locked)
             self._add_release(c, app_id, "Initial release", None)
             return self._app_json(self.app_row(c, app_id))
 
@@ -147,6 +178,49 @@ class AppsState(AccountState, AddonsState):
                     f"UPDATE apps SET {assignments} WHERE id = ?", (*sets.values(), row["id"])
                 )
             return self._app_json(self.app_row(c, row["id"]))
+
+    def _team_app_json(self, app: Json) -> Json:
+        with self.read() as c:
+            team = self.team_of_app(c, app["id"])
+        answer = {k: v for k, v in app.items() if k not in ("acm", "generation", "organization")}
+        answer["locked"] = bool(team["locked"]) if team else False
+        answer["joined"] = bool(team["joined"]) if team else False
+        answer["team"] = {"name": team["name"]} if team else None
+        return answer
+
+    def get_team_app(self, ident: str) -> Json:
+        return self._team_app_json(self.get_app(ident))
+
+    def update_team_app(self, ident: str, body: Json) -> Json:
+        """`PATCH /teams/apps/{app}`: `locked`, or `owner` (a team: transfer into it; the
+        account's email: back to the account)."""
+        check_fields(body, {"locked", "owner"})
+        if len(body) != 1:
+            raise invalid("Send either locked or owner.")
+        with self.tx() as c:
+            app_id = self.app_row(c, ident)["id"]
+            locked = want_bool(body, "locked")
+            if locked is not None:
+                self.set_locked(c, app_id, locked)
+            else:
+                owner = want_str(body, "owner", required=True)
+                assert owner is not None
+                if "@" in owner or owner == ACCOUNT_ID:
+                    self.leave_team(c, app_id, owner)
+                else:
+                    self.join_team(c, app_id, owner, locked=False)
+            c.execute("UPDATE apps SET updated_at = ? WHERE id = ?", (self.now(), app_id))
+        return self.get_team_app(app_id)
+
+    def list_team_apps(self, team: str) -> list[Json]:
+        with self.read() as c:
+            team_id = self._visible_team(c, team)["id"]
+            rows = c.execute(
+                "SELECT a.id FROM apps a JOIN team_apps t ON t.app_id = a.id"
+                " WHERE t.team_id = ? ORDER BY a.seq",
+                (team_id,),
+            ).fetchall()
+        return [self.get_team_app(r["id"]) for r in rows]
 
     def delete_app(self, ident: str) -> Json:
         with self.tx() as c:
@@ -205,6 +279,18 @@ def routes(b: AppsState) -> Sequence[Endpoint]:
         Endpoint("/apps/{app}", "GET", lambda c: b.get_app(c.params["app"])),
         Endpoint("/apps/{app}", "PATCH", lambda c: b.update_app(c.params["app"], c.body)),
         Endpoint("/apps/{app}", "DELETE", lambda c: b.delete_app(c.params["app"])),
+        Endpoint("/teams/apps", "POST", lambda c: b.create_team_app(c.body), status=201),
+        # Before /teams/{team}/apps: an app may be called "apps".
+        Endpoint("/teams/apps/{app}", "GET", lambda c: b.get_team_app(c.params["app"])),
+        Endpoint(
+            "/teams/apps/{app}", "PATCH", lambda c: b.update_team_app(c.params["app"], c.body)
+        ),
+        Endpoint(
+            "/teams/{team}/apps",
+            "GET",
+            lambda c: b.list_team_apps(c.params["team"]),
+            list_field="id",
+        ),
         Endpoint(
             "/apps/{app}/available-stacks",
             "GET",
