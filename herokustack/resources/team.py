@@ -118,8 +118,8 @@ class Team(Kind):
             ctx.add("update", self.resource, ctx.name, field="owner", before=before, after=want)
             return
         note = (
-            f"the app belongs to team {live.team}: moving it to team {want} changes who can "
-            f"reach it and who pays; pass --allow-transfer {ctx.name} to do it"
+            f"the app belongs to team {live.team}; moving it changes who can reach it and who "
+            f"pays: pass --allow-transfer {ctx.name}"
         )
         ctx.add("refused", self.resource, ctx.name, field="owner", before=before, after=want,
                 note=note)  # fmt: skip
