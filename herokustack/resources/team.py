@@ -107,7 +107,15 @@ class Team(Kind):
     def rules(self, spec: StackFile) -> list[tuple[Loc, str]]:
         if spec.app.locked is not None and spec.app.team is None:
             return [(("app", "locked"), "only a team app can be locked: set app.team too")]
-        return []
+        if spec.app.team is None:
+            return []
+        # Heroku Teams (Dev Center): eco dynos are for personal apps only.
+        return [
+            (("formation", ptype, "size"), "eco dynos are not available to team apps "
+             "(app.team): use basic or a larger size")
+            for ptype, process in spec.formation.items()
+            if process.size.lower() == "eco"
+        ]  # fmt: skip
 
     def plan(self, ctx: PlanContext) -> None:
         want, live = ctx.spec.app.team, ctx.live.app

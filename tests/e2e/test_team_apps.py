@@ -256,6 +256,26 @@ def test_validate_explains_bad_team_keys(
     assert "Traceback" not in result.output
 
 
+def test_eco_dynos_are_refused_for_team_apps_by_validate_and_the_emulator(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = unique_name("te")
+    stack = {**doc(name, team=TEAM), "formation": {"web": {"quantity": 1, "size": "eco"}}}
+    result = cli("validate", str(write_stack(tmp_path, stack)), api=False)
+    assert result.exit_code == 1
+    assert (
+        "formation.web.size: eco dynos are not available to team apps (app.team)" in result.output
+    )
+
+    heroku.post("/teams/apps", {"name": name, "team": TEAM})
+    emu.deploy(name, {"web": "gunicorn app:wsgi"})
+    url = f"{emu.url}/apps/{name}/formation"
+    eco = {"updates": [{"type": "web", "quantity": 1, "size": "eco"}]}
+    refused = heroku.session.patch(url, json=eco, timeout=10)
+    assert refused.status_code == 422
+    assert "Eco dynos are not available" in refused.json()["message"]
+
+
 def test_check_warns_of_a_production_app_outside_a_team(
     cli: Cli, heroku: Heroku, tmp_path: Path
 ) -> None:
