@@ -13,7 +13,8 @@ Two kinds, because their reads differ:
   `{"owner": team}`, what `heroku apps:transfer TEAM` sends). An app of team A whose file says
   team B is refused unless `--allow-transfer APP` (plan and apply; a saved plan keeps the names
   it was made with). Without `team` the owner is not managed: moving a team app back to a
-  personal account is done by hand (`heroku apps:transfer EMAIL`). Before planning, the teams
+  personal account is done by hand (`heroku apps:transfer EMAIL`). A change has `field`
+  "owner", `before` the owner's email or team name, `after` the team name. Before planning, the teams
   the account can see are read once per run (`GET /teams`), only when an app is to be created
   in or moved into a team: a team it cannot see (or only views) is a plan error naming the file.
 - `locked` needs `GET /teams/apps/{app}` (`GET /apps/{app}` lacks it): one request, only for

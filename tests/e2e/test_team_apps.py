@@ -141,6 +141,20 @@ def test_a_move_between_teams_is_refused_unless_allowed_also_in_a_saved_plan(
     assert applied.exit_code == 0 and owner(heroku, name)[1] == TEAM
 
 
+def test_a_saved_transfer_is_stale_once_the_owner_changes_by_hand(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = unique_name("ts")
+    heroku.post("/apps", {"name": name})
+    path = write_stack(tmp_path, doc(name, team=TEAM))
+    saved = tmp_path / "plan.json"
+    assert cli("plan", str(path), "--out", str(saved)).exit_code == 0
+    heroku.patch(f"/teams/apps/{name}", {"owner": new_team(heroku)})
+    result = cli("apply", str(saved))
+    assert result.exit_code == 1
+    assert f"{name}: the app's owner changed since the plan was made" in result.stderr
+
+
 def test_lock_and_unlock_a_team_app(
     cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
 ) -> None:
