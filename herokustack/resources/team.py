@@ -14,9 +14,10 @@ Two kinds, because their reads differ:
   team B is refused unless `--allow-transfer APP` (plan and apply; a saved plan keeps the names
   it was made with). Without `team` the owner is not managed: moving a team app back to a
   personal account is done by hand (`heroku apps:transfer EMAIL`). A change has `field`
-  "owner", `before` the owner's email or team name, `after` the team name. Before planning, the teams
-  the account can see are read once per run (`GET /teams`), only when an app is to be created
-  in or moved into a team: a team it cannot see (or only views) is a plan error naming the file.
+  "owner", `before` the owner's email or team name, `after` the team name. Before planning,
+  the teams the account can see are read once per run (`GET /teams`), only when an app is to
+  be created in or moved into a team: a team it cannot see (or only views) is a plan error
+  naming the file. Eco dynos are for personal apps only: with `team`, an eco size is invalid.
 - `locked` needs `GET /teams/apps/{app}` (`GET /apps/{app}` lacks it): one request, only for
   team apps, and in plan only when the file declares `locked` (drift and import read it for
   every team app). A personal app is never locked (no request). Apply sends
