@@ -24,6 +24,7 @@ from herokustack.resources import (
     backups,
     buildpacks,
     config_vars,
+    drains,
     features,
     formation,
     maintenance,
@@ -43,6 +44,7 @@ KINDS: list[Kind] = [
     backups.KIND,
     formation.KIND,
     maintenance.KIND,
+    drains.KIND,
 ]
 
 
