@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 
 SCHEMES = ("https", "http", "syslog+tls", "syslog")
 EXPECTED = "a log drain URL: https://, http://, syslog+tls:// or syslog:// and a host"
-URL_PATTERN = r"^(?i:https?|syslog(\+tls)?)://\S+$"  # the JSON Schema's (editors) hint
+URL_PATTERN = r"^(https?|syslog(\+tls)?)://\S+$"  # the JSON Schema's (editors) hint
 HASH_NAME = "log drain"  # what `secret_hash` is given as the name of every drain URL
 ENV_NAME = "LOG_DRAIN_URL"  # the variable import names (then _2, _3, ...)
 SHOWN_HOST = re.compile(r"^[a-z0-9.:-]{1,100}$")
@@ -388,7 +388,7 @@ class Drains(Kind):
 
     def drift_item(self, change: Change, ctx: DriftContext) -> dict[str, Any] | None:
         if change.action == "create":
-            return {"kind": "missing", "note": change.note}
+            return {"kind": "missing"}
         return {"kind": "undeclared", "note": "apply removes it"}
 
     def drift_extra(self, ctx: DriftContext, items: list[Any]) -> list[dict[str, Any]]:
@@ -408,13 +408,13 @@ class Drains(Kind):
         entries: list[dict[str, Any]] = []
         for drain in self.facts(live) or ():
             if drain.addon is not None:
-                builder.note(self.section, f"the drain of add-on {drain.addon} is left out "
+                builder.note(self.section, f"the log drain of add-on {drain.addon} is left out "
                              "(the add-on owns it)")  # fmt: skip
                 continue
             env = _free_name(taken, len(entries))
             taken.add(env)
-            builder.note(self.section, f"set {env} to the URL of drain {drain.label} "
-                         f"(heroku drains -a {live.name})")  # fmt: skip
+            builder.note(self.section, f"set {env} to the URL of drain {drain.label}: "
+                         f"`heroku drains -a {live.name}` shows it")  # fmt: skip
             entries.append({"url": {"from_env": env}})
         if entries:
             doc[self.section] = entries
@@ -422,12 +422,19 @@ class Drains(Kind):
     def write_section(self, doc: Any, values: Any, notes: Sequence[str]) -> None:
         import tomlkit
 
-        toml_comments(doc, notes)
-        if not values:
+        # A drain's own note (which URL its variable must hold) goes in its table.
+        def own(entry: Mapping[str, Any]) -> list[str]:
+            env = entry["url"].get("from_env") if isinstance(entry["url"], dict) else None
+            return [n for n in notes if env and n.startswith(f"set {env} ")]
+
+        entries = list(values or [])
+        toml_comments(doc, [n for n in notes if not any(n in own(e) for e in entries)])
+        if not entries:
             return
         tables = tomlkit.aot()
-        for entry in values:
+        for entry in entries:
             table = tomlkit.table()
+            toml_comments(table, own(entry))
             url = entry["url"]
             table["url"] = toml_inline(url) if isinstance(url, dict) else url
             tables.append(table)
