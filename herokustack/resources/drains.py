@@ -404,7 +404,8 @@ class Drains(Kind):
 
     def import_into(self, builder: Builder, doc: dict[str, Any]) -> None:
         live = builder.live
-        taken = set(live.config) | set(doc.get("config") or {})
+        config = doc.get("config") or {}
+        taken = set(live.config) | {v["from_env"] for v in config.values() if isinstance(v, dict)}
         entries: list[dict[str, Any]] = []
         for drain in self.facts(live) or ():
             if drain.addon is not None:

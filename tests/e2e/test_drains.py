@@ -24,8 +24,9 @@ from e2e_helpers import (
 )
 from official_heroku import installed, run_heroku_batch
 
+from herokustack.client import HerokuClient
 from herokustack.emulator import EmulatorServer
-from herokustack.resources import drains
+from herokustack.resources import drains, read_app
 
 TOKEN = "tok-Zq8xW3vN7rT2mK5pL9sD"  # the credential a drain URL carries
 URL = f"https://logs.example.com/ingest?token={TOKEN}"
@@ -129,6 +130,9 @@ def test_the_url_is_in_no_plan_format_saved_plan_or_drift(
     assert refused.exit_code == 1 and "drain LOG_DRAIN_URL" in refused.output
     assert cli("apply", str(saved), env=env(URL)).exit_code == 0
     assert urls(heroku, name) == {URL}
+    state = read_app(HerokuClient(heroku.emu.url, heroku.emu.api_key), name)
+    assert len(state.extra["drains"]) == 1  # read, yet in no repr or dump of live state
+    assert_no_secret(repr(state), state.model_dump_json(), str(state.model_dump()))
 
     # By hand: the declared drain removed, another added. Drift tells both, without URLs.
     [ours] = live_drains(heroku, name)
