@@ -18,10 +18,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from herokustack import client as client_module
 from herokustack import facts
-from herokustack.client import ApiError, HerokuClient
-from herokustack.resources import read_apps
+from herokustack.client import HerokuClient
+from herokustack.resources import drains, read_apps
 from herokustack.secrets_rule import (  # noqa: F401 -- the rule's names, as `check` has them
     HEX,
     SECRET_NAME,
@@ -29,6 +28,7 @@ from herokustack.secrets_rule import (  # noqa: F401 -- the rule's names, as `ch
     URL_WITH_PASSWORD,
     secret_reason,
     shannon_entropy,
+    url_secret_reason,
 )
 from herokustack.stackfile import (
     CURRENT_STACK,
@@ -369,10 +369,10 @@ def _public_staging(ctx: Context) -> Iterator[Hit]:
     fix="Add a logging add-on (e.g. `papertrail`, `logtail`, `sumologic`) or declare a log drain.",
 )
 def _no_logs(ctx: Context) -> Iterator[Hit]:
-    if ctx.env not in DEPLOYED or ctx.has_any(LOG_SERVICES):
+    if ctx.env not in DEPLOYED or ctx.has_any(LOG_SERVICES) or ctx.stack.spec.drains:
         return
     if ctx.live_app and ctx.live_app.log_drains:
-        return  # stack files do not declare drains: only live state can show one
+        return  # a live drain (of an add-on, or not declared) counts too
     yield Hit("addons", "no logging add-on or log drain")
 
 
@@ -435,6 +435,7 @@ def _is_worker(ptype: str) -> bool:
     messages=(
         "config var <NAME> is a literal <reason>; use from_env",
         "add-on option <name> is a literal <reason>",
+        "drain URL drains[<n>] is a literal URL with <reason>; use from_env",
     ),
     why="A stack file lives in git: a secret written in it is in every clone, fork and CI log "
     "forever, and rotating it means rewriting history.",
@@ -452,6 +453,13 @@ def _literal_secrets(ctx: Context) -> Iterator[Hit]:
             if reason:
                 where = f"addons.{addon_name}.config.{key}"
                 yield Hit(where, f"add-on option {key} is a literal {reason}")
+    for index, drain in enumerate(ctx.stack.spec.drains or ()):
+        reason = url_secret_reason(drain.url) if isinstance(drain.url, str) else None
+        if reason:
+            where = f"drains[{index}]"
+            yield Hit(
+                f"{where}.url", f"drain URL {where} is a literal URL with {reason}; use from_env"
+            )
 
 
 @rule(
@@ -741,11 +749,7 @@ def read_live_state(client: HerokuClient, stacks: Sequence[Stack]) -> LiveState:
     states = {str(d["name"]): str(d.get("state") or "public") for d in docs}
     default = next((str(d["name"]) for d in docs if d.get("default")), None)
     lives = read_apps(client, [s.spec.app.name for s in stacks])
-    apps = {
-        name: replace(live_app_of(live), log_drains=_drain_count(client, name))
-        for name, live in lives.items()
-        if live.exists
-    }
+    apps = {name: live_app_of(live) for name, live in lives.items() if live.exists}
     return LiveState(apps, states, default)
 
 
@@ -758,14 +762,8 @@ def live_app_of(live: facts.LiveState) -> LiveApp:
     addons = tuple(LiveAddon(a.name, a.service, a.plan, a.owner == live.name) for a in live.addons)
     info = live.app
     return LiveApp(
-        addons=addons, owner=info.owner if info else "", team=info.team if info else None
+        addons=addons,
+        log_drains=len(drains.KIND.facts(live) or ()),
+        owner=info.owner if info else "",
+        team=info.team if info else None,
     )
-
-
-def _drain_count(client: HerokuClient, app: str) -> int:
-    try:
-        return len(client.get_list(f"{client_module.app_path(app)}/log-drains"))
-    except ApiError as exc:
-        if exc.not_found:  # an API without log drains (the local emulator): none known
-            return 0
-        raise

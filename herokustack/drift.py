@@ -26,7 +26,7 @@ from herokustack.cost import FallbackPrices
 from herokustack.facts import LiveState
 from herokustack.markdown import code_cell
 from herokustack.planner import AppPlan, make_plan
-from herokustack.resources.base import DriftContext
+from herokustack.resources.base import DriftContext, key_text
 from herokustack.session import Target
 from herokustack.stackfile import ConfigEntry, Stack, plural
 
@@ -190,6 +190,16 @@ def drift_config(
             unchecked.append(key)
         elif not value.optional:
             entries[key] = ConfigEntry("", sensitive=True)
+    for loc, value in (v for kind in resources.KINDS for v in kind.resolved_values(stack.spec)):
+        # Another kind's value (a drain URL): left out when its variable is unset, and that
+        # kind compares only what it can (see Kind.resolved_values).
+        where = key_text(loc)
+        if isinstance(value, str):
+            entries[where] = ConfigEntry(value)
+        elif value.from_env in environ:
+            entries[where] = ConfigEntry(environ[value.from_env], sensitive=True)
+        elif not value.optional:
+            unchecked.append(where)
     return entries, unchecked
 
 

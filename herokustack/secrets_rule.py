@@ -1,4 +1,4 @@
-"""The rule that says a literal config value looks like a secret.
+"""The rule that says a literal config value (or drain URL) looks like a secret.
 
 Both `herokustack check` (HS011, a literal secret in a stack file) and the planner (a live value
 that may be a secret is hidden from the plan) use it, as does `import` (no secret is written into
@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from urllib.parse import parse_qsl, urlsplit
 
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|_KEY$|^KEY$", re.IGNORECASE)
 TOKEN_PREFIXES: dict[str, str] = {
@@ -79,3 +80,20 @@ def _high_entropy(value: str) -> bool:
         return shannon_entropy(value) >= 3.0
     classes = sum(any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit))
     return classes == 3 and shannon_entropy(value) >= 3.5
+
+
+def url_secret_reason(url: str) -> str | None:
+    """Why a literal URL (a log drain's) looks like it holds credentials, or None: a user or
+    password before the host, or a path segment or query value that looks like a token (by
+    its parameter's name, a token prefix or its entropy). Never quotes the URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.username or parts.password:
+        return "credentials (user:password@)"
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    pieces = [(name, value) for name, value in query] + [("", s) for s in parts.path.split("/")]
+    if any(value and secret_reason(name, value) for name, value in pieces):
+        return "a token in its path or query"
+    return None

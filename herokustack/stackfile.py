@@ -46,6 +46,7 @@ from herokustack.errors import HerokustackError, StackFileError
 from herokustack.resources import KINDS
 from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
+from herokustack.resources import drains as _drains
 from herokustack.resources import features as _features
 from herokustack.resources import formation as _formation
 from herokustack.resources.addons import (  # noqa: F401
@@ -126,6 +127,9 @@ class StackFile(Strict):
     )
     features: dict[_features.FeatureName, bool] = Field(
         default_factory=dict, description=_features.KIND.section_description
+    )
+    drains: list[_drains.DrainSpec] | None = Field(
+        default=None, description=_drains.KIND.section_description
     )
 
     @model_validator(mode="after")
@@ -523,10 +527,16 @@ def _message(err: Mapping[str, Any], loc: Loc) -> str:
     pattern = _pattern(loc)
     expected = _expected(pattern) or _BY_TYPE.get(kind) or str(err.get("msg", "invalid"))
     reason = (err.get("ctx") or {}).get("reason") or f"must be {expected}"
-    if pattern.startswith("config.") and isinstance(err.get("input"), str | int | float):
+    if _hidden(pattern) and isinstance(err.get("input"), str | int | float):
         return reason  # a config value may be a secret written in clear: never echo it
     given = err.get("input")
     return f"{reason}, got {_show(given)}" + _did_you_mean(pattern, given)
+
+
+def _hidden(pattern: str) -> bool:
+    """Whether a value at `pattern` may be a secret (config values, the kinds' hidden ones)."""
+    hidden = ("config.", *(p for kind in KINDS for p in kind.hidden_values))
+    return pattern.startswith(hidden)
 
 
 def _did_you_mean(pattern: str, given: Any) -> str:
@@ -1009,22 +1019,26 @@ class ConfigEntry:
 
 
 def resolve_config(stack: Stack, environ: Mapping[str, str]) -> dict[str, ConfigEntry]:
-    """The config vars of a stack with `from_env` values read from `environ`.
+    """The config vars of a stack with `from_env` values read from `environ`, and the other
+    kinds' `resolved_values` under their key text (`drains[0].url`).
 
     A missing variable is an error naming the file, key and variable (never a value), unless
     the entry is `optional`, in which case the config var is left out.
     """
     resolved: dict[str, ConfigEntry] = {}
     problems: list[Problem] = []
-    for key, value in stack.spec.config.items():
+    values: list[tuple[Loc, Any]] = [(("config", k), v) for k, v in stack.spec.config.items()]
+    values += [found for kind in KINDS for found in kind.resolved_values(stack.spec)]
+    for loc, value in values:
+        key = str(loc[1]) if loc[0] == "config" else _key_text(loc)
         if isinstance(value, str):
             resolved[key] = ConfigEntry(value, sensitive=False)
         elif value.from_env in environ:
             resolved[key] = ConfigEntry(environ[value.from_env], sensitive=True)
         elif not value.optional:
-            path, line = stack.locate(("config", key))
+            path, line = stack.locate(loc)
             msg = f"environment variable {value.from_env} is not set"
-            problems.append(Problem(_display(path), f"config.{key}", msg, line))
+            problems.append(Problem(_display(path), _key_text(loc), msg, line))
     if problems:
         raise _error(problems)
     return resolved

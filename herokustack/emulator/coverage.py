@@ -60,7 +60,7 @@ FAMILIES: dict[str, str] = {
     "add-on-attachment": "shared add-ons; `heroku addons:attach`, `addons:detach`, `pg:*`",
     "add-on-service": "the add-on catalog; `heroku addons:services`",
     "plan": "add-on prices (herokustack `cost`); `heroku addons:plans`",
-    "log-drain": "`heroku drains`; herokustack `check --live`",
+    "log-drain": "herokustack `[[drains]]`, `check --live`; `heroku drains`, `drains:add`",
     "log-session": "`heroku logs`",
     "domain": "`heroku domains`",
     "pipeline": "`heroku pipelines`",

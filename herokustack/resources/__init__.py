@@ -24,6 +24,7 @@ from herokustack.resources import (
     backups,
     buildpacks,
     config_vars,
+    drains,
     features,
     formation,
     maintenance,
@@ -46,6 +47,7 @@ KINDS: list[Kind] = [
     backups.KIND,
     formation.KIND,
     maintenance.KIND,
+    drains.KIND,
 ]
 
 

@@ -267,6 +267,9 @@ class Kind:
     models_at: ClassVar[Mapping[str, type[BaseModel]]] = {}
     named: ClassVar[frozenset[tuple[str, ...]]] = frozenset()
     choices: ClassVar[Mapping[str, Sequence[str]]] = {}
+    # Key patterns ("drains.*.url") whose values are secrets: a validation message never echoes
+    # them.
+    hidden_values: ClassVar[frozenset[str]] = frozenset()
     quote_values: ClassVar[bool] = False  # drift shows its values as JSON strings
 
     # -- stack file --------------------------------------------------------------------------
@@ -281,6 +284,13 @@ class Kind:
 
     def rules(self, spec: StackFile) -> list[tuple[Loc, str]]:
         """Problems across fields of the whole file, each with its key path."""
+        return []
+
+    def resolved_values(self, spec: StackFile) -> list[tuple[Loc, Any]]:
+        """Values of this kind (other than config vars) that may come from the environment: a
+        string, or a `FromEnv` read when planning, by key path. `resolve_config` resolves them
+        with the config vars, into the same mapping under their key text (`drains[0].url`),
+        which no config var name can be; plan and apply find them there."""
         return []
 
     # -- live state ---------------------------------------------------------------------------

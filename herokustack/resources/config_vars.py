@@ -148,6 +148,8 @@ class ConfigVars(Kind):
     def plan(self, ctx: PlanContext) -> None:
         live = ctx.live.config
         for key, entry in ctx.config.items():
+            if not re.fullmatch(CONFIG_VAR_PATTERN, key):
+                continue  # another kind's value (drains[0].url): see Kind.resolved_values
             if key in live and live[key] == entry.value:
                 continue
             action: Action = "update" if key in live else "create"

@@ -81,7 +81,7 @@ def test_live_state_reads_stack_states_from_the_api(emu: EmulatorServer, tmp_pat
     }
     assert state.default_stack == "heroku-24"
     assert {a.service for a in state.apps[name].addons} == {"papertrail", "scout", "sentry"}
-    assert state.apps[name].log_drains == 0
+    assert state.apps[name].log_drains == 1  # the drain papertrail adds
 
 
 def test_live_check_of_an_app_not_created_yet_is_the_offline_check(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -169,6 +170,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
 
     deleted = call("DELETE", f"/apps/schema-app-2/addons/{addon['id']}")
     assert deleted["state"] == "deprovisioned"
+    _drains(call)
     call("DELETE", "/apps/schema-app-2")
 
     every = {(m, t) for m, t, _ in call.templates}
@@ -199,6 +201,23 @@ def _teams(call: Checked) -> None:
     call("PATCH", "/teams/apps/schema-app-2", {"owner": "you@herokustack.local"})
     call("DELETE", "/apps/schema-team-app")
     call("DELETE", "/teams/schema-team")
+
+
+def _drains(call: Checked) -> None:
+    url = "https://logs.example.com/ingest?source=schema"
+    drain = call("POST", "/apps/schema-app-2/log-drains", {"url": url})
+    assert drain["addon"] is None and drain["token"].startswith("d.")
+    logs = call("POST", "/apps/schema-app-2/addons", {"plan": "papertrail:choklad"})
+    assert call("GET", f"/apps/schema-app-2/log-drains/{drain['token']}")["url"] == url
+    [made] = call("GET", f"/addons/{logs['name']}/log-drains")
+    assert made["addon"]["name"] == logs["name"] and made["app"]["name"] == "schema-app-2"
+    moved = {"url": "syslog+tls://logs2.papertrailapp.com:12345"}
+    call("PUT", f"/addons/{logs['id']}/log-drains/{made['id']}", moved)
+    assert len(call("GET", "/apps/schema-app-2/log-drains")) == 2
+    call("DELETE", f"/apps/schema-app-2/log-drains/{quote(url, safe='')}")
+    assert call("GET", f"/apps/schema-app-2/log-drains/{made['id']}")["url"] == moved["url"]
+    call("DELETE", f"/apps/schema-app-2/addons/{logs['id']}")
+    assert call("GET", "/apps/schema-app-2/log-drains") == []
 
 
 def _id(call: Checked, version: int) -> str:

@@ -20,6 +20,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
+| `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -39,6 +40,7 @@ from herokustack.emulator.models import (
     config_vars,
     features,
     formation,
+    log_drains,
     postgres,
     releases,
     stacks,
@@ -63,6 +65,7 @@ from herokustack.emulator.models.db import (
     want_str,
 )
 from herokustack.emulator.models.features import FeaturesState
+from herokustack.emulator.models.log_drains import LogDrainsState
 from herokustack.emulator.models.postgres import PostgresState
 
 __all__ = [
@@ -98,10 +101,13 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     postgres.FAMILY,
     buildpacks.FAMILY,
     features.FAMILY,
+    log_drains.FAMILY,
 )
 
 
-class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState):
+class Backend(
+    AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState, LogDrainsState
+):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
     def __init__(

@@ -258,11 +258,6 @@ def routes(b: AppsState) -> Sequence[Endpoint]:
             }
         ]
 
-    def no_drains(call: Call) -> list[Json]:
-        # Log drains are not emulated: Heroku lists none for an app that has none.
-        b.get_app(call.params["app"])
-        return []
-
     def no_pipeline(call: Call) -> Json:
         b.get_app(call.params["app"])
         raise ApiError(404, "not_found", "Couldn't find that pipeline coupling.")
@@ -300,7 +295,6 @@ def routes(b: AppsState) -> Sequence[Endpoint]:
         # Other families' answers about an app, until those families are emulated.
         Endpoint("/apps/{app}/collaborators", "GET", collaborators, list_field="id"),
         Endpoint("/apps/{app}/pipeline-couplings", "GET", no_pipeline),
-        Endpoint("/apps/{app}/log-drains", "GET", no_drains, list_field="id"),
     )
 
 
