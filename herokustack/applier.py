@@ -37,6 +37,17 @@ class ApplyError(HerokustackError):
     """A step of apply failed; the message names the step and never holds a secret."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """What Heroku answered to a change that the user must act on (a new domain's DNS target):
+    `text` for people, `data` for the JSON output."""
+
+    resource: str
+    name: str
+    text: str
+    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass
 class AppOutcome:
     app: str
@@ -44,6 +55,7 @@ class AppOutcome:
     failed: list[Change] = dataclasses.field(default_factory=list)
     not_done: list[Change] = dataclasses.field(default_factory=list)
     error: str | None = None
+    notes: list[Note] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -168,6 +180,10 @@ class AppRun:
             self.opts.on_step(self.app, text)
 
     # -- for the steps -------------------------------------------------------------------------
+
+    def note(self, change: Change, text: str, **data: Any) -> None:
+        """Tell the user what Heroku answered to `change` (shown with the apply result)."""
+        self.outcome.notes.append(Note(change.resource, change.name, text, data))
 
     def parallel(self, changes: list[Change], action: Callable[[Change], None]) -> None:
         if not changes:

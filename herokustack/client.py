@@ -56,6 +56,7 @@ from herokustack.facts import (
     LiveProcess,
     LiveSchedule,
 )
+from herokustack.resources.domains import HOSTNAME_PATTERN
 from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
 DEFAULT_API_URL = "https://api.heroku.com"
@@ -147,6 +148,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "database id": ((UUID_RE,), "an add-on id (UUID)"),
     "backup schedule uuid": ((UUID_RE,), "a UUID"),
     "feature name": ((re.compile(r"[a-z][a-z0-9-]*"),), "an app feature name"),
+    "domain hostname": ((re.compile(HOSTNAME_PATTERN.strip("^$")),), "a domain host name"),
 }
 
 
@@ -330,6 +332,7 @@ def parse_app(doc: Mapping[str, Any]) -> LiveAppInfo:
         stack=stack,
         build_stack=_name(doc.get("build_stack")) or stack,
         maintenance=bool(doc.get("maintenance")),
+        acm=bool(doc.get("acm")),
     )
 
 

@@ -28,6 +28,7 @@ class LiveAppInfo(Live):
     stack: str
     build_stack: str
     maintenance: bool
+    acm: bool = False  # Automated Certificate Management (resources/acm.py)
 
 
 class LiveProcess(Live):

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from herokustack.facts import LiveState
 from herokustack.resources import (
+    acm,
     addons,
     app,
     backups,
     buildpacks,
     config_vars,
+    domains,
     features,
     formation,
     maintenance,
@@ -42,6 +44,8 @@ KINDS: list[Kind] = [
     config_vars.KIND,
     backups.KIND,
     formation.KIND,
+    domains.KIND,
+    acm.KIND,
     maintenance.KIND,
 ]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field
 
-from herokustack.resources import config_vars, maintenance
+from herokustack.resources import acm, config_vars, maintenance
 from herokustack.resources.base import (
     NEXT_DEPLOY,
     Change,
@@ -55,6 +55,7 @@ class AppSpec(Strict):
         description="Heroku stack (build image), e.g. heroku-24.",
     )
     maintenance: bool = maintenance.FIELD
+    acm: bool | None = acm.FIELD
     prune_config: bool = config_vars.PRUNE_FIELD
 
 

@@ -282,6 +282,10 @@ class Kind:
         """Problems across fields of the whole file, each with its key path."""
         return []
 
+    def unique_values(self, spec: StackFile) -> list[tuple[Loc, str]]:
+        """Values no two stack files may both declare (custom domains), with their key paths."""
+        return []
+
     # -- live state ---------------------------------------------------------------------------
 
     def read(self, client: HerokuClient, app: str, facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
+| `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -37,6 +38,7 @@ from herokustack.emulator.models import (
     apps,
     buildpacks,
     config_vars,
+    domains,
     features,
     formation,
     postgres,
@@ -62,6 +64,7 @@ from herokustack.emulator.models.db import (
     want_int,
     want_str,
 )
+from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.postgres import PostgresState
 
@@ -98,10 +101,13 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     postgres.FAMILY,
     buildpacks.FAMILY,
     features.FAMILY,
+    domains.FAMILY,
 )
 
 
-class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState):
+class Backend(
+    AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState, DomainsState
+):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
     def __init__(
