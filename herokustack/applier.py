@@ -3,8 +3,9 @@
 Each kind of resource (herokustack/resources/) gives its steps, each with its place in the
 order (`Step.order`); within an app they run in that order. Today: create app → maintenance ON
 → update app → add-ons (in parallel) → config vars (one PATCH) → wait for add-ons to be
-provisioned → backup schedules → formation (one batch PATCH) → maintenance OFF. Refused and
-deferred changes are never executed.
+provisioned → backup schedules → formation (one batch PATCH) → domains (removed, then added)
+→ ACM → maintenance OFF. Refused and deferred changes are never executed. What Heroku answers
+that the user must act on (a new domain's DNS target) is kept as the app's `notes`.
 
 When a step fails, that app stops there; the others go on. Ctrl-C stops every app before its
 next step (the step under way finishes). The result says, per app, which changes were done and
