@@ -4,7 +4,8 @@
     acm = true    # Heroku issues and renews a certificate for each custom domain
 
 Read with the app itself (the `acm` field of `GET /apps/{app}`: no request of its own).
-Omitted, ACM is not managed (not planned; drift tells an ACM that is on). Declared, a
+Omitted, ACM is not managed (not planned; drift tells an ACM that is on); import writes
+`acm = true` for an app that has it on. Declared, a
 difference is one change, applied by `POST /apps/{app}/acm` (on) or `DELETE /apps/{app}/acm`
 (off) after the domains are added, so that ACM covers them at once.
 """
@@ -77,8 +78,11 @@ class Acm(Kind):
     # -- import -------------------------------------------------------------------------------
 
     def import_into(self, builder: Builder, doc: dict[str, Any]) -> None:
+        # Written when on (as features write the enabled ones): off is what an app starts
+        # with, and a file without it plans empty too (ACM on later shows as drift).
         assert builder.live.app is not None
-        doc["app"]["acm"] = builder.live.app.acm
+        if builder.live.app.acm:
+            doc["app"]["acm"] = True
 
     # -- saved plans ------------------------------------------------------------------------
 

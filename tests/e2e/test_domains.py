@@ -245,7 +245,7 @@ def test_import_writes_domains_and_acm_and_plans_empty(
     assert written["app"]["acm"] is True
     assert text.index("domains = ") < text.index("[app]")  # top-level: above the first table
     plain = tomli.loads((out / f"{without}.toml").read_text())
-    assert "domains" not in plain and plain["app"]["acm"] is False
+    assert "domains" not in plain and "acm" not in plain["app"]  # off: nothing to write
     for name in (with_domains, without):
         assert_plan_empty(cli, out / f"{name}.toml")
 
