@@ -67,6 +67,7 @@ CASES = [
     ("HS015", "hs015-fail.toml", "info", 10, "hs015-pass.toml"),
     ("HS016", "hs016-fail.toml", "error", 6, "hs016-pass.toml"),
     ("HS017", "hs017-fail.toml", "info", 1, "hs017-pass.toml"),
+    ("HS018", "hs018-fail.toml", "warning", 2, "hs018-pass.toml"),
 ]
 
 

@@ -29,6 +29,7 @@ from herokustack.resources import (
     features,
     formation,
     maintenance,
+    team,
 )
 from herokustack.resources.base import Change, Kind
 
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 KINDS: list[Kind] = [
     app.KIND,
+    team.TEAM,
+    team.LOCKED,
     buildpacks.KIND,
     features.KIND,
     addons.KIND,

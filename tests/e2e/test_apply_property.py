@@ -64,6 +64,10 @@ features = st.dictionaries(
     st.booleans(),
     max_size=2,
 )
+# Personal (owner not managed), or the emulator's team, locked or not (or the lock unmanaged).
+teams = st.sampled_from(
+    [{}, {"team": "acme"}, {"team": "acme", "locked": True}, {"team": "acme", "locked": False}]
+)
 
 # Custom domains of the app (None: not declared, so not managed), from a few host names.
 subdomains = st.none() | st.lists(st.sampled_from(["www", "api", "*"]), unique=True, max_size=2)
@@ -80,6 +84,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         "stack": draw(st.sampled_from(["heroku-22", "heroku-24"])),
         "maintenance": draw(st.booleans()),
         "prune_config": draw(st.booleans()),
+        **draw(teams),
     }
     acm, subs = draw(st.none() | st.booleans()), draw(subdomains)
     if acm is not None:
