@@ -3,8 +3,9 @@
 Each kind of resource (herokustack/resources/) gives its steps, each with its place in the
 order (`Step.order`); within an app they run in that order. Today: create app → maintenance ON
 → update app → add-ons (in parallel) → config vars (one PATCH) → wait for add-ons to be
-provisioned → backup schedules → formation (one batch PATCH) → maintenance OFF. Refused and
-deferred changes are never executed.
+provisioned → backup schedules → formation (one batch PATCH) → domains (removed, then added)
+→ ACM → maintenance OFF. Refused and deferred changes are never executed. What Heroku answers
+that the user must act on (a new domain's DNS target) is kept as the app's `notes`.
 
 When a step fails, that app stops there; the others go on. Ctrl-C stops every app before its
 next step (the step under way finishes). The result says, per app, which changes were done and
@@ -37,6 +38,17 @@ class ApplyError(HerokustackError):
     """A step of apply failed; the message names the step and never holds a secret."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """What Heroku answered to a change that the user must act on (a new domain's DNS target):
+    `text` for people, `data` for the JSON output."""
+
+    resource: str
+    name: str
+    text: str
+    data: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass
 class AppOutcome:
     app: str
@@ -44,6 +56,7 @@ class AppOutcome:
     failed: list[Change] = dataclasses.field(default_factory=list)
     not_done: list[Change] = dataclasses.field(default_factory=list)
     error: str | None = None
+    notes: list[Note] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -168,6 +181,10 @@ class AppRun:
             self.opts.on_step(self.app, text)
 
     # -- for the steps -------------------------------------------------------------------------
+
+    def note(self, change: Change, text: str, **data: Any) -> None:
+        """Tell the user what Heroku answered to `change` (shown with the apply result)."""
+        self.outcome.notes.append(Note(change.resource, change.name, text, data))
 
     def parallel(self, changes: list[Change], action: Callable[[Change], None]) -> None:
         if not changes:

@@ -123,6 +123,8 @@ class LiveApp:
     log_drains: int = 0
     owner: str = ""  # the owner's email ("" when not known)
     team: str | None = None  # the Heroku Team that owns it, None for a personal app
+    domains: tuple[str, ...] | None = None  # custom domains; None: not read
+    acm: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -592,6 +594,65 @@ def _personal_production(ctx: Context) -> Iterator[Hit]:
         )
 
 
+def custom_domains(ctx: Context) -> list[str] | None:
+    """The app's custom domains: as declared, else as live state has them; None: unknown."""
+    declared = ctx.stack.spec.domains
+    if declared is not None:
+        return list(declared)
+    if ctx.live_app is not None and ctx.live_app.domains is not None:
+        return list(ctx.live_app.domains)
+    return None
+
+
+def has_tls(ctx: Context) -> bool:
+    """Whether the custom domains get certificates: ACM on (as declared, else live). A kind of
+    uploaded certificates (SNI endpoints) would count here too."""
+    acm = ctx.stack.spec.app.acm
+    if acm is None and ctx.live_app is not None:
+        acm = ctx.live_app.acm
+    return bool(acm)
+
+
+@rule(
+    "HS016",
+    "error",
+    "Production custom domain without TLS",
+    scope="production",
+    messages=("custom domains <names> have no certificate: ACM is off",),
+    why="Browsers refuse or warn on https:// to a custom domain without a certificate, and "
+    "plain http:// sends cookies and passwords in clear. Heroku's ACM issues and renews a free "
+    "certificate for each custom domain (Dev Center: Automated Certificate Management).",
+    fix="Set `acm = true` in `[app]` (or upload a certificate for the domains).",
+)
+def _domains_without_tls(ctx: Context) -> Iterator[Hit]:
+    domains = custom_domains(ctx)
+    if ctx.env != "production" or not domains or has_tls(ctx):
+        return
+    where = "app.acm" if ctx.stack.spec.app.acm is False else "domains"
+    shown = ", ".join(domains[:3]) + (", …" if len(domains) > 3 else "")
+    yield Hit(where, f"custom domains {shown} have no certificate: ACM is off")
+
+
+@rule(
+    "HS017",
+    "info",
+    "Production web app without a custom domain",
+    scope="production",
+    messages=("no custom domain: users reach the app at its herokuapp.com address",),
+    why="A herokuapp.com address ties users, links and OAuth callbacks to Heroku and to the "
+    "app's name; a custom domain can move to another app (or provider) without them noticing.",
+    fix='Declare `domains = ["www.example.com"]` (above `[app]`) with `acm = true` in `[app]`.',
+)
+def _no_custom_domain(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production" or "web" not in ctx.stack.spec.formation:
+        return
+    # Known to have none: `domains = []`, or (not declared) live state read with none. Not
+    # declared and not read, the app may well have domains added by hand: nothing is said.
+    if custom_domains(ctx) == []:
+        where = "domains" if ctx.stack.spec.domains is not None else "formation.web"
+        yield Hit(where, "no custom domain: users reach the app at its herokuapp.com address")
+
+
 # --- secrets --------------------------------------------------------------------------------
 
 # --- suppressions ---------------------------------------------------------------------------
@@ -761,9 +822,12 @@ def live_state_from(lives: Mapping[str, facts.LiveState]) -> LiveState:
 def live_app_of(live: facts.LiveState) -> LiveApp:
     addons = tuple(LiveAddon(a.name, a.service, a.plan, a.owner == live.name) for a in live.addons)
     info = live.app
+    domains = live.extra.get("domains")  # read only when declared (plan) or always (--live)
     return LiveApp(
         addons=addons,
         log_drains=len(drains.KIND.facts(live) or ()),
         owner=info.owner if info else "",
         team=info.team if info else None,
+        domains=None if domains is None else tuple(domains),
+        acm=info.acm if info else None,
     )

@@ -56,6 +56,7 @@ from herokustack.facts import (
     LiveProcess,
     LiveSchedule,
 )
+from herokustack.resources.domains import HOSTNAME_PATTERN
 from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
 DEFAULT_API_URL = "https://api.heroku.com"
@@ -148,6 +149,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "backup schedule uuid": ((UUID_RE,), "a UUID"),
     "feature name": ((re.compile(r"[a-z][a-z0-9-]*"),), "an app feature name"),
     "log drain id": ((UUID_RE,), "a log drain id (UUID)"),
+    "domain hostname": ((re.compile(HOSTNAME_PATTERN.strip("^$")),), "a domain host name"),
 }
 
 
@@ -333,6 +335,7 @@ def parse_app(doc: Mapping[str, Any]) -> LiveAppInfo:
         maintenance=bool(doc.get("maintenance")),
         owner=str((doc.get("owner") or {}).get("email") or ""),
         team=_name(doc.get("team")) or None,
+        acm=bool(doc.get("acm")),
     )
 
 

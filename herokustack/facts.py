@@ -30,6 +30,7 @@ class LiveAppInfo(Live):
     maintenance: bool
     owner: str = ""  # the owner's email; a team app's is `<team>@herokumanager.com`
     team: str | None = None  # the Heroku Team that owns the app, None for a personal app
+    acm: bool = False  # Automated Certificate Management (resources/acm.py)
 
 
 class LiveProcess(Live):

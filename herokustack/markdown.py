@@ -160,7 +160,8 @@ def apply_markdown(result: ApplyResult) -> str:
         outcome = "applied" if o.ok else f"**failed** at {cell(o.error or '')}"
         counts = f"{len(o.done)} | {len(o.failed)} | {len(o.not_done)}"
         rows.append(f"| `{o.app}` | {outcome} | {counts} |")
-    return "\n\n".join([head, "\n".join(rows)]) + "\n"
+    notes = [f"- `{cell(o.app)}`: {cell(n.text)}" for o in result.apps for n in o.notes]
+    return "\n\n".join([head, "\n".join(rows), *(["\n".join(notes)] if notes else [])]) + "\n"
 
 
 def validate_markdown(results: Sequence[FileResult]) -> str:

@@ -158,10 +158,11 @@ def plan_json(plan: Plan, extra: Sequence[tuple[str, Any]] = ()) -> str:
 
 
 def outcome_lines(outcome: AppOutcome) -> list[Text]:
+    notes = [Text(f"  {note.text}", style="bold") for note in outcome.notes]
     if outcome.ok:
         head = Text(f"{outcome.app}: applied {plural(len(outcome.done), 'change')}", style="green")
-        return [head]
-    lines = [Text(f"{outcome.app}: FAILED at {outcome.error}", style="bold red")]
+        return [head, *notes]
+    lines = [Text(f"{outcome.app}: FAILED at {outcome.error}", style="bold red"), *notes]
     for title, changes in (
         ("done", outcome.done),
         ("failed", outcome.failed),
@@ -206,6 +207,10 @@ def apply_data(result: ApplyResult) -> dict[str, Any]:
                 "done": changes(o.done),
                 "failed": changes(o.failed),
                 "not_done": changes(o.not_done),
+                "notes": [
+                    {**n.data, "resource": n.resource, "name": n.name, "text": n.text}
+                    for n in o.notes
+                ],
             }
             for o in result.apps
         ],

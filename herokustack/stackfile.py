@@ -46,6 +46,7 @@ from herokustack.errors import HerokustackError, StackFileError
 from herokustack.resources import KINDS
 from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
+from herokustack.resources import domains as _domains
 from herokustack.resources import drains as _drains
 from herokustack.resources import features as _features
 from herokustack.resources import formation as _formation
@@ -130,6 +131,9 @@ class StackFile(Strict):
     )
     drains: list[_drains.DrainSpec] | None = Field(
         default=None, description=_drains.KIND.section_description
+    )
+    domains: list[_domains.Hostname] | None = Field(
+        default=None, description=_domains.KIND.section_description
     )
 
     @model_validator(mode="after")
@@ -963,7 +967,27 @@ def check_files(paths: Sequence[Path]) -> list[FileResult]:
             result.problems.append(Problem(_display(result.path), "app.name", msg, line))
             result.stack = None
         owners.setdefault(name, result.path)
+    _shared_values(results)
     return results
+
+
+def _shared_values(results: Sequence[FileResult]) -> None:
+    """A value two stack files declare that only one app may have (`Kind.unique_values`, a
+    custom domain): a problem of the second file, naming the first."""
+    for kind in KINDS:
+        owners: dict[str, tuple[Path, Loc]] = {}
+        for result in results:
+            if result.stack is None:
+                continue
+            stack = result.stack
+            for loc, value in kind.unique_values(stack.spec):
+                first = owners.setdefault(value, (result.path, loc))
+                if first[0].resolve() != result.path.resolve():
+                    where = f"{_display(first[0])} ({_key_text(first[1])})"
+                    msg = f"{value} is also declared by {where}"
+                    path, line = stack.locate(loc)
+                    result.problems.append(Problem(_display(path), _key_text(loc), msg, line))
+                    result.stack = None
 
 
 def declared_app(path: Path) -> str | None:

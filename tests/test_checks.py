@@ -65,6 +65,8 @@ CASES = [
     ("HS012", "hs012-fail-hosts.toml", "warning", 7, "hs012-pass.toml"),
     ("HS013", "hs013-fail.toml", "warning", 7, "hs013-pass.toml"),
     ("HS015", "hs015-fail.toml", "info", 10, "hs015-pass.toml"),
+    ("HS016", "hs016-fail.toml", "error", 6, "hs016-pass.toml"),
+    ("HS017", "hs017-fail.toml", "info", 1, "hs017-pass.toml"),
     ("HS018", "hs018-fail.toml", "warning", 2, "hs018-pass.toml"),
 ]
 
@@ -121,6 +123,41 @@ def test_hs015_needs_a_web_process_in_production(tmp_path: Path) -> None:
         stack = write(tmp_path, base.format(name, env) + formation, f"{name}.toml")
         ids = {f.rule_id for f in run_checks([stack], None, include_suppressed=True)}
         assert ("HS015" in ids) is fires, name
+
+
+def test_hs016_and_hs017_read_live_domains_and_acm_when_the_file_declares_none(
+    tmp_path: Path,
+) -> None:
+    text = '[app]\nname = "dom"\nenvironment = "production"\n[formation.web]\nquantity = 2\n'
+    stack = write(tmp_path, text)
+
+    def ids(live: LiveApp | None) -> set[str]:
+        state = LiveState({"dom": live}) if live else None
+        return {f.rule_id for f in run_checks([stack], state)} & {"HS016", "HS017"}
+
+    assert ids(None) == set()  # domains not declared, not read: nothing is known
+    assert ids(LiveApp(domains=("www.dom.example",), acm=False)) == {"HS016"}
+    assert ids(LiveApp(domains=("www.dom.example",), acm=True)) == set()
+    assert ids(LiveApp(domains=(), acm=False)) == {"HS017"}
+    # What the file declares wins over live state: ACM declared on, live still off.
+    declared = write(
+        tmp_path,
+        'domains = ["www.dom.example"]\n'
+        + text.replace('environment = "production"\n', 'environment = "production"\nacm = true\n'),
+    )
+    live = LiveState({"dom": LiveApp(domains=(), acm=False)})
+    assert not {f.rule_id for f in run_checks([declared], live)} & {"HS016", "HS017"}
+    [hit] = [
+        f
+        for f in run_checks(
+            [stack],
+            LiveState({"dom": LiveApp(domains=("a.dom.example", "b.dom.example"), acm=False)}),
+        )
+        if f.rule_id == "HS016"
+    ]
+    assert (
+        hit.message == "custom domains a.dom.example, b.dom.example have no certificate: ACM is off"
+    )
 
 
 def test_hs001_counts_workers_too(tmp_path: Path) -> None:

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from herokustack.facts import LiveState
 from herokustack.resources import (
+    acm,
     addons,
     app,
     backups,
     buildpacks,
     config_vars,
+    domains,
     drains,
     features,
     formation,
@@ -46,6 +48,8 @@ KINDS: list[Kind] = [
     config_vars.KIND,
     backups.KIND,
     formation.KIND,
+    domains.KIND,
+    acm.KIND,
     maintenance.KIND,
     drains.KIND,
 ]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field
 
-from herokustack.resources import config_vars, maintenance
+from herokustack.resources import acm, config_vars, maintenance
 from herokustack.resources import team as team_kinds
 from herokustack.resources.base import (
     NEXT_DEPLOY,
@@ -60,6 +60,7 @@ class AppSpec(Strict):
     team: str | None = team_kinds.TEAM_FIELD
     locked: bool | None = team_kinds.LOCKED_FIELD
     maintenance: bool = maintenance.FIELD
+    acm: bool | None = acm.FIELD
     prune_config: bool = config_vars.PRUNE_FIELD
 
 

@@ -293,6 +293,10 @@ class Kind:
         which no config var name can be; plan and apply find them there."""
         return []
 
+    def unique_values(self, spec: StackFile) -> list[tuple[Loc, str]]:
+        """Values no two stack files may both declare (custom domains), with their key paths."""
+        return []
+
     # -- live state ---------------------------------------------------------------------------
 
     def read(self, client: HerokuClient, app: str, facts: Mapping[str, Any]) -> dict[str, Any]:

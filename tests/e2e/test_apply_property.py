@@ -69,21 +69,30 @@ teams = st.sampled_from(
     [{}, {"team": "acme"}, {"team": "acme", "locked": True}, {"team": "acme", "locked": False}]
 )
 
+# Custom domains of the app (None: not declared, so not managed), from a few host names.
+subdomains = st.none() | st.lists(st.sampled_from(["www", "api", "*"]), unique=True, max_size=2)
+
 
 @st.composite
 def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
     cfg: dict[str, Any] = dict(draw(config))
     if draw(st.booleans()):
         cfg["SECRET_KEY"] = {"from_env": "APP_SECRET"}
+    app: dict[str, Any] = {
+        "name": name,
+        "environment": "staging",
+        "stack": draw(st.sampled_from(["heroku-22", "heroku-24"])),
+        "maintenance": draw(st.booleans()),
+        "prune_config": draw(st.booleans()),
+        **draw(teams),
+    }
+    acm, subs = draw(st.none() | st.booleans()), draw(subdomains)
+    if acm is not None:
+        app["acm"] = acm
+    domains = {} if subs is None else {"domains": [f"{s}.{name}.example.com" for s in subs]}
     return {
-        "app": {
-            "name": name,
-            "environment": "staging",
-            "stack": draw(st.sampled_from(["heroku-22", "heroku-24"])),
-            "maintenance": draw(st.booleans()),
-            "prune_config": draw(st.booleans()),
-            **draw(teams),
-        },
+        **domains,
+        "app": app,
         # A worker is declared with web only: the released web dyno runs, so a stack file that
         # left it out (on Basic) and put worker on Standard-1X asks Heroku to mix dyno tiers.
         "formation": draw(
@@ -112,6 +121,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                     "maintenance": st.none() | st.booleans(),
                     "buildpacks": st.none() | buildpacks,
                     "features": features,
+                    "domain": st.booleans(),  # a custom domain added by hand
+                    "acm": st.none() | st.booleans(),
                 }
             )
         ),
@@ -149,6 +160,11 @@ def tweak(heroku: Heroku, name: str, tweaks: dict[str, Any]) -> None:
         heroku.request("PUT", f"/apps/{name}/buildpack-installations", {"updates": updates})
     for feature, enabled in tweaks["features"].items():
         heroku.request("PATCH", f"/apps/{name}/features/{feature}", {"enabled": enabled})
+    if tweaks["domain"]:
+        body = {"hostname": f"hand.{name}.example.com", "sni_endpoint": None}
+        heroku.post(f"/apps/{name}/domains", body)
+    if tweaks["acm"] is not None:
+        heroku.request("POST" if tweaks["acm"] else "DELETE", f"/apps/{name}/acm", {})
 
 
 @settings(

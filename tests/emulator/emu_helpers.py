@@ -15,6 +15,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from herokustack.emulator import EmulatorServer
+from herokustack.resources.domains import HOSTNAME
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / ".." / "shared" / "heroku-platform-api" / "schema.json"
@@ -103,6 +104,10 @@ def _is_date_time(value: object) -> bool:
 @FORMATS.checks("uri")
 def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
+        return True
+    if HOSTNAME.match(value):
+        # A domain's `hostname` has format "uri" in Heroku's schema, yet Heroku answers (and
+        # the official CLI sends) a bare host name: www.example.com, *.example.com.
         return True
     parts = urlsplit(value)
     return bool(parts.scheme and parts.netloc)

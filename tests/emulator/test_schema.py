@@ -116,6 +116,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     assert call("PATCH", "/apps/schema-app-2/features/preboot", {"enabled": True})["enabled"]
     assert call("GET", "/apps/schema-app-2/features/preboot")["enabled"] is True
 
+    _domains(call)
     _teams(call)
 
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
@@ -176,6 +177,28 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     every = {(m, t) for m, t, _ in call.templates}
     missing = sorted(every - call.covered)
     assert not missing, f"routes never exercised: {missing}"
+
+
+def _domains(call: Checked) -> None:
+    assert call("GET", "/apps/schema-app-2/sni-endpoints") == []
+    body = {"hostname": "www.schema.example.com", "sni_endpoint": None}
+    added = call("POST", "/apps/schema-app-2/domains", body)
+    assert added["cname"].endswith(".herokudns.com") and added["kind"] == "custom"
+    call(
+        "POST",
+        "/apps/schema-app-2/domains",
+        {"hostname": "*.schema.example.com", "sni_endpoint": None},
+    )
+    assert call("POST", "/apps/schema-app-2/acm")["acm"] is True
+    # Heroku's schema gives the refresh no request body; the official CLI sends acm_refresh.
+    assert call("PATCH", "/apps/schema-app-2/acm")["acm"] is True
+    listed = call("GET", "/apps/schema-app-2/domains")
+    assert {d["kind"] for d in listed} == {"heroku", "custom"} and len(listed) == 3
+    got = call("GET", "/apps/schema-app-2/domains/www.schema.example.com")
+    assert got["acm_status"] == "cert issued"
+    call("PATCH", f"/apps/schema-app-2/domains/{added['id']}", {"sni_endpoint": None})
+    call("DELETE", "/apps/schema-app-2/domains/www.schema.example.com")
+    assert call("DELETE", "/apps/schema-app-2/acm")["acm"] is False
 
 
 def _teams(call: Checked) -> None:

@@ -21,6 +21,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
+| `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -38,6 +39,7 @@ from herokustack.emulator.models import (
     apps,
     buildpacks,
     config_vars,
+    domains,
     features,
     formation,
     log_drains,
@@ -64,6 +66,7 @@ from herokustack.emulator.models.db import (
     want_int,
     want_str,
 )
+from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
 from herokustack.emulator.models.postgres import PostgresState
@@ -102,11 +105,18 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     buildpacks.FAMILY,
     features.FAMILY,
     log_drains.FAMILY,
+    domains.FAMILY,
 )
 
 
 class Backend(
-    AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState, LogDrainsState
+    AppsState,
+    ConfigVarsState,
+    PostgresState,
+    BuildpacksState,
+    FeaturesState,
+    LogDrainsState,
+    DomainsState,
 ):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 

@@ -20,6 +20,7 @@ from herokustack.emulator.models.db import (
     want_bool,
     want_str,
 )
+from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.stacks import GENERATION
 from herokustack.emulator.models.teams import TeamsState
 
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS apps (
 """
 
 
-class AppsState(TeamsState, AddonsState):
+class AppsState(TeamsState, AddonsState, DomainsState):
     """Deleting an app destroys its add-ons and its rows in every family's `app_tables`.
 
     Team apps (`/teams/apps`) are apps with a team (see `teams`): the same rows, answered with
@@ -46,7 +47,7 @@ class AppsState(TeamsState, AddonsState):
         region = next(r for r in catalog.REGIONS if r.name == row["region"])
         owner, team = self.owner_json(self._conn, row["id"])
         return {
-            "acm": False,
+            "acm": self.acm_enabled(self._conn, row["id"]),
             "archived_at": None,
             "buildpack_provided_description": None,
             "build_stack": self._stack_ref(row["build_stack"]),
