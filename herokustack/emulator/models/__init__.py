@@ -20,6 +20,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
+| `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -43,6 +44,7 @@ from herokustack.emulator.models import (
     releases,
     stacks,
     teams,
+    webhooks,
 )
 from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.apps import AppsState
@@ -64,6 +66,7 @@ from herokustack.emulator.models.db import (
 )
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.postgres import PostgresState
+from herokustack.emulator.models.webhooks import WebhooksState
 
 __all__ = [
     "ACCOUNT_EMAIL",
@@ -98,10 +101,13 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     postgres.FAMILY,
     buildpacks.FAMILY,
     features.FAMILY,
+    webhooks.FAMILY,
 )
 
 
-class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState):
+class Backend(
+    AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState, WebhooksState
+):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
     def __init__(
