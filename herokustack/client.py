@@ -147,6 +147,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "database id": ((UUID_RE,), "an add-on id (UUID)"),
     "backup schedule uuid": ((UUID_RE,), "a UUID"),
     "feature name": ((re.compile(r"[a-z][a-z0-9-]*"),), "an app feature name"),
+    "webhook id": ((UUID_RE,), "a webhook id (UUID)"),
 }
 
 

@@ -48,6 +48,7 @@ from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
 from herokustack.resources import features as _features
 from herokustack.resources import formation as _formation
+from herokustack.resources import webhooks as _webhooks
 from herokustack.resources.addons import (  # noqa: F401
     ADDON_CONFIG_VARS,
     ATTACHMENT_PATTERN,
@@ -126,6 +127,9 @@ class StackFile(Strict):
     )
     features: dict[_features.FeatureName, bool] = Field(
         default_factory=dict, description=_features.KIND.section_description
+    )
+    webhooks: list[_webhooks.WebhookSpec] = Field(
+        default_factory=list, description=_webhooks.KIND.section_description
     )
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from herokustack.resources import (
     features,
     formation,
     maintenance,
+    webhooks,
 )
 from herokustack.resources.base import Change, Kind
 
@@ -43,6 +44,7 @@ KINDS: list[Kind] = [
     backups.KIND,
     formation.KIND,
     maintenance.KIND,
+    webhooks.KIND,
 ]
 
 
