@@ -405,14 +405,14 @@ class Webhooks(Kind):
     # -- import -------------------------------------------------------------------------------
 
     def import_into(self, builder: Builder, doc: dict[str, Any]) -> None:
-        hooks = sorted(self.facts(builder.live) or (), key=lambda h: (h.created_at, h.id))
+        hooks = sorted(self.facts(builder.live) or (), key=lambda h: (h.created_at, h.url))
         entries = [_import_one(builder, n, hook) for n, hook in enumerate(hooks, 1)]
         if entries:
             doc[self.section] = entries
             builder.note(
                 self.section,
-                "secret: a placeholder (Heroku never returns a webhook's secret or "
-                "authorization); herokustack sends them only when it creates a webhook",
+                "secret: a placeholder (Heroku never returns it); "
+                "sent only when a webhook is created",
             )
 
     def import_minimal(self, full: Mapping[str, Any], minimal: dict[str, Any]) -> None:
@@ -431,7 +431,8 @@ class Webhooks(Kind):
         tables = tomlkit.aot()
         for entry in values:
             table = tomlkit.table()
-            for key, value in entry.items():
+            for key in sorted(entry, key=list(WebhookSpec.model_fields).index):
+                value = entry[key]
                 table[key] = toml_inline(value) if isinstance(value, dict) else value
             tables.append(table)
         doc[self.section] = tables
@@ -554,8 +555,8 @@ def _import_one(builder: Builder, number: int, hook: LiveWebhook) -> dict[str, A
         url = {"from_env": f"WEBHOOK_URL{suffix}"}
         builder.note(
             "webhooks",
-            f"webhooks[{number - 1}]: its URL ({masked(hook.url)}) looks like it carries a "
-            f"token: set WEBHOOK_URL{suffix} to it",
+            f"webhooks[{number - 1}]: the URL ({masked(hook.url)}) may carry a token: "
+            f"set WEBHOOK_URL{suffix} to it",
         )
     return {
         "url": url,
