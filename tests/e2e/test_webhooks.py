@@ -33,6 +33,7 @@ WEBHOOK_SECRET = "whsec-never-shown-5f2a9c81d7e34b60"
 WEBHOOK_AUTH = "Bearer auth-never-shown-0c4e8a1f77d2"
 ENV = {"HOOK_URL": HOOK_URL, "WEBHOOK_SECRET": WEBHOOK_SECRET, "WEBHOOK_AUTH": WEBHOOK_AUTH}
 CI_URL = "https://ci.example.com/heroku"
+FORMATS = ("text", "json", "markdown")
 SECRETS = {"secret": {"from_env": "WEBHOOK_SECRET"}, "authorization": {"from_env": "WEBHOOK_AUTH"}}
 
 
@@ -127,8 +128,15 @@ def test_secrets_are_in_no_output_and_no_saved_plan(
     name = unique_name("ws")
     path = write_stack(tmp_path, doc(name, [env_hook()]))
     saved = tmp_path / "plan.json"
-    for fmt in ("text", "json", "markdown"):
-        assert cli("plan", str(path), "--format", fmt, env=ENV).exit_code == 0
+    shown = {fmt: cli("plan", str(path), "--format", fmt, env=ENV) for fmt in FORMATS}
+    assert all(result.exit_code == 0 for result in shown.values())
+    line = "+ webhook https://hooks.example.com/… (HOOK_URL): api:build (notify)"
+    assert line in shown["text"].stdout and line in shown["markdown"].stdout
+    [change] = [
+        c for c in json.loads(shown["json"].stdout)["apps"][0]["changes"] if c["name"] != name
+    ]
+    assert (change["resource"], change["action"]) == ("webhook", "create")
+    assert change["after"] == {"include": ["api:build"], "level": "notify"}
     assert cli("plan", str(path), "--out", str(saved), env=ENV).exit_code == 0
     data = json.loads(saved.read_text())
     [created] = [c for c in data["apps"][0]["changes"] if c["resource"] == "webhook"]
@@ -138,7 +146,7 @@ def test_secrets_are_in_no_output_and_no_saved_plan(
     assert applied.exit_code == 0, applied.output
     assert emu.backend.webhook_secret(name, HOOK_URL) == (WEBHOOK_SECRET, WEBHOOK_AUTH)
     heroku.patch(f"/apps/{name}/webhooks/{live(heroku, name)[HOOK_URL]['id']}", {"level": "sync"})
-    for fmt in ("text", "json", "markdown"):
+    for fmt in FORMATS:
         assert cli("drift", str(path), "--format", fmt, env=ENV).exit_code == 2
     assert cli("plan", str(path), "--out", str(tmp_path / "update.json"), env=ENV).exit_code == 0
     out = tmp_path / "imported" / f"{name}.toml"
