@@ -142,7 +142,6 @@ class LiveWebhook(Live):
 class Declared:
     """A declared webhook with its URL resolved (a secret when it came from the environment)."""
 
-    index: int
     spec: WebhookSpec
     url: str
     label: str  # how plan and drift lines name it
@@ -501,7 +500,7 @@ def _resolve(ctx: PlanContext) -> list[Declared]:
             problems.append(f"{where}: the same URL as webhooks[{first[url]}].url")
             continue
         first[url] = i
-        found.append(Declared(i, spec, url, label))
+        found.append(Declared(spec, url, label))
     if problems:
         raise StackFileError(problems)
     return found
