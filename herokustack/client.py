@@ -150,6 +150,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "feature name": ((re.compile(r"[a-z][a-z0-9-]*"),), "an app feature name"),
     "log drain id": ((UUID_RE,), "a log drain id (UUID)"),
     "domain hostname": ((re.compile(HOSTNAME_PATTERN.strip("^$")),), "a domain host name"),
+    "webhook id": ((UUID_RE,), "a webhook id (UUID)"),
 }
 
 

@@ -50,6 +50,7 @@ from herokustack.resources import domains as _domains
 from herokustack.resources import drains as _drains
 from herokustack.resources import features as _features
 from herokustack.resources import formation as _formation
+from herokustack.resources import webhooks as _webhooks
 from herokustack.resources.addons import (  # noqa: F401
     ADDON_CONFIG_VARS,
     ATTACHMENT_PATTERN,
@@ -134,6 +135,9 @@ class StackFile(Strict):
     )
     domains: list[_domains.Hostname] | None = Field(
         default=None, description=_domains.KIND.section_description
+    )
+    webhooks: list[_webhooks.WebhookSpec] = Field(
+        default_factory=list, description=_webhooks.KIND.section_description
     )
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from herokustack.errors import StackFileError
+from herokustack.resources.webhooks import ENTITIES, WebhookSpec
 from herokustack.stackfile import (
     DEFAULT_ATTACHMENTS,
     DYNO_SIZES,
@@ -115,6 +116,16 @@ def stack_files(draw: st.DrawFn) -> StackFile:
     buildpacks = draw(st.lists(packs | urls, unique=True, max_size=4))
     feature_names = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
     features = draw(st.dictionaries(feature_names, st.booleans(), max_size=3))
+    secret = st.none() | st.builds(FromEnv, from_env=var_names)
+    hook = st.builds(
+        WebhookSpec,
+        url=urls | st.builds(FromEnv, from_env=var_names),
+        include=st.lists(st.sampled_from(ENTITIES), min_size=1, max_size=3, unique=True),
+        level=st.sampled_from(["notify", "sync"]),
+        secret=secret,
+        authorization=secret,
+    )
+    hooks = draw(st.lists(hook, max_size=3, unique_by=lambda h: str(h.url)))
     return StackFile(
         app=app,
         formation=draw(formations()),
@@ -123,6 +134,7 @@ def stack_files(draw: st.DrawFn) -> StackFile:
         checks=checks,
         buildpacks=buildpacks,
         features=features,
+        webhooks=hooks,
     )
 
 

@@ -65,6 +65,10 @@ FAMILIES: dict[str, str] = {
     "domain": "`heroku domains`",
     "pipeline": "`heroku pipelines`",
     "pipeline-coupling": "`heroku apps:info`, `pipelines:add`, `pipelines:promote`",
+    "app-webhook": "stack files (`[[webhooks]]`); `heroku webhooks`, `webhooks:add`, "
+    "`webhooks:update`, `webhooks:remove`, `webhooks:info`",
+    "app-webhook-event": "`heroku webhooks:events`",
+    "app-webhook-delivery": "`heroku webhooks:deliveries`",
 }
 
 PLACEHOLDER = re.compile(r"\{\(([^)]*)\)\}")

@@ -26,6 +26,14 @@ Handler = Callable[[Call], Any]
 
 
 @dataclass(frozen=True)
+class Reply:
+    """An answer with headers of its own (`Heroku-Webhook-Secret`); a handler may return one."""
+
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One route: `handler(call)` answers JSON, or raises `models.ApiError`.
 

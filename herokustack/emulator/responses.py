@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from herokustack.emulator.family import Call, Endpoint, Handler
+from herokustack.emulator.family import Call, Endpoint, Handler, Reply
 from herokustack.emulator.models import ApiError, Backend, Json
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -312,8 +312,11 @@ class Api:
         )
         result = handler(call)
         headers: dict[str, str] = {}
+        if isinstance(result, Reply):
+            result, headers = result.body, dict(result.headers)
         if list_field:
-            result, headers = paginate(result, request.headers.get("range"), list_field)
+            result, pages = paginate(result, request.headers.get("range"), list_field)
+            headers.update(pages)
             if "Next-Range" in headers:
                 status = 206
         return Response(json.dumps(result), status, media_type="application/json", headers=headers)

@@ -31,6 +31,7 @@ from herokustack.resources import (
     formation,
     maintenance,
     team,
+    webhooks,
 )
 from herokustack.resources.base import Change, Kind
 
@@ -52,6 +53,7 @@ KINDS: list[Kind] = [
     acm.KIND,
     maintenance.KIND,
     drains.KIND,
+    webhooks.KIND,
 ]
 
 

@@ -118,6 +118,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
 
     _domains(call)
     _teams(call)
+    _webhooks(call)
 
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
     call("GET", "/apps/schema-app-2/config-vars")
@@ -199,6 +200,20 @@ def _domains(call: Checked) -> None:
     call("PATCH", f"/apps/schema-app-2/domains/{added['id']}", {"sni_endpoint": None})
     call("DELETE", "/apps/schema-app-2/domains/www.schema.example.com")
     assert call("DELETE", "/apps/schema-app-2/acm")["acm"] is False
+
+
+def _webhooks(call: Checked) -> None:
+    path = "/apps/schema-app-2/webhooks"
+    body = {"url": "https://hooks.example.com/h", "include": ["api:release"], "level": "notify"}
+    created = call("POST", path, {**body, "secret": "s3cret", "authorization": "Bearer t0ken"})
+    assert "secret" not in created and "authorization" not in created  # never answered
+    assert [w["id"] for w in call("GET", path)] == [created["id"]]
+    call("GET", f"{path}/{created['id']}")
+    changed = call("PATCH", f"{path}/{created['id']}", {"include": ["api:build"], "level": "sync"})
+    assert (changed["include"], changed["level"]) == (["api:build"], "sync")
+    call("DELETE", f"{path}/{created['id']}")
+    assert call("GET", "/apps/schema-app-2/webhook-events") == []
+    assert call("GET", "/apps/schema-app-2/webhook-deliveries") == []
 
 
 def _teams(call: Checked) -> None:

@@ -22,6 +22,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
 | `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
+| `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -47,6 +48,7 @@ from herokustack.emulator.models import (
     releases,
     stacks,
     teams,
+    webhooks,
 )
 from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.apps import AppsState
@@ -70,6 +72,7 @@ from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
 from herokustack.emulator.models.postgres import PostgresState
+from herokustack.emulator.models.webhooks import WebhooksState
 
 __all__ = [
     "ACCOUNT_EMAIL",
@@ -106,6 +109,7 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     features.FAMILY,
     log_drains.FAMILY,
     domains.FAMILY,
+    webhooks.FAMILY,
 )
 
 
@@ -117,6 +121,7 @@ class Backend(
     FeaturesState,
     LogDrainsState,
     DomainsState,
+    WebhooksState,
 ):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
