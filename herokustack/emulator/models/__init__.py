@@ -20,6 +20,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
+| `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -36,6 +37,7 @@ from herokustack.emulator.models import (
     addons,
     apps,
     buildpacks,
+    collaborators,
     config_vars,
     features,
     formation,
@@ -47,6 +49,7 @@ from herokustack.emulator.models import (
 from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.apps import AppsState
 from herokustack.emulator.models.buildpacks import BuildpacksState
+from herokustack.emulator.models.collaborators import CollaboratorsState
 from herokustack.emulator.models.config_vars import ConfigVarsState
 from herokustack.emulator.models.db import (
     ApiError,
@@ -98,10 +101,18 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     postgres.FAMILY,
     buildpacks.FAMILY,
     features.FAMILY,
+    collaborators.FAMILY,
 )
 
 
-class Backend(AppsState, ConfigVarsState, PostgresState, BuildpacksState, FeaturesState):
+class Backend(
+    AppsState,
+    ConfigVarsState,
+    PostgresState,
+    BuildpacksState,
+    FeaturesState,
+    CollaboratorsState,
+):
     """All state of one emulator: every built-in family, plus `families` for this one only."""
 
     def __init__(
