@@ -44,6 +44,7 @@ from herokustack.errors import HerokustackError, StackFileError
 # The section models live with their kinds (herokustack/resources/); re-exported here, where
 # the rest of herokustack and the tests have always found them.
 from herokustack.resources import KINDS
+from herokustack.resources import access as _access
 from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
 from herokustack.resources import features as _features
@@ -126,6 +127,9 @@ class StackFile(Strict):
     )
     features: dict[_features.FeatureName, bool] = Field(
         default_factory=dict, description=_features.KIND.section_description
+    )
+    access: dict[_access.Email, list[_access.Permission]] = Field(
+        default_factory=dict, description=_access.KIND.section_description
     )
 
     @model_validator(mode="after")

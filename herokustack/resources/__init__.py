@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from herokustack.facts import LiveState
 from herokustack.resources import (
+    access,
     addons,
     app,
     backups,
@@ -43,6 +44,8 @@ KINDS: list[Kind] = [
     backups.KIND,
     formation.KIND,
     maintenance.KIND,
+    access.KIND,
+    access.ADMINS,
 ]
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field
 
-from herokustack.resources import config_vars, maintenance
+from herokustack.resources import access, config_vars, maintenance
 from herokustack.resources.base import (
     NEXT_DEPLOY,
     Change,
@@ -56,6 +56,7 @@ class AppSpec(Strict):
     )
     maintenance: bool = maintenance.FIELD
     prune_config: bool = config_vars.PRUNE_FIELD
+    prune_access: bool = access.PRUNE_FIELD
 
 
 def guess_environment(app_name: str) -> str:
