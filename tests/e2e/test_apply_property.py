@@ -65,6 +65,10 @@ features = st.dictionaries(
     max_size=2,
 )
 
+# Collaborators of a personal app (no permissions); a third one may be added by hand.
+PEOPLE = ["ann@example.com", "ben@example.com", "cat@example.com"]
+access = st.dictionaries(st.sampled_from(PEOPLE[:2]), st.just([]), max_size=2)
+
 
 @st.composite
 def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
@@ -78,6 +82,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
             "stack": draw(st.sampled_from(["heroku-22", "heroku-24"])),
             "maintenance": draw(st.booleans()),
             "prune_config": draw(st.booleans()),
+            "prune_access": draw(st.booleans()),
         },
         # A worker is declared with web only: the released web dyno runs, so a stack file that
         # left it out (on Basic) and put worker on Standard-1X asks Heroku to mix dyno tiers.
@@ -88,6 +93,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         "config": cfg,
         "buildpacks": draw(buildpacks),
         "features": draw(features),
+        "access": draw(access),
     }
 
 
@@ -107,6 +113,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                     "maintenance": st.none() | st.booleans(),
                     "buildpacks": st.none() | buildpacks,
                     "features": features,
+                    "collaborator": st.none() | st.sampled_from(PEOPLE[1:]),
                 }
             )
         ),
@@ -144,6 +151,9 @@ def tweak(heroku: Heroku, name: str, tweaks: dict[str, Any]) -> None:
         heroku.request("PUT", f"/apps/{name}/buildpack-installations", {"updates": updates})
     for feature, enabled in tweaks["features"].items():
         heroku.request("PATCH", f"/apps/{name}/features/{feature}", {"enabled": enabled})
+    if tweaks["collaborator"] is not None:  # a 422 when already one: then nothing changes
+        url = f"{heroku.emu.url}/apps/{name}/collaborators"
+        heroku.session.post(url, json={"user": tweaks["collaborator"]}, timeout=10)
 
 
 @settings(
