@@ -190,35 +190,68 @@ def _remove(run: AppRun, email: str) -> None:
             raise
 
 
-def _keep_a_manager(
-    planned: list[Change], people: Mapping[str, Any], admins: set[str]
-) -> list[Change]:
+Found = tuple[Action, str, dict[str, Any]]  # a change to be: action, email, its fields
+ADMIN_NOTE = (
+    "a team admin: has every permission through the team, and herokustack never changes an "
+    "admin's access"
+)
+ODD_NOTE = "not an email address herokustack sends to Heroku: remove it by hand"
+
+
+def _declared(
+    want: Mapping[str, list[str]], people: Mapping[str, Any], admins: set[str], team: bool
+) -> list[Found]:
+    """Adds and permission changes of the declared people; the owner and admins untouched."""
+    found: list[Found] = []
+    for email, permissions in want.items():
+        have = people.get(email)
+        if email in admins:  # what Heroku lists for them, else every permission
+            has = have["permissions"] if have else EVERY
+            if team and has != permissions:
+                fields = {"before": has, "after": permissions, "note": ADMIN_NOTE}
+                found.append(("refused", email, fields))
+        elif have is None:
+            found.append(("create", email, {"after": permissions}))
+        elif team and have["permissions"] != permissions:
+            found.append(("update", email, {"before": have["permissions"], "after": permissions}))
+    return found
+
+
+def _pruned(emails: set[str], people: Mapping[str, Any]) -> list[Found]:
+    """Removals of the undeclared people (prune_access); an email no URL takes is refused."""
+    found: list[Found] = []
+    for email in sorted(emails):
+        before = people[email]["permissions"]
+        if EMAIL.match(email):
+            found.append(("destroy", email, {"before": before}))
+        else:
+            found.append(("refused", email, {"before": before, "note": ODD_NOTE}))
+    return found
+
+
+def _keep_a_manager(found: list[Found], people: Mapping[str, Any], admins: set[str]) -> list[Found]:
     """The changes, those that take `manage` from the last collaborators who have it (team
     admins aside) refused: a team app keeps someone to manage it besides its team's admins."""
     managers = {e for e, p in people.items() if "manage" in p["permissions"] and e not in admins}
     left = set(managers)
-    for change in planned:
-        if change.action in ("create", "update") and "manage" in change.after:
-            left.add(change.name)
-        elif change.action in ("update", "destroy"):
-            left.discard(change.name)
+    for action, email, fields in found:
+        if action in ("create", "update") and "manage" in fields["after"]:
+            left.add(email)
+        elif action in ("update", "destroy"):
+            left.discard(email)
     if not managers or left:
-        return planned
+        return found
     names = ", ".join(sorted(managers))
-    who = (
-        f"{names} is the last collaborator"
-        if len(managers) == 1
-        else (f"{names} are the last collaborators")
-    )
+    who = f"{names} is the last collaborator" if len(managers) == 1 else f"{names} are the last"
     note = (
         f"{who} with manage (team admins aside): without one, only team admins could manage "
         "this app's access; give someone else manage first"
     )
     return [
-        c.model_copy(update={"action": "refused", "note": note})
-        if c.is_change and c.name in managers
-        else c
-        for c in planned
+        ("refused", email, {**fields, "note": note})
+        if action in ("update", "destroy") and email in managers
+        else (action, email, fields)
+        for action, email, fields in found
     ]
 
 
@@ -262,10 +295,8 @@ class Access(Kind):
             first = seen.setdefault(email.lower(), email)
             if first != email:
                 other = key_text((self.name, first))
-                problems.append(
-                    ((self.name, email), f"the same person as {other} (emails are compared "
-                     "lower-cased)")
-                )  # fmt: skip
+                same = f"the same person as {other} (emails are compared lower-cased)"
+                problems.append(((self.name, email), same))
             for i, permission in enumerate(permissions):
                 if permission in permissions[:i]:
                     at = key_text((self.name, email, permissions.index(permission)))
@@ -280,40 +311,18 @@ class Access(Kind):
     def plan(self, ctx: PlanContext) -> None:
         live = self.facts(ctx.live) or {"owner": "", "team": None, "people": {}}
         team = getattr(ctx.spec.app, "team", None) or live["team"]
-        want = self._wanted(ctx, team is not None)
         people: dict[str, dict[str, Any]] = live["people"]
         admins = {e for e, p in people.items() if p["role"] == "admin"}
         admins |= set(ADMINS.facts(ctx.live) or ())
-        planned: list[Change] = []
-
-        def add(action: Action, email: str, **fields: Any) -> None:
-            planned.append(
-                Change(app=ctx.name, action=action, resource=self.resource, name=email,
-                       params={"team": team is not None}, **fields)
-            )  # fmt: skip
-
-        for email, permissions in want.items():
-            have = people.get(email)
-            if email == live["owner"]:
-                continue  # the owner has access whatever the file says
-            if email in admins:
-                has = have["permissions"] if have else EVERY
-                if team is not None and has != permissions:
-                    note = (
-                        "a team admin: has every permission through the team, and herokustack "
-                        "never changes an admin's access"
-                    )
-                    add("refused", email, before=has, after=permissions, note=note)
-            elif have is None:
-                add("create", email, after=permissions)
-            elif team is not None and have["permissions"] != permissions:
-                add("update", email, before=have["permissions"], after=permissions)
+        want = self._wanted(ctx, team is not None)
+        want.pop(live["owner"], None)  # the owner has access whatever the file says
+        found = _declared(want, people, admins, team is not None)
         if ctx.spec.app.prune_access:
-            for email in sorted(set(people) - set(want) - admins - {live["owner"]}):
-                add("destroy", email, before=people[email]["permissions"])
+            found += _pruned(set(people) - set(want) - admins - {live["owner"]}, people)
         if team is not None:
-            planned = _keep_a_manager(planned, people, admins)
-        ctx.changes.extend(planned)
+            found = _keep_a_manager(found, people, admins)
+        for action, email, fields in found:
+            ctx.add(action, self.resource, email, params={"team": team is not None}, **fields)
 
     def _wanted(self, ctx: PlanContext, team: bool) -> dict[str, list[str]]:
         """Declared people, lower-cased, with their permissions as Heroku gives them (view

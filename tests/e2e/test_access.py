@@ -22,6 +22,7 @@ from e2e_helpers import (
     write_stack,
 )
 
+from herokustack.client import InvalidIdError
 from herokustack.emulator import EmulatorServer
 from herokustack.resources import access
 
@@ -229,6 +230,23 @@ def test_the_last_manager_is_kept(cli: Cli, heroku: Heroku, tmp_path: Path) -> N
     applied(cli, path)
     assert carol not in people(heroku, name)
     assert_plan_empty(cli, path)
+
+
+def test_an_email_no_url_takes_is_never_sent(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = personal_app(heroku, "au")
+    odd = "x/../y@acme.com"  # Heroku's answers are not trusted to be plain emails
+    heroku.post(f"/apps/{name}/collaborators", {"user": odd})
+    path = write_stack(tmp_path, doc(name, {}, prune_access=True))
+    plan = cli("plan", str(path))
+    assert f"  ! access {odd}  # not an email address herokustack sends to Heroku" in plan.output
+    seen: list[str] = []
+    with emu.observing(lambda method, p, body: seen.append(method)):
+        applied(cli, path)
+    assert set(seen) == {"GET"}
+    with pytest.raises(InvalidIdError, match="is not an email address: it is not sent"):
+        access._path(name, odd)
 
 
 def test_permissions_on_a_personal_app_are_a_plan_error(
