@@ -121,6 +121,8 @@ class LiveApp:
 
     addons: tuple[LiveAddon, ...] = ()
     log_drains: int = 0
+    owner: str = ""  # the owner's email ("" when not known)
+    team: str | None = None  # the Heroku Team that owns it, None for a personal app
 
 
 @dataclass(frozen=True)
@@ -554,6 +556,34 @@ def _no_preboot(ctx: Context) -> Iterator[Hit]:
         yield Hit(where, "`web` deploys without preboot (set `preboot = true` in `[features]`)")
 
 
+@rule(
+    "HS018",
+    "warning",
+    "Production app outside a Heroku Team",
+    scope="production",
+    messages=(
+        "production app is not declared in a Heroku Team (set `team` in `[app]`)",
+        "production app is owned by the personal account <email>, not a Heroku Team",
+    ),
+    why="A personal app belongs to one person's account: if they leave, lose their login or "
+    "their card fails, nobody else can manage or pay for production, and access is granted "
+    "app by app. A team owns the app for everyone, with roles and one bill.",
+    fix='Set `team = "<team>"` in `[app]`: plan shows the transfer (`heroku apps:transfer`) and '
+    "apply makes it. With live state, an app already in a team passes.",
+)
+def _personal_production(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production" or ctx.stack.spec.app.team is not None:
+        return
+    live = ctx.live_app
+    if live is None or not live.owner:  # offline: only the file can tell
+        yield Hit("app", "production app is not declared in a Heroku Team (set `team` in `[app]`)")
+    elif live.team is None:
+        yield Hit(
+            "app",
+            f"production app is owned by the personal account {live.owner}, not a Heroku Team",
+        )
+
+
 # --- secrets --------------------------------------------------------------------------------
 
 # --- suppressions ---------------------------------------------------------------------------
@@ -726,7 +756,10 @@ def live_state_from(lives: Mapping[str, facts.LiveState]) -> LiveState:
 
 def live_app_of(live: facts.LiveState) -> LiveApp:
     addons = tuple(LiveAddon(a.name, a.service, a.plan, a.owner == live.name) for a in live.addons)
-    return LiveApp(addons=addons)
+    info = live.app
+    return LiveApp(
+        addons=addons, owner=info.owner if info else "", team=info.team if info else None
+    )
 
 
 def _drain_count(client: HerokuClient, app: str) -> int:

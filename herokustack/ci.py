@@ -36,7 +36,9 @@ from herokustack.planner import Plan, hash_key, new_salt
 from herokustack.stackfile import Stack
 
 FORMATS = ("text", "json", "markdown")
-SAVED_PLAN_OPTIONS = "--app and --allow-destroy are options of plan, not of applying a saved plan"
+SAVED_PLAN_OPTIONS = (
+    "--app, --allow-destroy and --allow-transfer are options of plan, not of applying a saved plan"
+)
 
 
 def check_format(output: str) -> None:
@@ -54,6 +56,7 @@ class PlanRun:
     catalog: dict[str, list[dict[str, Any]]] | None = None
     allow_destroy: tuple[str, ...] = ()
     target: str = DEFAULT_API_URL  # where the plan was made: "local" or the Platform API URL
+    allow_transfer: tuple[str, ...] = ()
 
 
 def select(
@@ -78,6 +81,7 @@ def make_plan(
     with_catalog: bool = False,
     allow_destroy: Sequence[str] = (),
     where: str = DEFAULT_API_URL,
+    allow_transfer: Sequence[str] = (),
 ) -> PlanRun:
     """Plan the selected stacks; `open_target()` reaches Heroku only when there is one.
 
@@ -88,13 +92,16 @@ def make_plan(
         return PlanRun(Plan(salt=new_salt()), {}, [], note, target=where)
     configs = session.resolve_configs(stacks)
     with open_target() as target:
-        plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
+        plan, lives = session.plan_with_lives(
+            target, stacks, configs, allow_destroy, allow_transfer=allow_transfer
+        )
         catalog = None
         if with_catalog:
             with contextlib.suppress(HerokustackError):  # a plan never fails on price
                 catalog = read_catalog(target, stacks, lives)
         note = target.catalog.note() or note
-    return PlanRun(plan, lives, stacks, note, catalog, tuple(allow_destroy), where)
+    allowed = tuple(allow_destroy), tuple(allow_transfer)
+    return PlanRun(plan, lives, stacks, note, catalog, allowed[0], where, allowed[1])
 
 
 def read_catalog(
@@ -169,7 +176,13 @@ def extras(
 def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[str, Any]:
     """The plan document (`plan --format json`, `plan --out`), checked against its model."""
     extra = planfile.document_extra(
-        run.plan, run.lives, run.stacks, exit_code, run.allow_destroy, run.target
+        run.plan,
+        run.lives,
+        run.stacks,
+        exit_code,
+        run.allow_destroy,
+        run.target,
+        allow_transfer=run.allow_transfer,
     )
     data = render.plan_data(run.plan, extra)
     if more and more.costs is not None:
@@ -268,12 +281,15 @@ def apply_files(
     target_options: Mapping[str, Any],
     timeout: float,
     auto_approve: bool,
+    allow_transfer: Sequence[str] = (),
 ) -> ApplyResult | None:
     """Plan the stack files, show the plan, ask, then apply it; None: not approved."""
     stacks = session.select_stacks(paths, apps)
     configs = session.resolve_configs(stacks)
     with session.open_target(**target_options) as target:
-        plan, lives = session.plan_with_lives(target, stacks, configs, allow_destroy)
+        plan, lives = session.plan_with_lives(
+            target, stacks, configs, allow_destroy, allow_transfer=allow_transfer
+        )
         applier_ui.show_plan(plan, output)
         if not applier_ui.approved(plan, auto_approve):
             show_result(plan, None, output)
@@ -308,7 +324,12 @@ def apply_saved(
         planfile.check_secrets(doc, key, environ)  # clearer than the difference it makes
         configs = session.resolve_configs(stacks, environ)
         plan, lives = session.plan_with_lives(
-            target, stacks, configs, doc.allow_destroy, salt=doc.salt
+            target,
+            stacks,
+            configs,
+            doc.allow_destroy,
+            salt=doc.salt,
+            allow_transfer=doc.allow_transfer,
         )
         planfile.check_fresh(doc, key, lives, name)
         planfile.check_same(doc, plan, key, name)

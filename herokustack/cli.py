@@ -321,6 +321,12 @@ def plan_command(
         metavar="NAME",
         help="Plan destroying this protect = false add-on (repeatable; saved with --out).",
     ),
+    allow_transfer: list[str] = typer.Option(
+        None,
+        "--allow-transfer",
+        metavar="APP",
+        help="Plan moving this app of a team to the team its file names (repeatable).",
+    ),
 ) -> None:
     """Show what would change on Heroku to match the stack files.
 
@@ -339,6 +345,7 @@ def plan_command(
             with_catalog=with_cost,
             allow_destroy=allow_destroy or (),
             where=session.target_name(local, api_url),
+            allow_transfer=allow_transfer or (),
         )
         more = ci.extras(
             run, with_checks=with_checks, with_cost=with_cost, prices=prices, warn_above=warn
@@ -370,6 +377,12 @@ def apply_command(
         metavar="NAME",
         help="Allow destroying this protect = false add-on (repeatable).",
     ),
+    allow_transfer: list[str] = typer.Option(
+        None,
+        "--allow-transfer",
+        metavar="APP",
+        help="Allow moving this app of a team to the team its file names (repeatable).",
+    ),
     output: str = _FORMAT_OPT,
     local: bool = _LOCAL_OPT,
     api_url: str | None = _URL_OPT,
@@ -393,12 +406,19 @@ def apply_command(
         ci.check_format(output)
         saved = ci.saved_plan_path(paths, plan_file)
         if saved is not None:
-            if apps or allow_destroy:
+            if apps or allow_destroy or allow_transfer:
                 raise HerokustackError(ci.SAVED_PLAN_OPTIONS)
             done = ci.apply_saved(saved, output, target_options, timeout)
         else:
             done = ci.apply_files(
-                paths, apps, allow_destroy or (), output, target_options, timeout, auto_approve
+                paths,
+                apps,
+                allow_destroy or (),
+                output,
+                target_options,
+                timeout,
+                auto_approve,
+                allow_transfer or (),
             )
     except HerokustackError as exc:
         raise fail(str(exc)) from None

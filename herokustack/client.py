@@ -330,6 +330,8 @@ def parse_app(doc: Mapping[str, Any]) -> LiveAppInfo:
         stack=stack,
         build_stack=_name(doc.get("build_stack")) or stack,
         maintenance=bool(doc.get("maintenance")),
+        owner=str((doc.get("owner") or {}).get("email") or ""),
+        team=_name(doc.get("team")) or None,
     )
 
 
@@ -729,11 +731,17 @@ class HerokuClient:
         doc = self._object(method, path, self.request(method, path, body))
         return _parsed(f"{method} {path}", parse, doc)
 
-    def create_app(self, name: str, region: str, stack: str) -> LiveAppInfo:
+    def create_app(
+        self, name: str, region: str, stack: str, team: str | None = None, locked: bool = False
+    ) -> LiveAppInfo:
+        """A personal app (`POST /apps`), or with `team` one of that team (`POST /teams/apps`)."""
         app_path(name)  # a name that could not be read back is refused before the POST
-        body = {"name": name, "region": region, "stack": stack}
+        body: dict[str, Any] = {"name": name, "region": region, "stack": stack}
+        path = "apps"
+        if team is not None:
+            path, body = "teams/apps", {**body, "team": team, "locked": locked}
         return self._post_once(
-            lambda: self._write("POST", "apps", body, parse_app),
+            lambda: self._write("POST", path, body, parse_app),
             lambda: self.app_info(name),
         )
 

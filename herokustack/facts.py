@@ -28,6 +28,8 @@ class LiveAppInfo(Live):
     stack: str
     build_stack: str
     maintenance: bool
+    owner: str = ""  # the owner's email; a team app's is `<team>@herokumanager.com`
+    team: str | None = None  # the Heroku Team that owns the app, None for a personal app
 
 
 class LiveProcess(Live):

@@ -24,7 +24,8 @@ the file cannot test guesses of a secret against it.
 
 `--allow-destroy` names given to `plan` are saved (`allow_destroy`) and used when planning
 again at apply: they unlock only what the stack files already allow (`protect = false`), and
-the signature covers them.
+the signature covers them. So are `--allow-transfer` names (`allow_transfer`): they unlock only
+the move to the team the stack file names.
 
 The same fingerprints guard each write batch of apply (`LiveGuard`): right before writing,
 the parts the batch touches are read again, so a second apply (or a hand-made change) running
@@ -149,6 +150,9 @@ class PlanDocument(BaseModel):
     allow_destroy: list[str] = Field(
         default_factory=list, description="The --allow-destroy names the plan was made with."
     )
+    allow_transfer: list[str] = Field(
+        default_factory=list, description="The --allow-transfer apps the plan was made with."
+    )
     exit_code: int = Field(description="The exit code of the plan command.")
     herokustack_version: str
     live: list[LiveFingerprint] = Field(description="Fingerprints of the live state planned.")
@@ -182,6 +186,7 @@ def document_extra(
     exit_code: int,
     allow_destroy: Sequence[str] = (),
     target: str = LOCAL,
+    allow_transfer: Sequence[str] = (),
 ) -> list[tuple[str, Any]]:
     """The sections a saved plan adds to `render.plan_data`: exit code, target, fingerprints,
     secrets."""
@@ -190,6 +195,7 @@ def document_extra(
         ("exit_code", exit_code),
         ("herokustack_version", herokustack_version()),
         ("allow_destroy", sorted(set(allow_destroy))),
+        ("allow_transfer", sorted(set(allow_transfer))),
         ("target", target),
         ("key_check", _key_check(plan.hash_key, target)),
         ("live", [_only_touched(f, plan).model_dump() for f in live]),

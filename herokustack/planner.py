@@ -133,6 +133,7 @@ def plan_app(
     key: bytes,
     allow_destroy: Iterable[str] = (),
     assume_released: Iterable[str] = (),
+    allow_transfer: Iterable[str] = (),
 ) -> AppPlan:
     """The changes that make one live app match its stack file (`key`: `hash_key`)."""
     ctx = PlanContext(
@@ -142,6 +143,7 @@ def plan_app(
         key,
         frozenset(allow_destroy),
         frozenset(assume_released) if not live.exists else frozenset(),
+        allow_transfer=frozenset(allow_transfer),
     )
     for kind in resources.planned_kinds(stack.spec):
         kind.plan(ctx)
@@ -157,6 +159,7 @@ def make_plan(
     pepper: bytes = b"",
     allow_destroy: Iterable[str] = (),
     assume_released: Mapping[str, Iterable[str]] | None = None,
+    allow_transfer: Iterable[str] = (),
 ) -> Plan:
     """The plan for many apps, in the order of `stacks`; hashes keyed by salt and `pepper`."""
     salt = salt or new_salt()
@@ -170,6 +173,7 @@ def make_plan(
             key=key,
             allow_destroy=allow_destroy,
             assume_released=released.get(stack.name, ()),
+            allow_transfer=allow_transfer,
         )
         for stack in stacks
     ]

@@ -21,7 +21,7 @@ from herokustack.facts import LiveState
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
 from herokustack.planfile import LOCAL
 from herokustack.planner import Plan, make_plan
-from herokustack.resources import planned_kinds, read_apps
+from herokustack.resources import planned_kinds, read_apps, team
 from herokustack.stackfile import ConfigEntry, Stack
 
 Configs = dict[str, dict[str, ConfigEntry]]
@@ -155,15 +155,19 @@ def plan_with_lives(
     configs: Configs,
     allow_destroy: Iterable[str] = (),
     salt: str | None = None,
+    allow_transfer: Iterable[str] = (),
 ) -> tuple[Plan, dict[str, LiveState]]:
     """The plan and the live states it was computed from (saved plans fingerprint them).
 
-    Every add-on plan the stacks name is checked against the live catalog (after reading the
-    apps, whose errors, e.g. a wrong --api-url, say more).
+    Every add-on plan the stacks name is checked against the live catalog, and every team an
+    app moves into against the account's teams (after reading the apps, whose errors, e.g. a
+    wrong --api-url, say more).
     """
+    team.check_allow_transfer(allow_transfer, stacks)
     lives = target.read_lives(stacks)
     check_allow_destroy(allow_destroy, stacks, lives)
     target.catalog.check(stacks)
+    team.check_teams(target.client, stacks, lives)
     assume = target.local.released_for_new() if target.local else {}
     plan = make_plan(
         stacks,
@@ -173,6 +177,7 @@ def plan_with_lives(
         pepper=target.pepper,
         allow_destroy=allow_destroy,
         assume_released=assume,
+        allow_transfer=allow_transfer,
     )
     return plan, lives
 

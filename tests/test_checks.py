@@ -65,6 +65,7 @@ CASES = [
     ("HS012", "hs012-fail-hosts.toml", "warning", 7, "hs012-pass.toml"),
     ("HS013", "hs013-fail.toml", "warning", 7, "hs013-pass.toml"),
     ("HS015", "hs015-fail.toml", "info", 10, "hs015-pass.toml"),
+    ("HS018", "hs018-fail.toml", "warning", 2, "hs018-pass.toml"),
 ]
 
 

@@ -72,7 +72,7 @@ def test_warnings_pass_unless_strict() -> None:
 def test_info_passes_even_strict(tmp_path: Path) -> None:
     path = tmp_path / "app.toml"
     path.write_text(
-        (FIXTURES / "hs009-fail.toml").read_text()
+        (FIXTURES / "hs009-fail.toml").read_text().replace("[app]\n", '[app]\nteam = "acme"\n')
         + '[addons.logs]\nplan = "papertrail:choklad"\n[addons.errors]\nplan = "sentry:f1"\n'
     )
     code, out = run("--strict", str(path))
@@ -153,7 +153,8 @@ def test_json_output() -> None:
         "fix": RULES["HS004"].fix,
         "suppressed": None,
     }
-    assert document["summary"] == {"error": 1, "warning": 2, "info": 1, "suppressed": 0}
+    # warnings: HS007, HS008 and HS018 (a production app outside a team)
+    assert document["summary"] == {"error": 1, "warning": 3, "info": 1, "suppressed": 0}
 
 
 def test_markdown_output_is_a_table_for_pr_comments() -> None:

@@ -60,7 +60,7 @@ def test_a_changed_touched_part_is_named_and_nothing_else(
     untouched = [touching("maintenance", "app1")]
     assert changed_parts(recorded(before), now, untouched) == []
     parts = recorded(before).parts  # names and keyed digests only, never a value
-    assert set(parts) == {"app", "maintenance"} | {f"formation.{t}" for t in formation} | {
+    assert set(parts) == {"app", "team", "maintenance"} | {f"formation.{t}" for t in formation} | {
         f"config.{k}" for k in config
     }
     assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in parts.values())

@@ -44,7 +44,7 @@ def test_validate_a_broken_file_prints_each_problem_and_exits_1(project: Path) -
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         "✗ stacks/production.toml",
-        "  stacks/production.toml:11: formation.web.quantity: must be an integer between 0 and "
+        "  stacks/production.toml:12: formation.web.quantity: must be an integer between 0 and "
         '100, got "two"',
         "✓ stacks/staging.toml (acme-staging)",
         "1 of 2 files invalid, 1 problem",

@@ -310,7 +310,7 @@ class Access(Kind):
 
     def plan(self, ctx: PlanContext) -> None:
         live = self.facts(ctx.live) or {"owner": "", "team": None, "people": {}}
-        team = getattr(ctx.spec.app, "team", None) or live["team"]
+        team = ctx.spec.app.team or live["team"]
         people: dict[str, dict[str, Any]] = live["people"]
         admins = {e for e, p in people.items() if p["role"] == "admin"}
         admins |= set(ADMINS.facts(ctx.live) or ())

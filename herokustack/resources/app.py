@@ -2,7 +2,9 @@
 
 Reading it is one request (GET /apps/{app}); when Heroku answers that there is no such app,
 nothing else is read and every declared thing is planned as created. An app cannot move region
-(refused); a new stack takes effect at the next deploy.
+(refused); a new stack takes effect at the next deploy. A new app whose file names a `team` is
+created in it (`POST /teams/apps`, locked as declared); an existing app's owner and lock are
+the `team` kind's (herokustack/resources/team.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from pydantic import Field
 
 from herokustack.resources import access, config_vars, maintenance
+from herokustack.resources import team as team_kinds
 from herokustack.resources.base import (
     NEXT_DEPLOY,
     Change,
@@ -54,6 +57,8 @@ class AppSpec(Strict):
         pattern=STACK_PATTERN,
         description="Heroku stack (build image), e.g. heroku-24.",
     )
+    team: str | None = team_kinds.TEAM_FIELD
+    locked: bool | None = team_kinds.LOCKED_FIELD
     maintenance: bool = maintenance.FIELD
     prune_config: bool = config_vars.PRUNE_FIELD
     prune_access: bool = access.PRUNE_FIELD
@@ -73,7 +78,8 @@ def guess_environment(app_name: str) -> str:
 
 def _create(run: AppRun, changes: list[Change]) -> None:
     after = changes[0].after
-    run.client.create_app(run.app, after["region"], after["stack"])
+    team_name, locked = after.get("team"), bool(after.get("locked"))
+    run.client.create_app(run.app, after["region"], after["stack"], team_name, locked)
     if run.opts.after_create:
         run.opts.after_create(run.app)
 
@@ -107,9 +113,10 @@ class App(Kind):
     def plan(self, ctx: PlanContext) -> None:
         app, live = ctx.spec.app, ctx.live.app
         if live is None:
-            ctx.add(
-                "create", self.resource, ctx.name, after={"region": app.region, "stack": app.stack}
-            )
+            after: dict[str, Any] = {"region": app.region, "stack": app.stack}
+            if app.team is not None:  # created in the team: POST /teams/apps
+                after.update(team=app.team, locked=bool(app.locked))
+            ctx.add("create", self.resource, ctx.name, after=after)
             return
         if live.region != app.region:
             note = (
@@ -130,7 +137,11 @@ class App(Kind):
 
     def body(self, change: Change) -> str:
         if change.action == "create":
-            return f": region {change.after['region']}, stack {change.after['stack']}"
+            after = change.after
+            text = f": region {after['region']}, stack {after['stack']}"
+            if after.get("team"):
+                text += f", team {after['team']}" + (", locked" if after.get("locked") else "")
+            return text
         return super().body(change)
 
     def absent_app_drift(self, stack: Stack) -> list[dict[str, Any]]:

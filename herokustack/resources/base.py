@@ -203,6 +203,7 @@ class PlanContext:
     assume_released: frozenset[str]
     changes: list[Change] = dataclasses.field(default_factory=list)
     shared: dict[str, Any] = dataclasses.field(default_factory=dict)
+    allow_transfer: frozenset[str] = frozenset()  # apps --allow-transfer lets change team
 
     @property
     def spec(self) -> StackFile:

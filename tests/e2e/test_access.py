@@ -106,6 +106,22 @@ def test_team_app_plan_apply_change_and_plan_again_empty(
     assert_plan_empty(cli, path)
 
 
+def test_a_new_app_of_a_team_gets_its_people_with_permissions(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+) -> None:
+    name, alice = unique_name("an"), person("alice")
+    path = write_stack(tmp_path, doc(name, {alice: ["deploy"]}, team=TEAM))
+    plan = cli("plan", str(path))
+    assert f"  + access {alice}: deploy, view\n" in plan.output, plan.output
+    seen: list[str] = []
+    with emu.observing(lambda method, p, body: seen.append(f"{method} {p}")):
+        applied(cli, path)
+    writes = [s for s in seen if not s.startswith("GET")]
+    assert writes.index("POST /teams/apps") < writes.index(f"POST /teams/apps/{name}/collaborators")
+    assert people(heroku, name)[alice] == ("collaborator", ["deploy", "view"])
+    assert_plan_empty(cli, path)
+
+
 def test_personal_app_collaborators_and_prune(
     cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
 ) -> None:
@@ -309,7 +325,7 @@ def test_drift_shows_hand_made_changes_and_undeclared_people(
     name, bare = team_app(heroku, "ad"), personal_app(heroku, "ab")
     alice, bob, carol, admin = person("alice"), person("bob"), person("carol"), person("adm")
     paths = [
-        write_stack(tmp_path, doc(name, {alice: ["deploy"], bob: ["view"]})),
+        write_stack(tmp_path, doc(name, {alice: ["deploy"], bob: ["view"]}, team=TEAM)),
         write_stack(tmp_path, doc(bare)),
     ]
     assert cli("apply", *map(str, paths), "--auto-approve").exit_code == 0

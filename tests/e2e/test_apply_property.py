@@ -64,6 +64,10 @@ features = st.dictionaries(
     st.booleans(),
     max_size=2,
 )
+# Personal (owner not managed), or the emulator's team, locked or not (or the lock unmanaged).
+teams = st.sampled_from(
+    [{}, {"team": "acme"}, {"team": "acme", "locked": True}, {"team": "acme", "locked": False}]
+)
 
 # Collaborators of a personal app (no permissions); a third one may be added by hand.
 PEOPLE = ["ann@example.com", "ben@example.com", "cat@example.com"]
@@ -83,6 +87,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
             "maintenance": draw(st.booleans()),
             "prune_config": draw(st.booleans()),
             "prune_access": draw(st.booleans()),
+            **draw(teams),
         },
         # A worker is declared with web only: the released web dyno runs, so a stack file that
         # left it out (on Basic) and put worker on Standard-1X asks Heroku to mix dyno tiers.

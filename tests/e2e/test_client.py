@@ -41,15 +41,18 @@ def test_lists_follow_next_range_silently(emu: EmulatorServer, capsys: pytest.Ca
 def test_reading_an_app_stays_within_the_request_budget(emu: EmulatorServer, tmp_path: Path):
     cli = Cli(emu)
     name = unique_name()
-    path = write_stack(tmp_path, stack_doc(name))
+    doc = stack_doc(name)
+    doc["app"]["team"] = "acme"  # a team app: its lock costs one more request
+    path = write_stack(tmp_path, doc)
     assert cli("apply", str(path), "--auto-approve").exit_code == 0
     emu.deploy(name, RELEASED)
     client = HerokuClient(emu.url, emu.api_key)
     emu.reset_counts()
     state = read_app(client, name)
-    # app, formation, config, add-ons, buildpacks, features, collaborators + 1 Postgres (drift
-    # and import read all kinds; a team app's admins would be one more)
-    assert emu.request_count() <= 7 + 1
+    # app, formation, config, add-ons, buildpacks, features, team app (locked), collaborators,
+    # the team's admins (a team app) + 1 Postgres (drift and import read all kinds)
+    assert emu.request_count() <= 9 + 1
+    assert state.app is not None and state.app.team == "acme"
     assert state.exists and set(state.formation) == {"web", "worker"}
     assert {a.attachments for a in state.addons} == {("DATABASE",), ("REDIS",), ("PAPERTRAIL",)}
     assert SECRET not in repr(state) and SECRET not in state.model_dump_json()

@@ -182,6 +182,12 @@ class FormationState(Store):
         """
         rows = self._formation_rows(c, app_id)
         tiers = {dyno_tier(r["size"]): r["size"] for r in rows if r["quantity"] > 0}
+        # Dev Center, "Heroku Teams": eco dynos are for personal apps, not a team's.
+        if (
+            "eco" in tiers
+            and c.execute("SELECT 1 FROM team_apps WHERE app_id = ?", (app_id,)).fetchone()
+        ):
+            raise invalid("Eco dynos are not available to apps owned by a team.")
         if len(tiers) > 1:
             # Heroku's own wording (quoted in heroku/legacy-cli#1676 and by users since).
             first, second = sorted(tiers.values())[:2]
