@@ -44,6 +44,7 @@ from herokustack.errors import HerokustackError, StackFileError
 # The section models live with their kinds (herokustack/resources/); re-exported here, where
 # the rest of herokustack and the tests have always found them.
 from herokustack.resources import KINDS
+from herokustack.resources import access as _access
 from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
 from herokustack.resources import domains as _domains
@@ -138,6 +139,9 @@ class StackFile(Strict):
     )
     webhooks: list[_webhooks.WebhookSpec] = Field(
         default_factory=list, description=_webhooks.KIND.section_description
+    )
+    access: dict[_access.Email, list[_access.Permission]] = Field(
+        default_factory=dict, description=_access.KIND.section_description
     )
 
     @model_validator(mode="after")

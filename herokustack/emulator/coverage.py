@@ -44,7 +44,10 @@ FAMILIES: dict[str, str] = {
     "`apps:destroy`, `maintenance`, `stack:set`",
     "app-feature": "stack files (`[features]`); `heroku features`, `features:enable`, "
     "`features:disable`, `features:info`, `labs -a`",
-    "collaborator": "`heroku access`, `apps:info`",
+    "collaborator": "stack files (`[access]`); `heroku access`, `access:add`, `access:remove`, "
+    "`apps:info`",
+    "team-app-collaborator": "stack files (`[access]` of team apps); `heroku access:add`, "
+    "`access:update`",
     "config-var": "stack files (`[config]`); `heroku config`, `config:set`, `releases:info`",
     "formation": "stack files (`[formation]`); `heroku ps:scale`, `ps:type`",
     "dyno": "`heroku ps`, `ps:restart`, `ps:stop`, `run`, `apps:info`",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from herokustack.facts import LiveState
 from herokustack.resources import (
+    access,
     acm,
     addons,
     app,
@@ -54,6 +55,8 @@ KINDS: list[Kind] = [
     maintenance.KIND,
     drains.KIND,
     webhooks.KIND,
+    access.KIND,
+    access.ADMINS,
 ]
 
 

@@ -72,6 +72,10 @@ teams = st.sampled_from(
 # Custom domains of the app (None: not declared, so not managed), from a few host names.
 subdomains = st.none() | st.lists(st.sampled_from(["www", "api", "*"]), unique=True, max_size=2)
 
+# Collaborators of a personal app (no permissions); a third one may be added by hand.
+PEOPLE = ["ann@example.com", "ben@example.com", "cat@example.com"]
+access = st.dictionaries(st.sampled_from(PEOPLE[:2]), st.just([]), max_size=2)
+
 
 @st.composite
 def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
@@ -84,6 +88,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         "stack": draw(st.sampled_from(["heroku-22", "heroku-24"])),
         "maintenance": draw(st.booleans()),
         "prune_config": draw(st.booleans()),
+        "prune_access": draw(st.booleans()),
         **draw(teams),
     }
     acm, subs = draw(st.none() | st.booleans()), draw(subdomains)
@@ -102,6 +107,7 @@ def stack_docs(draw: st.DrawFn, name: str) -> dict[str, Any]:
         "config": cfg,
         "buildpacks": draw(buildpacks),
         "features": draw(features),
+        "access": draw(access),
     }
 
 
@@ -123,6 +129,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                     "features": features,
                     "domain": st.booleans(),  # a custom domain added by hand
                     "acm": st.none() | st.booleans(),
+                    "collaborator": st.none() | st.sampled_from(PEOPLE[1:]),
                 }
             )
         ),
@@ -165,6 +172,9 @@ def tweak(heroku: Heroku, name: str, tweaks: dict[str, Any]) -> None:
         heroku.post(f"/apps/{name}/domains", body)
     if tweaks["acm"] is not None:
         heroku.request("POST" if tweaks["acm"] else "DELETE", f"/apps/{name}/acm", {})
+    if tweaks["collaborator"] is not None:  # a 422 when already one: then nothing changes
+        url = f"{heroku.emu.url}/apps/{name}/collaborators"
+        heroku.session.post(url, json={"user": tweaks["collaborator"]}, timeout=10)
 
 
 @settings(

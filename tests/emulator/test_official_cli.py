@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from official_heroku import installed, run_heroku
+from official_heroku import installed, run_heroku, run_heroku_batch
+from typer.testing import CliRunner
 
+from herokustack.cli import app as herokustack_app
 from herokustack.emulator import EmulatorServer
 
 pytestmark = [
@@ -120,3 +122,69 @@ def test_official_cli_commands(emu: EmulatorServer, http: httpx.Client, tmp_path
     assert [a["plan"]["name"] for a in http.get("/apps/cli-main/addons").json()] == [
         "heroku-postgresql:essential-0"
     ]
+
+
+ACCESS_STACKS = {
+    "cli-team": '"alice@acme.com" = ["deploy"]\n"carol@acme.com" = ["manage"]\n',
+    "cli-solo": '"bob@example.com" = []\n',
+}
+
+
+def herokustack(emu: EmulatorServer, *args: str) -> str:
+    env = {"HEROKU_API_KEY": emu.api_key, "NO_COLOR": "1", "HEROKU_API_URL": None}
+    result = CliRunner().invoke(herokustack_app, [*args, "--api-url", emu.url], env=env)
+    assert result.exit_code in (0, 2), result.output
+    return str(result.output)
+
+
+def test_official_cli_access_sees_and_changes_what_herokustack_applied(
+    emu: EmulatorServer, http: httpx.Client, tmp_path: Path
+) -> None:
+    http.post("/teams/apps", json={"name": "cli-team", "team": "acme"}).raise_for_status()
+    http.post("/apps", json={"name": "cli-solo"}).raise_for_status()
+    paths = []
+    for name, people in ACCESS_STACKS.items():
+        path = tmp_path / f"{name}.toml"
+        app = f'[app]\nname = "{name}"\nenvironment = "staging"\n'
+        path.write_text(f"{app}\n[access]\n{people}")
+        paths.append(str(path))
+    herokustack(emu, "apply", *paths, "--auto-approve")
+
+    done = run_heroku_batch(
+        emu,
+        [
+            ["access", "-a", "cli-team"],
+            ["access", "-a", "cli-solo"],
+            ["access:add", "dave@acme.com", "--permissions", "deploy", "-a", "cli-team"],
+            [
+                "access:update",
+                "alice@acme.com",
+                "--permissions",
+                "deploy,operate",
+                "-a",
+                "cli-team",
+            ],
+            ["access:remove", "carol@acme.com", "-a", "cli-team"],
+            ["access:add", "eve@example.com", "-a", "cli-solo"],
+            ["access:remove", "bob@example.com", "-a", "cli-solo"],
+        ],
+        tmp_path,
+    )
+    team, solo, *changes = (ANSI.sub("", d.stdout + d.stderr) for d in done)
+    assert all(d.returncode == 0 for d in done), [team, solo, *changes]
+    # What herokustack applied; team admins (the account) come from the team's members.
+    assert re.search(r"alice@acme\.com\s+collaborator\s+deploy, view", team), team
+    assert re.search(r"carol@acme\.com\s+collaborator\s+manage, view", team), team
+    assert re.search(r"you@herokustack\.local\s+admin\s+deploy, manage, operate, view", team)
+    assert "herokumanager.com" not in team
+    assert re.search(r"bob@example\.com\s+collaborator", solo), solo
+    assert re.search(r"you@herokustack\.local\s+owner", solo), solo
+
+    # What the CLI did, as herokustack's plan sees it (the reverse of it).
+    plan = herokustack(emu, "plan", *paths)
+    assert "~ access alice@acme.com: deploy, operate, view → deploy, view" in plan
+    assert "+ access carol@acme.com: manage, view" in plan
+    assert "+ access bob@example.com\n" in plan
+    assert "dave@acme.com" not in plan and "eve@example.com" not in plan  # not pruned
+    listed = {c["user"]["email"]: c for c in http.get("/apps/cli-team/collaborators").json()}
+    assert [p["name"] for p in listed["dave@acme.com"]["permissions"]] == ["deploy", "view"]

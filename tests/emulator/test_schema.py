@@ -71,7 +71,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("PATCH", "/apps/schema-app", {"maintenance": True, "build_stack": "heroku-24"})
     call("PATCH", "/apps/schema-app", {"name": "schema-app-2"})
     call("GET", "/apps/schema-app-2")
-    call("GET", "/apps/schema-app-2/collaborators")
+    _collaborators(call)
     call.error("GET", "/apps/schema-app-2/pipeline-couplings", 404, "not_found")  # no pipelines
     call.error("DELETE", "/account", 403, "forbidden")
     assert call("GET", "/apps/schema-app-2/log-drains") == []
@@ -214,6 +214,33 @@ def _webhooks(call: Checked) -> None:
     call("DELETE", f"{path}/{created['id']}")
     assert call("GET", "/apps/schema-app-2/webhook-events") == []
     assert call("GET", "/apps/schema-app-2/webhook-deliveries") == []
+
+
+def _collaborators(call: Checked) -> None:
+    """Personal app (owner and a collaborator), then a team app's, with permissions."""
+    base = "/apps/schema-app-2/collaborators"
+    added = call("POST", base, {"user": "bob@example.com", "silent": True})
+    assert added["role"] == "collaborator" and "permissions" not in added
+    assert sorted(c["role"] for c in call("GET", base)) == ["collaborator", "owner"]
+    call("GET", f"{base}/{added['id']}")
+    call("DELETE", f"{base}/BOB@example.com")
+    call("POST", "/teams/apps", {"name": "schema-access", "team": "acme"})
+    team = "/teams/apps/schema-access/collaborators"
+    body = {"user": "alice@acme.com", "permissions": ["deploy"], "silent": True}
+    alice = call("POST", team, body)
+    assert [p["name"] for p in alice["permissions"]] == ["deploy", "view"]
+    call("PATCH", f"{team}/alice@acme.com", {"permissions": ["deploy", "manage"]})
+    call("GET", f"{team}/alice@acme.com")
+    people = {c["user"]["email"]: c for c in call("GET", team)}
+    assert people["acme@herokumanager.com"]["role"] == "owner"
+    assert [p["name"] for p in people["alice@acme.com"]["permissions"]] == [
+        "deploy",
+        "manage",
+        "view",
+    ]
+    assert len(call("GET", "/apps/schema-access/collaborators")) == 2
+    call("DELETE", f"{team}/alice@acme.com")
+    call("DELETE", "/apps/schema-access")
 
 
 def _teams(call: Checked) -> None:

@@ -23,6 +23,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
 | `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
 | `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
+| `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -39,6 +40,7 @@ from herokustack.emulator.models import (
     addons,
     apps,
     buildpacks,
+    collaborators,
     config_vars,
     domains,
     features,
@@ -53,6 +55,7 @@ from herokustack.emulator.models import (
 from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
 from herokustack.emulator.models.apps import AppsState
 from herokustack.emulator.models.buildpacks import BuildpacksState
+from herokustack.emulator.models.collaborators import CollaboratorsState
 from herokustack.emulator.models.config_vars import ConfigVarsState
 from herokustack.emulator.models.db import (
     ApiError,
@@ -110,10 +113,12 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     log_drains.FAMILY,
     domains.FAMILY,
     webhooks.FAMILY,
+    collaborators.FAMILY,
 )
 
 
 class Backend(
+    CollaboratorsState,  # before AppsState: both build on TeamsState
     AppsState,
     ConfigVarsState,
     PostgresState,

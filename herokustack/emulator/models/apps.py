@@ -9,7 +9,7 @@ from typing import Any
 
 from herokustack.emulator import catalog
 from herokustack.emulator.family import Call, Endpoint, Family
-from herokustack.emulator.models.account import ACCOUNT_EMAIL, ACCOUNT_ID
+from herokustack.emulator.models.account import ACCOUNT_ID
 from herokustack.emulator.models.addons import AddonsState
 from herokustack.emulator.models.db import (
     NAME_WORDS,
@@ -245,19 +245,6 @@ class AppsState(TeamsState, AddonsState, DomainsState):
 
 
 def routes(b: AppsState) -> Sequence[Endpoint]:
-    def collaborators(call: Call) -> list[Json]:
-        app = b.get_app(call.params["app"])
-        return [
-            {
-                "app": {"id": app["id"], "name": app["name"]},
-                "created_at": app["created_at"],
-                "id": ACCOUNT_ID,
-                "permissions": [],
-                "role": "owner",
-                "updated_at": app["updated_at"],
-                "user": {"email": ACCOUNT_EMAIL, "federated": False, "id": ACCOUNT_ID},
-            }
-        ]
 
     def no_pipeline(call: Call) -> Json:
         b.get_app(call.params["app"])
@@ -294,7 +281,6 @@ def routes(b: AppsState) -> Sequence[Endpoint]:
             list_field="id",
         ),
         # Other families' answers about an app, until those families are emulated.
-        Endpoint("/apps/{app}/collaborators", "GET", collaborators, list_field="id"),
         Endpoint("/apps/{app}/pipeline-couplings", "GET", no_pipeline),
     )
 
