@@ -19,8 +19,8 @@ POSTGRES = "heroku-postgresql"
 REDIS = "heroku-redis"
 
 IN_PLACE_NOTE = "Heroku prepares a replacement (hours), then < 1 min of downtime"
-REDIS_NOTE = "Heroku prepares a follower on the new plan, then fails over to it (seconds)"
-REDIS_MINI_NOTE = "mini has no follower: Heroku moves the data to a new instance (brief outage)"
+REDIS_NOTE = "Heroku prepares a follower on the new plan, then fails over to it"
+REDIS_MINI_NOTE = "Heroku changes a mini instance at once (no window, no follower): a brief outage"
 
 
 @dataclass(frozen=True)
