@@ -32,7 +32,7 @@ class PlanChange:
 
 
 def essential(plan: str) -> bool:
-    """An Essential-tier Postgres plan (`essential-0`, and the retired `mini`, `basic`, `hobby-*`)."""
+    """An Essential-tier Postgres plan (`essential-*`; the retired `mini`, `basic`, `hobby-*`)."""
     short = plan.split(":", 1)[-1]
     return short.startswith(("essential", "mini", "basic", "hobby"))
 

@@ -194,7 +194,9 @@ def readable(addon: LiveAddon, app: str) -> tuple[bool, bool]:
     return supports_window(addon.plan), supports_settings(addon.plan)
 
 
-def read_one(client: HerokuClient, addon: LiveAddon, window: bool, settings: bool) -> dict[str, Any]:
+def read_one(
+    client: HerokuClient, addon: LiveAddon, window: bool, settings: bool
+) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if window:
         found[WINDOW] = client.read_window(addon.id)
@@ -291,7 +293,10 @@ class DataSettings(Kind):
         live: LiveAddon | None,
         have: Mapping[str, Any],
     ) -> None:
-        common: dict[str, Any] = {"attachment": spec.attachment, "addon_id": live.id if live else None}
+        common: dict[str, Any] = {
+            "attachment": spec.attachment,
+            "addon_id": live.id if live else None,
+        }
         params = {"service": spec.service}
         if spec.maintenance_window is not None and spec.maintenance_window != have.get(WINDOW):
             before = have.get(WINDOW)
@@ -340,10 +345,10 @@ class DataSettings(Kind):
 
     def touched_parts(self, change: Change) -> list[str]:
         # A setting of an add-on this plan creates has no addon_id: the add-on part covers it.
-        return [f"data.{change.attachment}.{change.field}"] if change.addon_id else []
+        return [f"{self.resource}.{change.attachment}.{change.field}"] if change.addon_id else []
 
     def part_label(self, name: str) -> str:
-        _, attachment, field = name.split(".", 2)
+        attachment, _, field = name.partition(".")
         return f"{field} of {attachment}"
 
     def fresh_parts(
@@ -376,9 +381,9 @@ def _waits(ctx: PlanContext, local: str) -> bool:
 def _parts_of(attachment: str, have: Mapping[str, Any]) -> dict[str, Any]:
     parts: dict[str, Any] = {}
     if WINDOW in have:
-        parts[f"data.{attachment}.{WINDOW}"] = have[WINDOW]
+        parts[f"{KIND.resource}.{attachment}.{WINDOW}"] = have[WINDOW]
     for name, value in (have.get(SETTINGS) or {}).items():
-        parts[f"data.{attachment}.{SETTINGS}.{name}"] = value
+        parts[f"{KIND.resource}.{attachment}.{SETTINGS}.{name}"] = value
     return parts
 
 

@@ -17,7 +17,6 @@ from emu_helpers import HerokuSchema, new_app
 
 from herokustack.emulator import EmulatorServer
 
-
 # The data host's APIs: no published schema (the fields the official CLI reads are checked).
 DATA_API = ("/client/", "/data/", "/postgres/", "/redis/")
 

@@ -17,8 +17,8 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `formation.py` | process types, sizes, quantities | formation |
 | `config_vars.py` | config vars | config_vars |
 | `addons.py` | service and plan catalog, add-ons, attachments | addons, attachments |
-| `postgres.py` | Postgres data API: database info, backups, transfers, settings | transfer_schedules |
-| `maintenances.py` | maintenance windows of data add-ons (`/data/maintenances/v1`) | data_windows |
+| `postgres.py` | Postgres data API: info, backups, transfers, settings | transfer_schedules |
+| `maintenances.py` | maintenance windows of data add-ons (`/data/maintenances`) | data_windows |
 | `redis.py` | Redis data API: info, settings (Postgres settings share its table) | data_config |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |

@@ -77,7 +77,9 @@ def update(c: sqlite3.Connection, addon_id: str, specs: dict[str, Spec], body: A
         raise invalid("Missing required param: a setting to change.")
     unknown = sorted(set(body) - set(specs))
     if unknown:
-        raise invalid(f"Unknown setting: {unknown[0][:60]}. Valid settings are: {', '.join(specs)}.")
+        raise invalid(
+            f"Unknown setting: {unknown[0][:60]}. Valid settings are: {', '.join(specs)}."
+        )
     values = overrides(c, addon_id)
     values.update({k: specs[k].parse(k, v) for k, v in body.items()})
     c.execute(

@@ -46,7 +46,7 @@ def parse_day(value: str) -> str:
 
 
 def parse_time(value: str) -> str:
-    """"13:30", "1:30PM", "1:30 pm" -> "13:30" (UTC)."""
+    """A UTC time as the CLI passes it ("13:30", "1:30PM", "1:30 pm") -> "13:30"."""
     match = _TIME.match(value.strip())
     hour = int(match[1]) if match else 99
     if match and match[3]:

@@ -22,7 +22,6 @@ from herokustack.emulator.models.db import (
     want_int,
     want_str,
 )
-
 from herokustack.emulator.models.maintenances import MaintenancesState, has_window
 
 DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
