@@ -66,7 +66,8 @@ def bench(
         paths = []
         for i in range(count):
             path = Path(tmp) / f"app{i}.toml"
-            path.write_text(tomli_w.dumps(stack_doc(f"bench-{run}-{i}", data_settings)), encoding="utf-8")
+            doc = stack_doc(f"bench-{run}-{i}", data_settings)
+            path.write_text(tomli_w.dumps(doc), encoding="utf-8")
             paths.append(path)
         stacks = load_stacks(paths)
         configs = session.resolve_configs(stacks, SECRET_ENV)
