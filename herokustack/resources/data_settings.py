@@ -355,17 +355,18 @@ class DataSettings(Kind):
         self, client: HerokuClient, app: str, base: LiveState, changes: Sequence[Change]
     ) -> dict[str, Any]:
         parts: dict[str, Any] = {}
+        done: set[tuple[str, bool]] = set()  # one read per add-on and aspect, however many keys
         for change in changes:
-            if change.addon_id and change.attachment:
-                window = change.field == WINDOW
-                have: dict[str, Any] = {}
-                if window:
-                    have[WINDOW] = client.read_window(change.addon_id)
-                else:
-                    have[SETTINGS] = client.read_data_config(
-                        change.params["service"], change.addon_id
-                    )
-                parts.update(_parts_of(change.attachment, have))
+            window = change.field == WINDOW
+            if not (change.addon_id and change.attachment) or (change.addon_id, window) in done:
+                continue
+            done.add((change.addon_id, window))
+            have: dict[str, Any] = {}
+            if window:
+                have[WINDOW] = client.read_window(change.addon_id)
+            else:
+                have[SETTINGS] = client.read_data_config(change.params["service"], change.addon_id)
+            parts.update(_parts_of(change.attachment, have))
         return parts
 
 
