@@ -15,6 +15,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 WARN_DAYS = 30  # `check` warns when a certificate expires within this many days
@@ -47,16 +48,23 @@ class CertInfo:
         return self.common_name or (self.names[0] if self.names else self.subject or "?")
 
     def days_left(self, now: datetime | None = None) -> float:
-        now = now or datetime.now(UTC)
-        return (self.expires_at - now).total_seconds() / 86400
+        return days_left(self.expires_at, now)
 
     def expiry_text(self, now: datetime | None = None) -> str:
-        """`2027-03-01 (in 88 days)`, `2026-11-30 (expired 3 days ago)`."""
-        days = self.days_left(now)
-        date = self.expires_at.strftime("%Y-%m-%d")
-        if days < 0:
-            return f"{date} (expired {_days(-days)} ago)"
-        return f"{date} (in {_days(days)})"
+        return expiry_text(self.expires_at, now)
+
+
+def days_left(expires_at: datetime, now: datetime | None = None) -> float:
+    return (expires_at - (now or datetime.now(UTC))).total_seconds() / 86400
+
+
+def expiry_text(expires_at: datetime, now: datetime | None = None) -> str:
+    """`2027-03-01 (in 88 days)`, `2026-11-30 (expired 3 days ago)`."""
+    days = days_left(expires_at, now)
+    date = expires_at.strftime("%Y-%m-%d")
+    if days < 0:
+        return f"{date} (expired {_days(-days)} ago)"
+    return f"{date} (in {_days(days)})"
 
 
 def _days(days: float) -> str:
@@ -64,14 +72,25 @@ def _days(days: float) -> str:
     return "less than a day" if whole == 0 else f"{whole} day{'s' if whole != 1 else ''}"
 
 
-def expiry_severity(info: CertInfo, now: datetime | None = None) -> str | None:
+def expiry_severity(
+    expires_at: datetime, now: datetime | None = None
+) -> Literal["error", "warning"] | None:
     """ "error" within ERROR_DAYS (or expired), "warning" within WARN_DAYS, else None."""
-    days = info.days_left(now)
+    days = days_left(expires_at, now)
     if days <= ERROR_DAYS:
         return "error"
     if days <= WARN_DAYS:
         return "warning"
     return None
+
+
+def parse_time(text: str) -> datetime | None:
+    """An ISO 8601 time as Heroku answers it (`2027-03-01T12:00:00Z`), None when it is not one."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def pem_blocks(chain: str) -> list[str]:

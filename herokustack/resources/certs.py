@@ -670,11 +670,11 @@ def _sources(ctx: PlanContext, item: Declared) -> dict[str, Any]:
 
 
 def _expiry_note(item: Declared) -> str | None:
-    from herokustack.tls import expiry_severity
+    from herokustack.tls import WARN_DAYS, expiry_severity
 
-    if expiry_severity(item.info) is None:
+    if expiry_severity(item.info.expires_at) is None:
         return None
-    return f"expires {item.info.expiry_text()}"
+    return f"expires {item.info.expiry_text()}: within {WARN_DAYS} days (check HS021)"
 
 
 def _plan_create(ctx: PlanContext, item: Declared) -> None:
@@ -721,8 +721,8 @@ def _cert_text(shown: Mapping[str, Any] | None) -> str:
 
 def _domains_text(shown: Mapping[str, Any]) -> str:
     names = ", ".join(shown.get("names") or [])
-    domains = ", ".join(shown.get("domains") or []) or "none"
-    return f" (valid for {names}); serves {domains}"
+    domains = ", ".join(shown.get("domains") or []) or "no domain"
+    return f"; valid for {names}; serves {domains}"
 
 
 def _full_text(shown: Mapping[str, Any] | None) -> str:

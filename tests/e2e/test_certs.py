@@ -44,7 +44,7 @@ def make_cert(hosts: list[str], days: float = 90, org: str = "Acme") -> tuple[st
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now + dt.timedelta(days=min(-1, days - 30)))
         .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), False)
         .sign(key, hashes.SHA256())
@@ -100,7 +100,7 @@ def test_plan_apply_rotate_and_the_key_is_never_shown_or_stored(
     expires = (dt.datetime.now(dt.UTC) + dt.timedelta(days=90)).strftime("%Y-%m-%d")
     text = " ".join(plan.output.split())
     assert f"+ certificate {www}: /O=Acme/CN={www}, expires {expires}" in text
-    assert f"(valid for {www}, {apex}); serves {www}" in text
+    assert f"; valid for {www}, {apex}; serves {www}" in text
     as_json = cli("plan", str(path), "--format", "json", env=env)
     [change] = [c for c in json.loads(as_json.stdout)["apps"][0]["changes"]
                 if c["resource"] == "certificate"]  # fmt: skip
@@ -118,7 +118,9 @@ def test_plan_apply_rotate_and_the_key_is_never_shown_or_stored(
     # Rotation: a new chain and key for the same domains, and the apex bound too.
     chain2, key2 = make_cert([www, apex], days=365, org="Acme Renewed")
     (tmp_path / "certs" / "shop.pem").write_text(chain2)
-    path = write_stack(tmp_path, doc(name, [www, apex], [cert_entry("certs/shop.pem", [www, apex])]))
+    path = write_stack(
+        tmp_path, doc(name, [www, apex], [cert_entry("certs/shop.pem", [www, apex])])
+    )
     env2 = {KEY_VAR: key2}
     rotated = cli("plan", str(path), "--out", str(tmp_path / "plan2.json"), env=env2)
     assert rotated.exit_code == 0, rotated.output
@@ -146,3 +148,256 @@ def assert_plan_empty_with(cli: Cli, path: Path, env: dict[str, str | None]) -> 
     result = cli("plan", str(path), "--detailed-exitcode", env=env)
     assert result.exit_code == 0, result.output
     assert "No changes" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("entry", "hosts", "acm", "message"),
+    [
+        (
+            {"chain": "-----BEGIN CERTIFICATE-----", "key": {"from_env": KEY_VAR}},
+            [],
+            None,
+            "certificates[0].chain: must be a table like",
+        ),
+        (
+            {"chain": {"file": "c.pem"}, "key": "PRIVATE-KEY-IN-CLEAR"},
+            [],
+            None,
+            "certificates[0].key: must be a table like",
+        ),
+        (
+            {
+                "chain": {"file": "c.pem"},
+                "key": {"from_env": KEY_VAR},
+                "domains": ["a.example.com"],
+            },
+            ["b.example.com"],
+            None,
+            "certificates[0].domains[0]: a.example.com is not in domains",
+        ),
+        (
+            {"chain": {"file": "c.pem"}, "key": {"from_env": KEY_VAR}},
+            [],
+            True,
+            "certificates: ACM is on (app.acm = true)",
+        ),
+        (
+            {"chain": {"file": "c.pem"}, "key": {"from_env": KEY_VAR, "optional": True}},
+            [],
+            None,
+            "certificates[0].key.optional: cannot be optional",
+        ),
+    ],
+)
+def test_validate_explains_bad_certificates(
+    cli: Cli, tmp_path: Path, entry: dict[str, Any], hosts: list[str], acm: Any, message: str
+) -> None:
+    app = {"acm": acm} if acm is not None else {}
+    path = write_stack(tmp_path, doc(unique_name("cv"), hosts, [entry], **app))
+    result = cli("validate", str(path), api=False)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert "PRIVATE-KEY-IN-CLEAR" not in result.output  # a key written in clear is not echoed
+
+
+def test_plan_names_file_and_key_of_a_bad_chain_key_or_domain(cli: Cli, tmp_path: Path) -> None:
+    name = unique_name("cb")
+    www, api = f"www.{name}.example.com", f"api.{name}.example.com"
+    chain, key = make_cert([www])
+    _, other_key = make_cert([www])
+    (tmp_path / "c.pem").write_text(chain)
+    (tmp_path / "junk.pem").write_text("not a certificate\n")
+    cases = [
+        (
+            cert_entry("c.pem", [www]),
+            {KEY_VAR: other_key},
+            "certificates[0].key: the private key (environment variable SHOP_TLS_KEY) does not "
+            "match the certificate",
+        ),
+        (
+            cert_entry("c.pem", [www, api]),
+            {KEY_VAR: key},
+            f"certificates[0].domains[1]: the certificate does not cover {api} (it is valid for "
+            f"{www})",
+        ),
+        (
+            cert_entry("junk.pem", [www]),
+            {KEY_VAR: key},
+            "certificates[0].chain: file junk.pem holds no PEM certificate",
+        ),
+        (
+            cert_entry("gone.pem", [www]),
+            {KEY_VAR: key},
+            "certificates[0]: file gone.pem does not exist",
+        ),
+        (
+            cert_entry("c.pem", [www]),
+            {KEY_VAR: "garbage"},
+            "certificates[0].key: the private key (environment variable SHOP_TLS_KEY) is not a "
+            "PEM private key",
+        ),
+    ]
+    for entry, env, message in cases:
+        path = write_stack(tmp_path, doc(name, [www, api], [entry]))
+        result = cli("plan", str(path), env=env)
+        text = " ".join(result.output.split())
+        assert result.exit_code == 1, result.output
+        assert f"{path}: {message}" in text, text
+        assert "Traceback" not in text
+        for piece in key_body(other_key) + key_body(key):
+            assert piece not in result.output
+
+
+def test_an_upload_needs_the_key_and_the_key_planned(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = unique_name("ck")
+    www = f"www.{name}.example.com"
+    chain, key = make_cert([www])
+    _, other = make_cert([www])
+    (tmp_path / "c.pem").write_text(chain)
+    path = write_stack(tmp_path, doc(name, [www], [cert_entry("c.pem", [www])]))
+    unset = cli("plan", str(path), env={KEY_VAR: None})
+    assert unset.exit_code == 0, unset.output
+    assert f"! certificate {www}" in unset.output
+    assert "environment variable SHOP_TLS_KEY is not set: the key is needed to upload it" in (
+        " ".join(unset.output.split())
+    )
+    saved = tmp_path / "plan.json"
+    assert cli("plan", str(path), "--out", str(saved), env={KEY_VAR: key}).exit_code == 0
+    # The saved plan holds where the key comes from, never the key; apply reads it again.
+    mismatch = cli("apply", str(saved), env={KEY_VAR: other})
+    assert mismatch.exit_code == 1
+    assert (
+        "certificates[0].key: the private key (environment variable SHOP_TLS_KEY) does not "
+        "match the certificate" in " ".join(mismatch.output.split())
+    )
+    # A consistent new pair since the plan: the plan made now differs, apply refuses.
+    other_chain, other = make_cert([www])
+    (tmp_path / "c.pem").write_text(other_chain)
+    changed = cli("apply", str(saved), env={KEY_VAR: other})
+    assert changed.exit_code == 1
+    assert "not the plan the stack files and live state give now: nothing was changed" in (
+        " ".join(changed.output.split())
+    )
+    assert endpoints(heroku, name) == []
+    for piece in key_body(key) + key_body(other):
+        assert piece.encode() not in saved.read_bytes()
+        assert piece not in "".join(cli.outputs)
+
+
+def test_plan_reads_certificates_only_for_apps_that_declare_them(
+    cli: Cli, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    plain, with_certs = unique_name("cp"), unique_name("cq")
+    www = f"www.{with_certs}.example.com"
+    chain, key = make_cert([www])
+    (tmp_path / "c.pem").write_text(chain)
+    paths = [
+        write_stack(tmp_path, doc(plain, [f"www.{plain}.example.com"], None)),
+        write_stack(tmp_path, doc(with_certs, [www], [cert_entry("c.pem", [www])])),
+    ]
+    assert cli("apply", *map(str, paths), "--auto-approve", env={KEY_VAR: key}).exit_code == 0
+    seen = plan_requests(cli, emu, *paths)
+    assert [s for s in seen if "sni-endpoints" in s] == [f"GET /apps/{with_certs}/sni-endpoints"]
+    # The endpoint serves a domain: its id is looked up in the domains (once per kind).
+    assert seen.count(f"GET /apps/{with_certs}/domains") == 2
+    assert seen.count(f"GET /apps/{plain}/domains") == 1
+
+
+def test_undeclared_endpoints_are_left_alone_unless_pruned_and_drift_tells(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = unique_name("cu")
+    www, old = f"www.{name}.example.com", f"old.{name}.example.com"
+    chain, key = make_cert([www])
+    (tmp_path / "c.pem").write_text(chain)
+    path = write_stack(tmp_path, doc(name, [www, old], [cert_entry("c.pem", [www])]))
+    env = {KEY_VAR: key}
+    assert cli("apply", str(path), "--auto-approve", env=env).exit_code == 0
+    by_hand_chain, by_hand_key = make_cert([old], days=12)
+    by_hand = heroku.post(f"/apps/{name}/sni-endpoints",
+                          {"certificate_chain": by_hand_chain, "private_key": by_hand_key})  # fmt: skip
+    heroku.patch(f"/apps/{name}/domains/{old}", {"sni_endpoint": by_hand["name"]})
+    assert_plan_empty_with(cli, path, env)  # not declared: left alone
+    drift = " ".join(cli("drift", str(path)).output.split())
+    assert (
+        f"+ certificate {by_hand['name']}: on Heroku (/CN={old}" in drift
+        or f"+ certificate {by_hand['name']}: on Heroku (/O=Acme/CN={old}" in drift
+    ), drift
+    assert f"serves {old}), not declared # apply leaves it (prune_certificates = false)" in drift
+    check = cli("check", str(path), "--live", env=env)
+    assert f"certificate {by_hand['name']} on Heroku expires" in check.output
+    assert "HS021" in check.output
+
+    pruned = write_stack(tmp_path, doc(name, [www, old], [cert_entry("c.pem", [www])],
+                                       prune_certificates=True))  # fmt: skip
+    plan = cli("plan", str(pruned), env=env)
+    assert f"- certificate {by_hand['name']}: /O=Acme/CN={old}" in plan.output, plan.output
+    assert cli("apply", str(pruned), "--auto-approve", env=env).exit_code == 0
+    assert [e["name"] for e in endpoints(heroku, name)] != [by_hand["name"]]
+    assert len(endpoints(heroku, name)) == 1
+    assert bound(heroku, name)[old] is None
+    assert_plan_empty_with(cli, pruned, env)
+
+
+def test_drift_and_import_of_certificates(cli: Cli, heroku: Heroku, tmp_path: Path) -> None:
+    name = unique_name("cd")
+    www = f"www.{name}.example.com"
+    chain, key = make_cert([www])
+    (tmp_path / "c.pem").write_text(chain)
+    path = write_stack(tmp_path, doc(name, [www], [cert_entry("c.pem", [www])]))
+    assert cli("apply", str(path), "--auto-approve", env={KEY_VAR: key}).exit_code == 0
+    [live] = endpoints(heroku, name)
+    by_hand_chain, by_hand_key = make_cert([www], days=5, org="Hand Made")
+    heroku.patch(f"/apps/{name}/sni-endpoints/{live['id']}",
+                 {"certificate_chain": by_hand_chain, "private_key": by_hand_key})  # fmt: skip
+    drift = cli("drift", str(path))
+    assert drift.exit_code == 2, drift.output
+    text = " ".join(drift.output.split())
+    assert f"~ certificate {www} ({live['name']}): live /O=Hand Made/CN={www}, expires" in text
+    assert f"→ declared /O=Acme/CN={www}" in text
+
+    out = tmp_path / "imported"
+    out.mkdir()
+    imported = cli("import", name, "--out", str(out / f"{name}.toml"))
+    assert imported.exit_code == 0, imported.output
+    written = (out / f"{name}.toml").read_text()
+    assert tomli.loads(written)["certificates"] == [
+        {"name": live["name"], "chain": {"from_env": "TLS_CERT_CHAIN"},
+         "key": {"from_env": "TLS_PRIVATE_KEY"}, "domains": [www]}
+    ]  # fmt: skip
+    assert "BEGIN" not in written and not any(p in written for p in key_body(by_hand_key))
+    assert "set TLS_CERT_CHAIN to its chain" in written
+    # With the chain in its variable, the imported file plans empty (the key is not needed).
+    env = {"TLS_CERT_CHAIN": by_hand_chain, "TLS_PRIVATE_KEY": None}
+    assert_plan_empty_with(cli, out / f"{name}.toml", env)
+    heroku.request("DELETE", f"/apps/{name}/sni-endpoints/{live['name']}")
+    gone = " ".join(cli("drift", str(out / f"{name}.toml"), env=env).output.split())
+    assert f"- certificate {live['name']}: declared /O=Hand Made/CN={www}, expires" in gone
+    assert "missing on Heroku" in gone
+
+
+def test_check_warns_and_errs_on_expiry_and_counts_certificates_for_tls(
+    cli: Cli, tmp_path: Path
+) -> None:
+    name = unique_name("ce")
+    www, api = f"www.{name}.example.com", f"api.{name}.example.com"
+    for days, severity in ((20, "warning"), (3, "error"), (-2, "error"), (200, None)):
+        chain, _ = make_cert([www], days=days)
+        (tmp_path / "c.pem").write_text(chain)
+        stack = doc(name, [www, api], [cert_entry("c.pem", [www])])
+        stack["app"]["environment"] = "production"
+        path = write_stack(tmp_path, stack)
+        result = cli("check", str(path), "--format", "json", api=False)
+        found = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "HS021"]
+        if severity is None:
+            assert found == []
+        else:
+            [hit] = found
+            assert hit["severity"] == severity
+            assert re.search(rf"certificate {re.escape(www)} expires \d{{4}}-\d\d-\d\d \((in|"
+                             r"expired) \d+ days?( ago)?\)", hit["message"]), hit  # fmt: skip
+        # api is not bound to the certificate and ACM is off: HS016 names it, not www.
+        [tls] = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "HS016"]
+        assert tls["message"] == f"custom domains {api} have no certificate: ACM is off"
