@@ -280,7 +280,7 @@ def test_an_upload_needs_the_key_and_the_key_planned(
     assert "not the plan the stack files and live state give now: nothing was changed" in (
         " ".join(changed.output.split())
     )
-    assert endpoints(heroku, name) == []
+    assert not heroku.exists(name)  # refused before the first write
     for piece in key_body(key) + key_body(other):
         assert piece.encode() not in saved.read_bytes()
         assert piece not in "".join(cli.outputs)
@@ -316,8 +316,8 @@ def test_undeclared_endpoints_are_left_alone_unless_pruned_and_drift_tells(
     env = {KEY_VAR: key}
     assert cli("apply", str(path), "--auto-approve", env=env).exit_code == 0
     by_hand_chain, by_hand_key = make_cert([old], days=12)
-    by_hand = heroku.post(f"/apps/{name}/sni-endpoints",
-                          {"certificate_chain": by_hand_chain, "private_key": by_hand_key})  # fmt: skip
+    body = {"certificate_chain": by_hand_chain, "private_key": by_hand_key}
+    by_hand = heroku.post(f"/apps/{name}/sni-endpoints", body)
     heroku.patch(f"/apps/{name}/domains/{old}", {"sni_endpoint": by_hand["name"]})
     assert_plan_empty_with(cli, path, env)  # not declared: left alone
     drift = " ".join(cli("drift", str(path)).output.split())
@@ -401,3 +401,95 @@ def test_check_warns_and_errs_on_expiry_and_counts_certificates_for_tls(
         # api is not bound to the certificate and ACM is off: HS016 names it, not www.
         [tls] = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "HS016"]
         assert tls["message"] == f"custom domains {api} have no certificate: ACM is off"
+
+
+@pytest.mark.skipif(not installed(), reason="the official heroku CLI is not installed (make node)")
+def test_the_official_cli_sees_and_changes_what_herokustack_applied(
+    cli: Cli, emu: EmulatorServer, heroku: Heroku, tmp_path: Path
+) -> None:
+    name = unique_name("cx")
+    www = f"www.{name}.example.com"
+    chain, key = make_cert([www], days=60)
+    (tmp_path / "c.pem").write_text(chain)
+    path = write_stack(tmp_path, doc(name, [www], [cert_entry("c.pem", [www])]))
+    env = {KEY_VAR: key}
+    assert cli("apply", str(path), "--auto-approve", env=env).exit_code == 0
+    [ours] = endpoints(heroku, name)
+    # certs:add asks which of the app's domains to bind when the certificate covers some: this
+    # one covers none, so it only uploads (a batch has no terminal to answer on).
+    other_crt, other_key = make_cert(["shop.example.org"], days=30)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "other.crt").write_text(other_crt)
+    (home / "other.key").write_text(other_key)
+    listed, info, domain, auto, removed, added, after = run_heroku_batch(
+        emu,
+        [
+            ["certs", "-a", name],
+            ["certs:info", "-a", name, "--name", ours["name"], "--show-domains"],
+            ["domains:info", www, "-a", name],
+            ["certs:auto", "-a", name],
+            ["certs:remove", "-a", name, "--name", ours["name"], "--confirm", name],
+            ["certs:add", str(home / "other.crt"), str(home / "other.key"), "-a", name],
+            ["certs", "-a", name],
+        ],
+        home,
+    )
+    for done in (listed, info, domain, auto, removed, added, after):
+        assert done.returncode == 0, done.stderr
+    expires = ours["ssl_cert"]["expires_at"][:10]
+    assert re.search(rf"{ours['name']}\s+{re.escape(www)}\s+{expires} ", listed.stdout)
+    assert re.search(r"False\s+SNI\s+1", listed.stdout), listed.stdout  # untrusted, 1 domain
+    assert f"Subject:        /O=Acme/CN={www}" in info.stdout, info.stdout
+    assert f"Domain(s):      {www}" in info.stdout
+    assert "SSL certificate is self signed." in info.stdout
+    assert f"sni_endpoint: id: '{ours['id']}', name: '{ours['name']}'" in domain.stdout
+    assert "Automatic Certificate Management is disabled" in auto.stdout
+    assert "Common Name(s): shop.example.org" in added.stdout
+    [theirs] = endpoints(heroku, name)
+    assert theirs["name"] in after.stdout and ours["name"] not in after.stdout
+    assert bound(heroku, name) == {www: None}  # removing the endpoint unbound its domain
+
+    drift = " ".join(cli("drift", str(path)).output.split())
+    assert f"- certificate {www}: declared /O=Acme/CN={www}" in drift
+    assert f"+ certificate {theirs['name']}: on Heroku (/O=Acme/CN=shop.example.org" in drift
+    assert cli("apply", str(path), "--auto-approve", env=env).exit_code == 0
+    assert {e["name"] for e in endpoints(heroku, name)} >= {theirs["name"]}  # left alone
+    assert bound(heroku, name)[www] not in (None, theirs["name"])
+    assert_plan_empty_with(cli, path, env)
+
+
+def test_the_emulator_parses_certificates_and_refuses_bad_ones(heroku: Heroku) -> None:
+    name = unique_name("cz")
+    heroku.post("/apps", {"name": name})
+    www = f"www.{name}.example.com"
+    chain, key = make_cert([www, f"*.{name}.example.com"], days=10)
+    _, other_key = make_cert([www])
+    url = f"{heroku.emu.url}/apps/{name}/sni-endpoints"
+
+    def post(body: dict[str, Any]) -> tuple[int, str]:
+        answer = heroku.session.post(url, json=body, timeout=10)
+        return answer.status_code, answer.json().get("message", "")
+
+    assert post({"certificate_chain": chain}) == (
+        422, "Require params: certificate_chain, private_key.")  # fmt: skip
+    no_pem = "Certificate chain holds no PEM certificate (-----BEGIN CERTIFICATE-----)."
+    assert post({"certificate_chain": "junk", "private_key": key}) == (422, no_pem)
+    assert post({"certificate_chain": chain, "private_key": "junk"})[1] == (
+        "Private key is not a PEM private key (-----BEGIN PRIVATE KEY-----).")  # fmt: skip
+    assert post({"certificate_chain": chain, "private_key": other_key}) == (
+        422, "Private key does not match the certificate (another key pair).")  # fmt: skip
+    made = heroku.post(f"/apps/{name}/sni-endpoints",
+                       {"certificate_chain": chain, "private_key": key})  # fmt: skip
+    assert re.fullmatch(r"[a-z]+-\d{5}", made["name"])
+    assert made["ssl_cert"]["cert_domains"] == [www, f"*.{name}.example.com"]
+    assert made["ssl_cert"]["self_signed?"] is True
+    assert "private_key" not in made and made["certificate_chain"] == chain
+    domain = heroku.post(f"/apps/{name}/domains", {"hostname": www, "sni_endpoint": made["id"]})
+    assert domain["sni_endpoint"] == {"id": made["id"], "name": made["name"]}
+    assert heroku.get(f"/apps/{name}/sni-endpoints/{made['name']}")["domains"] == [domain["id"]]
+    gone = heroku.session.patch(f"{heroku.emu.url}/apps/{name}/domains/{www}",
+                                json={"sni_endpoint": "no-such-endpoint"}, timeout=10)  # fmt: skip
+    assert gone.status_code == 404
+    heroku.request("DELETE", f"/apps/{name}/domains/{www}")
+    assert heroku.get(f"/apps/{name}/sni-endpoints/{made['id']}")["domains"] == []
