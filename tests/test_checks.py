@@ -68,6 +68,8 @@ CASES = [
     ("HS016", "hs016-fail.toml", "error", 6, "hs016-pass.toml"),
     ("HS017", "hs017-fail.toml", "info", 1, "hs017-pass.toml"),
     ("HS018", "hs018-fail.toml", "warning", 2, "hs018-pass.toml"),
+    ("HS021", "hs021-fail.toml", "error", 7, "hs021-pass.toml"),
+    ("HS016", "hs016-fail.toml", "error", 6, "hs021-pass.toml"),  # an uploaded certificate
 ]
 
 
