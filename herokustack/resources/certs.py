@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -331,13 +332,19 @@ def _upload(run: AppRun, body: dict[str, str]) -> str:
 
 
 def _bind(run: AppRun, hostname: str, ident: str | None) -> None:
+    from herokustack.applier import ApplyError
     from herokustack.client import ApiError
 
     try:
         run.client.request("PATCH", _domain_path(run.app, hostname), {"sni_endpoint": ident})
     except ApiError as exc:
-        if not (ident is None and exc.missing("domain")):  # unbinding a removed domain: done
+        if not exc.missing("domain"):
             raise
+        if ident is not None:  # (unbinding a domain that is gone: done)
+            raise ApplyError(
+                f"domain {hostname} is not on app {run.app}: declare it in "
+                "domains (or add it) before a certificate serves it"
+            ) from None
 
 
 def _planned(run: AppRun, change: Change, field: str) -> str:
@@ -527,15 +534,18 @@ class Certificates(Kind):
         for number, live in enumerate(self.facts(builder.live) or (), 1):
             suffix = "" if number == 1 else f"_{number}"
             chain_env, key_env = f"{CHAIN_ENV}{suffix}", f"{KEY_ENV}{suffix}"
-            entry: dict[str, Any] = {"name": live.name, "chain": {"from_env": chain_env},
+            entry: dict[str, Any] = {"chain": {"from_env": chain_env},
                                      "key": {"from_env": key_env}}  # fmt: skip
+            if re.fullmatch(NAME_PATTERN, live.name):
+                entry["name"] = live.name
             if live.domains:
                 entry["domains"] = list(live.domains)
             builder.note(
                 self.section,
-                f"{live.name} ({live.subject}, expires "
-                f"{live.expires_at[:10]}): set {chain_env} to its chain "
-                f"(`heroku certs:info --name {live.name}`), {key_env} to its key",
+                f"{live.name} ({live.subject}, expires {live.expires_at[:10]}): set "
+                f"{chain_env} to its PEM chain (the API answers it: GET /apps/"
+                f"{builder.live.name}/sni-endpoints/{live.name}), {key_env} to its private "
+                "key (Heroku never returns it)",
             )
             entries.append(entry)
         if entries:
@@ -564,8 +574,9 @@ class Certificates(Kind):
         found = self.facts(live)
         if found is None:
             return {}
-        return {"certificates": sorted([c.id, list(c.fingerprints), sorted(c.domains)]
-                                       for c in found)}  # fmt: skip
+        # The chains, not the domains served: removing a domain (step 81) unbinds it, and
+        # must not make the certificates' step look stale.
+        return {"certificates": sorted([c.id, list(c.fingerprints)] for c in found)}
 
     def touched_parts(self, change: Change) -> list[str]:
         return ["certificates"]
