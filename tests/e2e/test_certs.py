@@ -250,6 +250,14 @@ def test_an_upload_needs_the_key_and_the_key_planned(
         " ".join(changed.output.split())
     )
     assert not heroku.exists(name)  # refused before the first write
+    # Applied, then a new chain without its key: the rotation is refused, not half done.
+    (tmp_path / "c.pem").write_text(chain)
+    assert cli("apply", str(path), "--auto-approve", env={KEY_VAR: key}).exit_code == 0
+    (tmp_path / "c.pem").write_text(make_cert([www], days=300)[0])
+    rotate = cli("plan", str(path), "--detailed-exitcode", env={KEY_VAR: None})
+    assert rotate.exit_code == 2, rotate.output
+    assert f"! certificate {www}" in rotate.output
+    assert "the key is needed to rotate it" in " ".join(rotate.output.split())
     for piece in key_body(key) + key_body(other):
         assert piece.encode() not in saved.read_bytes()
         assert piece not in "".join(cli.outputs)
