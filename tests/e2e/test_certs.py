@@ -2,7 +2,7 @@
 apply uploads and binds the domains; plan again empty; a new chain is a rotation in place; the
 key never appears in any output or saved plan (byte search); validate and plan name the file
 and key of a bad chain, key or domain; reads only when declared; prune; drift and import;
-`check` on near expiry (files and live); and the official CLI (`certs`, `certs:add`,
+`check` on near expiry (files and live); and the official CLI (`certs`, `certs:add`, `certs:update`,
 `certs:info`, `certs:remove`, `certs:auto`, `domains:info`) against the emulator.
 
 Every certificate and key is made here, with `cryptography` (no private key is committed)."""
@@ -399,21 +399,27 @@ def test_the_official_cli_sees_and_changes_what_herokustack_applied(
     home.mkdir()
     (home / "other.crt").write_text(other_crt)
     (home / "other.key").write_text(other_key)
-    listed, info, domain, auto, removed, added, after = run_heroku_batch(
+    renewed_crt, renewed_key = make_cert([www], days=400, org="Renewed By Hand")
+    (home / "renewed.crt").write_text(renewed_crt)
+    (home / "renewed.key").write_text(renewed_key)
+    renew = ["certs:update", str(home / "renewed.crt"), str(home / "renewed.key")]
+    listed, info, domain, auto, updated, removed, added, after = run_heroku_batch(
         emu,
         [
             ["certs", "-a", name],
             ["certs:info", "-a", name, "--name", ours["name"], "--show-domains"],
             ["domains:info", www, "-a", name],
             ["certs:auto", "-a", name],
+            [*renew, "-a", name, "--name", ours["name"], "--confirm", name],
             ["certs:remove", "-a", name, "--name", ours["name"], "--confirm", name],
             ["certs:add", str(home / "other.crt"), str(home / "other.key"), "-a", name],
             ["certs", "-a", name],
         ],
         home,
     )
-    for done in (listed, info, domain, auto, removed, added, after):
+    for done in (listed, info, domain, auto, updated, removed, added, after):
         assert done.returncode == 0, done.stderr
+    assert f"Subject:        /O=Renewed By Hand/CN={www}" in updated.stdout, updated.stdout
     expires = ours["ssl_cert"]["expires_at"][:10]
     assert re.search(rf"{ours['name']}\s+{re.escape(www)}\s+{expires} ", listed.stdout)
     assert re.search(r"False\s+SNI\s+1", listed.stdout), listed.stdout  # untrusted, 1 domain
