@@ -225,7 +225,7 @@ def source_text(source: FromEnv | FromFile) -> str:
         f"file {source.file}")  # fmt: skip
 
 
-def declared_certs(stack: Stack, *, need_key: bool = False) -> list[Declared]:
+def declared_certs(stack: Stack) -> list[Declared]:
     """The declared certificates, chains parsed (and keys checked when at hand); StackFileError
     listing every problem, each with its file and key path (never a value)."""
     from herokustack.tls import CertError, check_key, covers, parse_chain
@@ -246,9 +246,6 @@ def declared_certs(stack: Stack, *, need_key: bool = False) -> list[Declared]:
             continue
         if chain is None:
             problems.append(f"{where('chain')}: {source_text(spec.chain)} is not set")
-            continue
-        if key is None and need_key:
-            problems.append(f"{where('key')}: {source_text(spec.key)} is not set")
             continue
         try:
             info = parse_chain(chain)

@@ -345,7 +345,7 @@ def test_drift_and_import_of_certificates(cli: Cli, heroku: Heroku, tmp_path: Pa
          "key": {"from_env": "TLS_PRIVATE_KEY"}, "domains": [www]}
     ]  # fmt: skip
     assert "BEGIN" not in written and not any(p in written for p in key_body(by_hand_key))
-    assert "set TLS_CERT_CHAIN to its chain" in written
+    assert "set TLS_CERT_CHAIN to its PEM chain" in written
     # With the chain in its variable, the imported file plans empty (the key is not needed).
     env = {"TLS_CERT_CHAIN": by_hand_chain, "TLS_PRIVATE_KEY": None}
     assert_plan_empty_with(cli, out / f"{name}.toml", env)
