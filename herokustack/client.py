@@ -151,6 +151,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "log drain id": ((UUID_RE,), "a log drain id (UUID)"),
     "domain hostname": ((re.compile(HOSTNAME_PATTERN.strip("^$")),), "a domain host name"),
     "webhook id": ((UUID_RE,), "a webhook id (UUID)"),
+    "SNI endpoint id": ((UUID_RE,), "an SNI endpoint id (UUID)"),
 }
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from emu_helpers import HerokuSchema, new_app
+from tls_certs import make_cert
 
 from herokustack.emulator import EmulatorServer
 
@@ -202,8 +203,23 @@ def _domains(call: Checked) -> None:
     got = call("GET", "/apps/schema-app-2/domains/www.schema.example.com")
     assert got["acm_status"] == "cert issued"
     call("PATCH", f"/apps/schema-app-2/domains/{added['id']}", {"sni_endpoint": None})
+    _sni_endpoints(call, added["id"])
     call("DELETE", "/apps/schema-app-2/domains/www.schema.example.com")
     assert call("DELETE", "/apps/schema-app-2/acm")["acm"] is False
+
+
+def _sni_endpoints(call: Checked, domain_id: str) -> None:
+    many = "/apps/schema-app-2/sni-endpoints"
+    chain, key = make_cert(["www.schema.example.com"])
+    made = call("POST", many, {"certificate_chain": chain, "private_key": key})
+    bound = call("PATCH", f"/apps/schema-app-2/domains/{domain_id}", {"sni_endpoint": made["id"]})
+    assert bound["sni_endpoint"] == {"id": made["id"], "name": made["name"]}
+    assert [e["domains"] for e in call("GET", many)] == [[domain_id]]
+    chain, key = make_cert(["www.schema.example.com"])
+    call("PATCH", f"{many}/{made['name']}", {"certificate_chain": chain, "private_key": key})
+    assert call("GET", f"{many}/{made['id']}")["certificate_chain"] == chain
+    call("DELETE", f"{many}/{made['name']}")
+    assert call("GET", many) == []
 
 
 def _webhooks(call: Checked) -> None:

@@ -24,6 +24,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
 | `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
+| `sni_endpoints.py` | custom certificates (SNI endpoints) | sni_endpoints, sni_domains |
 | `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 | `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
 
@@ -52,6 +53,7 @@ from herokustack.emulator.models import (
     postgres,
     redis,
     releases,
+    sni_endpoints,
     stacks,
     teams,
     webhooks,
@@ -80,6 +82,7 @@ from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
 from herokustack.emulator.models.postgres import PostgresState
 from herokustack.emulator.models.redis import RedisState
+from herokustack.emulator.models.sni_endpoints import SniEndpointsState
 from herokustack.emulator.models.webhooks import WebhooksState
 
 __all__ = [
@@ -119,6 +122,7 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     features.FAMILY,
     log_drains.FAMILY,
     domains.FAMILY,
+    sni_endpoints.FAMILY,
     webhooks.FAMILY,
     collaborators.FAMILY,
 )
@@ -133,6 +137,7 @@ class Backend(
     BuildpacksState,
     FeaturesState,
     LogDrainsState,
+    SniEndpointsState,  # before DomainsState: it answers the domains' sni_endpoint
     DomainsState,
     WebhooksState,
 ):
