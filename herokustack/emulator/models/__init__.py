@@ -24,6 +24,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
 | `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 | `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
+| `pipelines.py` | pipelines, couplings, stage config vars, review-app config | pipelines, ... |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -46,6 +47,7 @@ from herokustack.emulator.models import (
     features,
     formation,
     log_drains,
+    pipelines,
     postgres,
     releases,
     stacks,
@@ -74,6 +76,7 @@ from herokustack.emulator.models.db import (
 from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
+from herokustack.emulator.models.pipelines import PipelinesState
 from herokustack.emulator.models.postgres import PostgresState
 from herokustack.emulator.models.webhooks import WebhooksState
 
@@ -114,10 +117,12 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     domains.FAMILY,
     webhooks.FAMILY,
     collaborators.FAMILY,
+    pipelines.FAMILY,
 )
 
 
 class Backend(
+    PipelinesState,  # builds on AppsState (the CLI's app filter answers team apps)
     CollaboratorsState,  # before AppsState: both build on TeamsState
     AppsState,
     ConfigVarsState,
