@@ -31,6 +31,7 @@ from herokustack.resources import (
     features,
     formation,
     maintenance,
+    pipelines,
     team,
     webhooks,
 )
@@ -44,6 +45,7 @@ KINDS: list[Kind] = [
     app.KIND,
     team.TEAM,
     team.LOCKED,
+    pipelines.KIND,
     buildpacks.KIND,
     features.KIND,
     addons.KIND,

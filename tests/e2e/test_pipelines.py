@@ -1,0 +1,125 @@
+"""Pipelines (`[app] pipeline`, stage from `environment`): a staging and a production app
+coupled into one pipeline, plan/apply/plan again empty; a stage moved; an app uncoupled; the
+coupling read only for apps that declare it; drift of a hand-made coupling change; import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from e2e_helpers import Cli, Heroku, plan_requests, unique_name, write_stack
+
+from herokustack.emulator import EmulatorServer
+
+
+def doc(name: str, environment: str, **app: Any) -> dict[str, Any]:
+    return {"app": {"name": name, "environment": environment, "team": "acme", **app}}
+
+
+def couplings(heroku: Heroku, pipeline: str) -> dict[str, str]:
+    return {
+        c["app"]["name"]: c["stage"]
+        for c in heroku.get(f"/pipelines/{pipeline}/pipeline-couplings")
+    }
+
+
+def pair(tmp_path: Path, **app: Any) -> tuple[str, Path, Path]:
+    pipe = unique_name("p")
+    staging = write_stack(tmp_path, doc(f"{pipe}-stg", "staging", pipeline=pipe, **app))
+    production = write_stack(tmp_path, doc(f"{pipe}-prod", "production", pipeline=pipe, **app))
+    return pipe, staging, production
+
+
+def applied(cli: Cli, *paths: Path) -> str:
+    result = cli("apply", *map(str, paths), "--auto-approve")
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+def plan_text(cli: Cli, *paths: Path, code: int = 2) -> str:
+    result = cli("plan", *map(str, paths), "--detailed-exitcode")
+    assert result.exit_code == code, result.output
+    return str(result.output)
+
+
+def test_pair_coupled_planned_applied_then_moved_and_uncoupled(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    pipe, staging, production = pair(tmp_path)
+    text = plan_text(cli, staging, production)
+    assert f"  + pipeline {pipe}: stage staging  # creates pipeline {pipe} (owner team acme)" in text
+    assert f"  + pipeline {pipe}: stage production  # creates pipeline {pipe}" in text
+    out = applied(cli, staging, production)
+    assert out.count(f"created pipeline {pipe}") == 1, out  # once, though both applied at once
+    assert couplings(heroku, pipe) == {f"{pipe}-stg": "staging", f"{pipe}-prod": "production"}
+    assert heroku.get(f"/pipelines/{pipe}")["owner"]["type"] == "team"
+    assert "No changes" in plan_text(cli, staging, production, code=0)
+
+    # The staging app becomes the development one: its coupling moves stage.
+    write_stack(tmp_path, doc(f"{pipe}-stg", "development", pipeline=pipe))
+    assert f"  ~ pipeline {pipe} stage: staging → development" in plan_text(cli, staging)
+    applied(cli, staging)
+    assert couplings(heroku, pipe)[f"{pipe}-stg"] == "development"
+
+    # `pipeline = false`: the app leaves the pipeline, which stays (herokustack deletes none).
+    write_stack(tmp_path, doc(f"{pipe}-stg", "development", pipeline=False))
+    assert f"  - pipeline {pipe}: the app leaves stage development" in plan_text(cli, staging)
+    applied(cli, staging)
+    assert couplings(heroku, pipe) == {f"{pipe}-prod": "production"}
+    assert "No changes" in plan_text(cli, staging, production, code=0)
+
+    # Into another pipeline: the old coupling goes, the new pipeline is made.
+    other = unique_name("q")
+    write_stack(tmp_path, doc(f"{pipe}-prod", "production", pipeline=other))
+    text = plan_text(cli, production)
+    assert f"~ pipeline {other} pipeline: {pipe} (production) → {other} (production)" in text
+    applied(cli, production)
+    assert couplings(heroku, pipe) == {}
+    assert couplings(heroku, other) == {f"{pipe}-prod": "production"}
+
+
+def test_coupling_read_only_for_apps_that_declare_it(
+    cli: Cli, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    pipe, staging, _ = pair(tmp_path)
+    plain = write_stack(tmp_path, doc(unique_name("plain"), "staging"))
+    applied(cli, staging, plain)
+    seen = plan_requests(cli, emu, staging, plain)
+    assert f"GET /apps/{pipe}-stg/pipeline-couplings" in seen
+    assert not [r for r in seen if plain.stem in r and "pipeline" in r], seen
+    assert not [r for r in seen if r.startswith("GET /pipelines")], seen  # coupled: no lookup
+
+
+def test_drift_of_a_hand_made_coupling_change_and_import(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    pipe, staging, production = pair(tmp_path)
+    applied(cli, staging, production)
+    coupling = heroku.get(f"/apps/{pipe}-stg/pipeline-couplings")
+    heroku.patch(f"/pipeline-couplings/{coupling['id']}", {"stage": "review"})
+    result = cli("drift", str(staging), str(production), "--format", "json")
+    assert result.exit_code == 2, result.output
+    items = [i for a in json.loads(result.stdout)["apps"] for i in a["items"]]
+    assert [(i["resource"], i["live"], i["declared"]) for i in items] == [
+        ("pipeline", "review", "staging")
+    ]
+    text = cli("drift", str(staging)).output
+    assert f"pipeline {pipe} stage: live review → declared staging" in text
+
+    # An app coupled by hand, whose file does not say `pipeline`: undeclared.
+    plain = write_stack(tmp_path, doc(unique_name("plain"), "staging"))
+    applied(cli, plain)
+    pipeline_id = heroku.get(f"/pipelines/{pipe}")["id"]
+    body = {"app": plain.stem, "pipeline": pipeline_id, "stage": "staging"}
+    heroku.post("/pipeline-couplings", body)
+    text = cli("drift", str(plain)).output
+    assert f"pipeline {pipe} stage: on Heroku (staging), not declared" in text, text
+
+    # Import writes the pipeline, and the stage as the environment: its plan is empty.
+    out = cli("import", f"{pipe}-prod", "--out", "-").stdout
+    assert f'pipeline = "{pipe}"' in out and 'environment = "production"' in out
+    imported = tmp_path / "imported" / f"{pipe}-prod.toml"
+    imported.parent.mkdir()
+    imported.write_text(out)
+    assert "No changes" in plan_text(cli, imported, code=0)
