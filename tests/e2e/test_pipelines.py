@@ -48,7 +48,8 @@ def test_pair_coupled_planned_applied_then_moved_and_uncoupled(
 ) -> None:
     pipe, staging, production = pair(tmp_path)
     text = plan_text(cli, staging, production)
-    assert f"  + pipeline {pipe}: stage staging  # creates pipeline {pipe} (owner team acme)" in text
+    created = f"# creates pipeline {pipe} (owner team acme)"
+    assert f"  + pipeline {pipe}: stage staging  {created}" in text
     assert f"  + pipeline {pipe}: stage production  # creates pipeline {pipe}" in text
     out = applied(cli, staging, production)
     assert out.count(f"created pipeline {pipe}") == 1, out  # once, though both applied at once
