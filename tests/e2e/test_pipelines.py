@@ -124,3 +124,23 @@ def test_drift_of_a_hand_made_coupling_change_and_import(
     imported.parent.mkdir()
     imported.write_text(out)
     assert "No changes" in plan_text(cli, imported, code=0)
+
+
+def test_check_rules_of_a_pipeline(cli: Cli, tmp_path: Path) -> None:
+    pipe = unique_name("p")
+    prod = doc(f"{pipe}-prod", "production", pipeline=pipe, stack="heroku-24")
+    prod["config"] = {"PAYMENTS_URL": "https://pay.example.com", "TZ": "UTC"}
+    stg = doc(f"{pipe}-stg", "staging", pipeline=pipe, stack="heroku-22")
+    stg["config"] = {"TZ": "UTC"}
+    paths = [str(write_stack(tmp_path, d)) for d in (prod, stg)]
+    out = cli("check", *paths, api=False).output
+    assert f"stack heroku-22 differs from production app {pipe}-prod of pipeline {pipe}" in out
+    assert f"config vars of production app {pipe}-prod missing here: PAYMENTS_URL" in out
+    assert "https://pay.example.com" not in out  # names only
+    assert "HS023" not in out
+    # A production app in no pipeline: known from live state (check --live reads couplings).
+    solo = write_stack(tmp_path, doc(unique_name("solo"), "production"))
+    applied(cli, solo)
+    assert "HS023" not in cli("check", str(solo), api=False).output  # offline: not known
+    live = cli("check", str(solo), "--live").output
+    assert "HS023" in live and "production app is in no pipeline" in live, live
