@@ -111,7 +111,9 @@ def saved_target(
 
 def select_stacks(paths: Sequence[Path] | None, apps: Iterable[str] | None) -> list[Stack]:
     """The stacks of `paths` (default: stacks/*.toml without partials), limited to `apps`."""
-    stacks = stackfile.load_stacks(stackfile.stack_paths(paths))
+    from herokustack.product import in_stage_order  # a pipeline's apps together, by stage
+
+    stacks = in_stage_order(stackfile.load_stacks(stackfile.stack_paths(paths)))
     wanted = list(dict.fromkeys(apps or ()))
     if not wanted:
         return stacks

@@ -144,3 +144,28 @@ def test_check_rules_of_a_pipeline(cli: Cli, tmp_path: Path) -> None:
     assert "HS023" not in cli("check", str(solo), api=False).output  # offline: not known
     live = cli("check", str(solo), "--live").output
     assert "HS023" in live and "production app is in no pipeline" in live, live
+
+
+def test_plan_shows_the_product_in_stage_order_and_markdown_draws_it(
+    cli: Cli, tmp_path: Path
+) -> None:
+    pipe = unique_name("p")
+    prod = doc(f"{pipe}-a-prod", "production", pipeline=pipe)
+    prod["addons"] = {"database": {"plan": "heroku-postgresql:essential-0"}}
+    review = doc(f"{pipe}-b-review", "review", pipeline=pipe)
+    stg = doc(f"{pipe}-c-stg", "staging", pipeline=pipe)
+    paths = [str(write_stack(tmp_path, d)) for d in (prod, review, stg)]
+    text = plan_text(cli, *paths)
+    chain = f"{pipe}-b-review (review) → {pipe}-c-stg (staging) → {pipe}-a-prod (production)"
+    assert f"Pipeline {pipe}\n{chain}\n" in text, text
+    order = [text.index(f"{pipe}-{x}  (") for x in ("b-review", "c-stg", "a-prod")]
+    assert order == sorted(order), text  # the apps in stage order, not file order
+    md = cli("plan", *paths, "--format", "markdown").stdout
+    assert f"#### Pipeline `{pipe}`" in md
+    block = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block.startswith("flowchart LR\n")
+    assert "stage_review -->|promote| stage_staging" in block
+    assert "stage_staging -->|promote| stage_production" in block
+    assert f'"{pipe}-a-prod: 3 to add, 0 to change, 0 to destroy"' in block
+    assert '"database: heroku-postgresql:essential-0"' in block
+    assert md.index("```mermaid") < md.index("<details>")  # the product, then the apps
