@@ -170,7 +170,7 @@ def plan_with_lives(
     check_allow_destroy(allow_destroy, stacks, lives)
     target.catalog.check(stacks)
     team.check_teams(target.client, stacks, lives)
-    lives = pipelines.find_pipelines(target.client, stacks, lives)
+    lives = pipelines.with_pipelines(target.client, stacks, lives)
     assume = target.local.released_for_new() if target.local else {}
     plan = make_plan(
         stacks,

@@ -122,6 +122,17 @@ def find_pipelines(
     return updated
 
 
+def with_pipelines(
+    client: HerokuClient, stacks: Sequence[Stack], lives: Mapping[str, LiveState]
+) -> dict[str, LiveState]:
+    """What plan and drift read once per run: the pipelines apps join, and the `[pipeline]`
+    settings (review apps, stage config vars) of those a file writes."""
+    from herokustack.resources import pipeline_settings
+
+    found = find_pipelines(client, stacks, lives)
+    return pipeline_settings.read_settings(client, stacks, found)
+
+
 def _joins(stack: Stack, live: LiveState) -> bool:
     want = stack.spec.app.pipeline
     if not isinstance(want, str):

@@ -169,3 +169,89 @@ def test_plan_shows_the_product_in_stage_order_and_markdown_draws_it(
     assert f'"{pipe}-a-prod: 3 to add, 0 to change, 0 to destroy"' in block
     assert '"database: heroku-postgresql:essential-0"' in block
     assert md.index("```mermaid") < md.index("<details>")  # the product, then the apps
+
+
+REVIEW_TOKEN = "review-token-never-shown-7d1c2b9a"
+
+
+def test_review_apps_and_stage_config_vars_then_destroy_refused_while_apps_are_coupled(
+    cli: Cli, heroku: Heroku, tmp_path: Path
+) -> None:
+    pipe, staging, production = pair(tmp_path)
+    prod = doc(f"{pipe}-prod", "production", pipeline=pipe)
+    prod["pipeline"] = {
+        "review_apps": {"repo": "acme/web", "automatic": True, "destroy_stale_after_days": 5,
+                        "wait_for_ci": True, "base_name": "acme-pr", "region": "eu"},
+        "config": {"review": {"DEBUG": "1", "API_TOKEN": {"from_env": "REVIEW_TOKEN"}},
+                   "test": {"CI": "true"}},
+    }  # fmt: skip
+    write_stack(tmp_path, prod)
+    env: dict[str, str | None] = {"REVIEW_TOKEN": REVIEW_TOKEN}
+    result = cli("plan", str(staging), str(production), env=env)
+    text = result.output
+    assert (
+        f"  + pipeline {pipe} review apps: automatic, destroy stale after 5 days, wait for CI, "
+        f"base name acme-pr, region eu"
+    ) in text, text
+    assert "# needs the GitHub repository acme/web connected to the pipeline first" in text
+    assert f'  + pipeline {pipe} config review DEBUG = "1"' in text
+    assert f"  + pipeline {pipe} config review API_TOKEN = (sensitive)" in text
+    assert f'  + pipeline {pipe} config test CI = "true"' in text
+    saved = tmp_path / "plan.json"
+    assert cli("plan", str(staging), str(production), "--out", str(saved), env=env).exit_code == 0
+    assert REVIEW_TOKEN not in saved.read_text() and REVIEW_TOKEN not in text
+    assert cli("apply", str(saved), env=env).exit_code == 0, cli.outputs[-1]
+    pid = heroku.get(f"/pipelines/{pipe}")["id"]
+    review = heroku.get(f"/pipelines/{pid}/review-app-config")
+    assert (review["automatic_review_apps"], review["stale_days"], review["base_name"]) == (
+        True, 5, "acme-pr"
+    )  # fmt: skip
+    assert review["deploy_target"] == {"id": "eu", "type": "region"}
+    stage = heroku.get(f"/pipelines/{pid}/stage/review/config-vars")
+    assert stage == {"API_TOKEN": REVIEW_TOKEN, "DEBUG": "1"}
+    assert heroku.get(f"/pipelines/{pid}/stage/test/config-vars") == {"CI": "true"}
+    again = cli("plan", str(staging), str(production), "--detailed-exitcode", env=env)
+    assert again.exit_code == 0, again.output
+
+    # Changed by hand: drift names it; plan changes it back in place.
+    heroku.patch(f"/pipelines/{pid}/review-app-config", {"stale_days": 9})
+    drift = cli("drift", str(production), env=env)
+    assert drift.exit_code == 2 and f"pipeline {pipe} review_apps" in drift.output, drift.output
+    assert "destroy stale after 9 days" in drift.output
+    applied_env = cli("apply", str(production), "--auto-approve", env=env)
+    assert applied_env.exit_code == 0, applied_env.output
+    assert heroku.get(f"/pipelines/{pid}/review-app-config")["stale_days"] == 5
+
+    # Destroying the pipeline is refused while the apps are in it; uncoupled, it is deleted.
+    gone = doc(f"{pipe}-prod", "production", pipeline=False)
+    gone["pipeline"] = {"name": pipe, "destroy": True}
+    write_stack(tmp_path, gone)
+    text = plan_text(cli, production)
+    assert f"  ! pipeline {pipe}: delete the pipeline\n" in text
+    assert f"# apps are still coupled to it: {pipe}-stg (set `pipeline = false`" in text
+    assert f"  - pipeline {pipe}: the app leaves stage production" in text  # this one leaves
+    write_stack(tmp_path, doc(f"{pipe}-stg", "staging", pipeline=False))
+    text = plan_text(cli, staging, production)
+    assert f"  - pipeline {pipe}: delete the pipeline" in text, text
+    applied(cli, staging, production)
+    assert not [p for p in heroku.get("/pipelines") if p["name"] == pipe]
+    assert "No changes" in plan_text(cli, staging, production, code=0)
+
+
+def test_pipeline_table_validation(cli: Cli, tmp_path: Path) -> None:
+    nameless = doc("valid-nameless", "production")
+    nameless["pipeline"] = {"review_apps": {"repo": "acme/web"}}
+    self_destroy = doc("valid-self", "production", pipeline="acme")
+    self_destroy["pipeline"] = {"destroy": True}
+    for d, message in (
+        (nameless, "pipeline: name the pipeline"),
+        (self_destroy, "pipeline.destroy: this app is in the pipeline it destroys"),
+    ):
+        result = cli("validate", str(write_stack(tmp_path, d)), api=False)
+        assert result.exit_code == 1 and message in result.output, result.output
+    twice = [doc(f"twice-{n}", "production", pipeline="acme") for n in ("a", "b")]
+    for d in twice:
+        d["pipeline"] = {"config": {"review": {"A": "1"}}}
+    paths = [str(write_stack(tmp_path, d)) for d in twice]
+    result = cli("validate", *paths, api=False)
+    assert result.exit_code == 1 and "pipeline acme" in result.output, result.output
