@@ -255,3 +255,33 @@ def test_pipeline_table_validation(cli: Cli, tmp_path: Path) -> None:
     paths = [str(write_stack(tmp_path, d)) for d in twice]
     result = cli("validate", *paths, api=False)
     assert result.exit_code == 1 and "pipeline acme" in result.output, result.output
+
+
+def test_import_pipeline_writes_a_partial_and_a_file_per_app_that_plan_empty(
+    cli: Cli, tmp_path: Path
+) -> None:
+    pipe = unique_name("p")
+    live_dir = tmp_path / "live"
+    live_dir.mkdir()
+    for env, suffix in (("staging", "stg"), ("production", "prod")):
+        d = doc(f"{pipe}-{suffix}", env, pipeline=pipe)
+        d["config"] = {"TZ": "UTC", "MODE": env}
+        write_stack(live_dir, d)
+    applied(cli, *sorted(live_dir.glob("*.toml")))
+    out = tmp_path / "stacks"
+    result = cli("import", "--pipeline", pipe, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    partial = (out / f"_{pipe}.toml").read_text()
+    assert f'pipeline = "{pipe}"' in partial and 'team = "acme"' in partial
+    # Config vars are imported as `from_env` references, equal in both: shared.
+    assert 'TZ = { from_env = "TZ" }' in partial and 'MODE = { from_env = "MODE" }' in partial
+    prod = (out / f"{pipe}-prod.toml").read_text()
+    assert f'extends = "_{pipe}.toml"' in prod and 'environment = "production"' in prod
+    assert "pipeline =" not in prod and "[config]" not in prod
+    env: dict[str, str | None] = {"TZ": "UTC", "MODE": "staging"}
+    stg = out / f"{pipe}-stg.toml"
+    assert "No changes" in cli("plan", str(stg), "--detailed-exitcode", env=env).output
+    again = cli("import", "--pipeline", pipe, "--out", str(out))
+    assert again.exit_code == 1 and "already exists" in again.output
+    missing = cli("import", "--pipeline", unique_name("nope"), "--out", str(out))
+    assert missing.exit_code == 1 and "no such pipeline" in missing.output
