@@ -166,7 +166,7 @@ def _pipeline_id(run: AppRun, change: Change, name: str) -> str:
 def _couple(run: AppRun, changes: list[Change]) -> None:
     change = changes[0]
     if change.params.get("coupling_id"):  # leaving the pipeline, or moving to another one
-        run.client.request("DELETE", _coupling_path(change.params["coupling_id"]))
+        _uncouple(run, change.params["coupling_id"])
     if change.action == "destroy":
         return
     if change.field == "stage":
@@ -175,6 +175,18 @@ def _couple(run: AppRun, changes: list[Change]) -> None:
     pipeline_id = _pipeline_id(run, change, after["pipeline"])
     body = {"app": run.app, "pipeline": pipeline_id, "stage": after["stage"]}
     run.client.request("POST", "pipeline-couplings", body)
+
+
+def _uncouple(run: AppRun, coupling_id: str) -> None:
+    from herokustack.client import ApiError
+
+    try:
+        run.client.request("DELETE", _coupling_path(coupling_id))
+    except ApiError as exc:
+        # Already gone: its pipeline was deleted meanwhile (the same apply may delete it), or
+        # a retried DELETE that had succeeded.
+        if not (_missing(exc, "pipeline_coupling") or _missing(exc, "pipeline coupling")):
+            raise
 
 
 def _restage(run: AppRun, change: Change) -> None:

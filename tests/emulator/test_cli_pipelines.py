@@ -42,12 +42,14 @@ def test_official_cli_pipelines_create_add_info_update_remove(
             ["apps:info", "-a", "clip-prod"],
             ["pipelines:remove", "-a", "clip-staging"],
             ["pipelines:info", "clip", "--json"],
+            ["pipelines:rename", "clip", "clip-two"],
+            ["pipelines:destroy", "clip-two"],
         ],
         tmp_path,
     )
     out = [ANSI.sub("", d.stdout + d.stderr) for d in done]
     assert all(d.returncode == 0 for d in done), out
-    created, added, listed, updated, info, app_info, removed, as_json = out
+    created, added, listed, updated, info, app_info, removed, as_json, renamed, destroyed = out
     assert "Creating clip pipeline" in created and "as staging" in created
     assert "Adding clip-prod to clip pipeline as development" in added
     assert re.search(r"^clip$", listed, re.M), listed
@@ -57,7 +59,8 @@ def test_official_cli_pipelines_create_add_info_update_remove(
     assert re.search(r"Pipeline:\s+clip - production", app_info), app_info
     assert "Removing clip-staging" in removed
     assert '"clip-prod"' in as_json and "clip-staging" not in as_json
-    # What the commands left, as the API answers it.
-    couplings = http.get("/pipelines/clip/pipeline-couplings").json()
-    assert [(c["app"]["name"], c["stage"]) for c in couplings] == [("clip-prod", "production")]
-    assert http.get("/pipelines/clip").json()["owner"]["type"] == "team"
+    assert "Renaming clip pipeline to clip-two" in renamed
+    assert "Destroying clip-two pipeline" in destroyed
+    # What the commands left, as the API answers it: the pipeline gone, its apps uncoupled.
+    assert [p["name"] for p in http.get("/pipelines").json()] == []
+    assert http.get("/apps/clip-prod/pipeline-couplings").status_code == 404
