@@ -63,7 +63,7 @@ class AppSpec(Strict):
     acm: bool | None = acm.FIELD
     prune_config: bool = config_vars.PRUNE_FIELD
     prune_access: bool = access.PRUNE_FIELD
-    pipeline: pipelines.PipelineName | Literal[False] | None = pipelines.PIPELINE_FIELD
+    pipeline: pipelines.PipelineValue | None = pipelines.PIPELINE_FIELD
 
 
 def guess_environment(app_name: str) -> str:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field
 
@@ -96,7 +96,7 @@ class PipelineSpec(Strict):
     destroy: bool = Field(default=False, description="Delete the pipeline (refused while apps "
                           "are coupled to it).")  # fmt: skip
     review_apps: ReviewApps | None = Field(default=None, description="Review-app config.")
-    config: dict[ConfigStage, dict[ConfigVarName, ConfigField]] = Field(
+    config: dict[str, dict[ConfigVarName, ConfigField]] = Field(
         default_factory=dict, description="Config vars of the review and test stages."
     )
 
@@ -244,6 +244,22 @@ class PipelineSettings(Kind):
     section = "pipeline"
     section_model = PipelineSpec
     section_description = PipelineSpec.__doc__ or ""
+    expected = {
+        "pipeline.name": "a Heroku Pipeline name: 3 to 30 lower-case letters, digits or dashes, "
+        "starting with a letter",
+        "pipeline.review_apps.repo": "a GitHub repository as owner/name",
+        "pipeline.review_apps.base_name": "2 to 21 lower-case letters, digits or dashes, "
+        "starting with a letter",
+        "pipeline.review_apps.destroy_stale_after_days": "a number of days from 1 to 30",
+        "pipeline.config.*.*": 'a string or a table like { from_env = "VAR" }',
+        "pipeline.config.*.*.[key]": "a config var name: letters, digits and _, not starting "
+        "with a digit",
+        "pipeline.review_apps.region": 'one of "us", "eu"',
+        "pipeline.config.*": 'a table of config vars, under the stage "review" or "test"',
+    }
+    choices = {"pipeline.review_apps.region": ("us", "eu")}
+    named = frozenset({("pipeline", "config"), ("pipeline", "config", "*")})
+    hidden_values = frozenset({"pipeline.config."})  # values may be secrets written in clear
     models_at = {"pipeline": PipelineSpec, "pipeline.review_apps": ReviewApps,
                  "pipeline.config.*.*": FromEnv}  # fmt: skip
 
@@ -256,6 +272,11 @@ class PipelineSettings(Kind):
             return []
         if pipeline_named(spec) is None:
             return [(("pipeline",), "name the pipeline: `name` here, or `pipeline` in [app]")]
+        stages = [s for s in settings.config if s not in get_args(ConfigStage)]
+        if stages:
+            return [(("pipeline", "config", stage), "Heroku keeps config vars for the review "
+                     "and test stages only (the others are apps: use their [config])")
+                    for stage in stages]  # fmt: skip
         if settings.destroy and spec.app.pipeline == pipeline_named(spec):
             return [(("pipeline", "destroy"), "this app is in the pipeline it destroys: set "
                      "`pipeline = false` in [app]")]  # fmt: skip

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Discriminator, Field, StringConstraints, Tag
 
 from herokustack.resources.base import Change, DriftContext, Kind, PlanContext, Step
 
@@ -44,6 +44,23 @@ if TYPE_CHECKING:
 
 PIPELINE_PATTERN = r"^[a-z][a-z0-9-]{2,29}$"  # Heroku's schema
 PipelineName = Annotated[str, StringConstraints(pattern=PIPELINE_PATTERN)]
+
+
+def _pipeline_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "@name"
+    return "@off" if value is False else None
+
+
+# The tags ("@name", "@off") appear in error locations; the loader drops them.
+PipelineValue = Annotated[
+    Annotated[PipelineName, Tag("@name")] | Annotated[Literal[False], Tag("@off")],
+    Discriminator(
+        _pipeline_kind,
+        custom_error_type="pipeline_value",
+        custom_error_message="must be a pipeline name or false",
+    ),
+]
 PIPELINE_FIELD: Any = Field(
     default=None,
     description="The Heroku Pipeline the app is in, at the stage of its environment; false: in "

@@ -243,12 +243,20 @@ def test_pipeline_table_validation(cli: Cli, tmp_path: Path) -> None:
     nameless["pipeline"] = {"review_apps": {"repo": "acme/web"}}
     self_destroy = doc("valid-self", "production", pipeline="acme")
     self_destroy["pipeline"] = {"destroy": True}
+    staging = doc("valid-stage", "production", pipeline="acme")
+    staging["pipeline"] = {"config": {"staging": {"A": "1"}}}
+    secret = doc("valid-secret", "production", pipeline="acme")
+    secret["pipeline"] = {"config": {"review": {"TOKEN": 12345678901}}}
     for d, message in (
         (nameless, "pipeline: name the pipeline"),
+        (staging, "pipeline.config.staging: Heroku keeps config vars for the review and test"),
+        (secret, "pipeline.config.review.TOKEN: must be a string or a table like"),
+        (doc("valid-bad", "staging", pipeline=True), "app.pipeline: must be a Heroku Pipeline"),
         (self_destroy, "pipeline.destroy: this app is in the pipeline it destroys"),
     ):
         result = cli("validate", str(write_stack(tmp_path, d)), api=False)
         assert result.exit_code == 1 and message in result.output, result.output
+        assert "12345678901" not in result.output  # a value that may be a secret: not echoed
     twice = [doc(f"twice-{n}", "production", pipeline="acme") for n in ("a", "b")]
     for d in twice:
         d["pipeline"] = {"config": {"review": {"A": "1"}}}
