@@ -2,9 +2,12 @@
 
 Prints wall time and requests per app (the emulator counts requests) for: the first plan (apps
 missing), apply (its own plan included, and the guard before each write batch that the CLI
-runs; --no-guard leaves it out), and the plan after apply (nothing left to do).
+runs; --no-guard leaves it out), and the plan after apply (nothing left to do). With
+--data-settings, each app's Postgres and Redis also declare a maintenance window and settings
+(plan then reads 2 more requests per data add-on: its window and its settings).
 
     .venv/bin/python bench/plan_apply.py [--latency MS] [--parallelism N] [--sizes 1,10,50]
+                                         [--no-guard] [--data-settings]
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from herokustack.stackfile import load_stacks
 SECRET_ENV = {"APP_SECRET": "bench-secret-value"}
 
 
-def stack_doc(name: str) -> dict[str, Any]:
-    return {
+def stack_doc(name: str, data_settings: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {
         "app": {"name": name, "environment": "production"},
         "formation": {"web": {"quantity": 2}, "worker": {"quantity": 1}},
         "addons": {
@@ -38,6 +41,13 @@ def stack_doc(name: str) -> dict[str, Any]:
         },
         "config": {"PYTHONUNBUFFERED": "1", "SECRET_KEY": {"from_env": "APP_SECRET"}},
     }
+    if data_settings:
+        addons = doc["addons"]
+        addons["database"]["maintenance_window"] = "Sundays 04:00"
+        addons["database"]["settings"] = {"log_min_duration_statement": 500}
+        addons["redis"]["maintenance_window"] = "Sundays 05:00"
+        addons["redis"]["settings"] = {"maxmemory_policy": "allkeys-lru"}
+    return doc
 
 
 def measure(emu: EmulatorServer, action: Any) -> tuple[float, int, Any]:
@@ -48,7 +58,7 @@ def measure(emu: EmulatorServer, action: Any) -> tuple[float, int, Any]:
 
 
 def bench(
-    count: int, latency: float, parallelism: int, guard: bool = True
+    count: int, latency: float, parallelism: int, guard: bool = True, data_settings: bool = False
 ) -> list[tuple[str, float, float]]:
     rows = []
     with EmulatorServer(latency_ms=latency) as emu, tempfile.TemporaryDirectory() as tmp:
@@ -56,7 +66,8 @@ def bench(
         paths = []
         for i in range(count):
             path = Path(tmp) / f"app{i}.toml"
-            path.write_text(tomli_w.dumps(stack_doc(f"bench-{run}-{i}")), encoding="utf-8")
+            doc = stack_doc(f"bench-{run}-{i}", data_settings)
+            path.write_text(tomli_w.dumps(doc), encoding="utf-8")
             paths.append(path)
         stacks = load_stacks(paths)
         configs = session.resolve_configs(stacks, SECRET_ENV)
@@ -96,6 +107,9 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--sizes", default="1,10,50")
     parser.add_argument("--no-guard", action="store_true", help="apply without the write guard")
+    parser.add_argument(
+        "--data-settings", action="store_true", help="declare windows and settings of data add-ons"
+    )
     args = parser.parse_args()
     label = "without" if args.no_guard else "with"
     print(
@@ -104,7 +118,7 @@ def main() -> None:
     print(f"{'apps':>5}  {'step':<18} {'wall s':>7} {'req/app':>8}")
     for count in (int(n) for n in args.sizes.split(",")):
         for step, seconds, per_app in bench(
-            count, args.latency, args.parallelism, not args.no_guard
+            count, args.latency, args.parallelism, not args.no_guard, args.data_settings
         ):
             print(f"{count:>5}  {step:<18} {seconds:>7.2f} {per_app:>8.1f}")
 

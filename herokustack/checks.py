@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from herokustack import facts
 from herokustack.client import HerokuClient
@@ -595,6 +595,55 @@ def _personal_production(ctx: Context) -> Iterator[Hit]:
             "app",
             f"production app is owned by the personal account {live.owner}, not a Heroku Team",
         )
+
+
+def _settable_postgres(ctx: Context) -> Iterator[tuple[str, Any]]:
+    """Production Postgres add-ons of a tier that has a window and settings (not Essential)."""
+    if ctx.env != "production":
+        return
+    for name, addon in ctx.stack.spec.addons.items():
+        plan = addon.plan.partition(":")[2]
+        if addon.service == POSTGRES and not plan.startswith(ESSENTIAL_PG):
+            yield name, addon
+
+
+@rule(
+    "HS019",
+    "info",
+    "Production Postgres without a declared maintenance window",
+    scope="production",
+    messages=("Postgres `<addon>` has no maintenance_window: Heroku picks when maintenance runs",),
+    why="Heroku runs required maintenance of a production database (a failover, seconds to a "
+    "minute of errors) in its maintenance window; without one declared, Heroku picks it, and "
+    "it may fall on your busiest hour.",
+    fix='Add `maintenance_window = "Tuesdays 14:30"` (a day and a UTC start time) to the '
+    "Postgres add-on, at a quiet time for its users.",
+)
+def _no_maintenance_window(ctx: Context) -> Iterator[Hit]:
+    for name, addon in _settable_postgres(ctx):
+        if addon.maintenance_window is None:
+            msg = f"Postgres `{name}` has no maintenance_window: Heroku picks when maintenance runs"
+            yield Hit(f"addons.{name}", msg)
+
+
+@rule(
+    "HS020",
+    "info",
+    "Production Postgres without a slow-query threshold",
+    scope="production",
+    messages=("Postgres `<addon>` does not declare settings.log_min_duration_statement",),
+    why="`log_min_duration_statement` decides which slow statements reach the logs: declared, "
+    "the threshold is reviewed with the code and the same in every environment, instead of "
+    "whatever was last set by hand with `heroku pg:settings`.",
+    fix="Add `settings = { log_min_duration_statement = 2000 }` (milliseconds; -1 logs none) "
+    "to the Postgres add-on.",
+)
+def _no_slow_query_log(ctx: Context) -> Iterator[Hit]:
+    for name, addon in _settable_postgres(ctx):
+        if "log_min_duration_statement" not in (addon.settings or {}):
+            where = f"addons.{name}.settings" if addon.settings is not None else f"addons.{name}"
+            msg = f"Postgres `{name}` does not declare settings.log_min_duration_statement"
+            yield Hit(where, msg)
 
 
 def custom_domains(ctx: Context) -> list[str] | None:

@@ -26,6 +26,7 @@ from herokustack.resources import (
     backups,
     buildpacks,
     config_vars,
+    data_settings,
     domains,
     drains,
     features,
@@ -53,6 +54,7 @@ KINDS: list[Kind] = [
     addons.KIND,
     config_vars.KIND,
     backups.KIND,
+    data_settings.KIND,
     formation.KIND,
     domains.KIND,
     acm.KIND,
@@ -109,7 +111,7 @@ def planned_kinds(spec: StackFile) -> list[Kind]:
     for kind in reversed(KINDS):
         if kind.name in wanted:
             wanted.update(kind.after)
-    return [k for k in KINDS if k.name in wanted]
+    return [k.for_stack(spec) for k in KINDS if k.name in wanted]
 
 
 # --- reading ------------------------------------------------------------------------------------

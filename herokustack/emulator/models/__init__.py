@@ -17,7 +17,9 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `formation.py` | process types, sizes, quantities | formation |
 | `config_vars.py` | config vars | config_vars |
 | `addons.py` | service and plan catalog, add-ons, attachments | addons, attachments |
-| `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
+| `postgres.py` | Postgres data API: info, backups, transfers, settings | transfer_schedules |
+| `maintenances.py` | maintenance windows of data add-ons (`/data/maintenances`) | data_windows |
+| `redis.py` | Redis data API: info, settings (Postgres settings share its table) | data_config |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
@@ -47,8 +49,10 @@ from herokustack.emulator.models import (
     features,
     formation,
     log_drains,
+    maintenances,
     pipelines,
     postgres,
+    redis,
     releases,
     stacks,
     teams,
@@ -78,6 +82,7 @@ from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
 from herokustack.emulator.models.pipelines import PipelinesState
 from herokustack.emulator.models.postgres import PostgresState
+from herokustack.emulator.models.redis import RedisState
 from herokustack.emulator.models.webhooks import WebhooksState
 
 __all__ = [
@@ -111,6 +116,8 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     config_vars.FAMILY,
     addons.FAMILY,
     postgres.FAMILY,
+    maintenances.FAMILY,
+    redis.FAMILY,
     buildpacks.FAMILY,
     features.FAMILY,
     log_drains.FAMILY,
@@ -127,6 +134,7 @@ class Backend(
     AppsState,
     ConfigVarsState,
     PostgresState,
+    RedisState,
     BuildpacksState,
     FeaturesState,
     LogDrainsState,
