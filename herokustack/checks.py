@@ -126,6 +126,8 @@ class LiveApp:
     domains: tuple[str, ...] | None = None  # custom domains; None: not read
     acm: bool | None = None
     certificates: tuple[certs.LiveCert, ...] | None = None  # SNI endpoints; None: not read
+    pipeline: str | None = None  # the pipeline it is coupled into (when `pipeline_read`)
+    pipeline_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class Context:
     live_app: LiveApp | None = None
     stack_states: Mapping[str, str] = field(default_factory=lambda: BUILTIN_STACK_STATES)
     default_stack: str = DEFAULT_STACK
+    stacks: tuple[Stack, ...] = ()  # every stack checked in this run (rules across apps)
 
     @property
     def env(self) -> str:
@@ -770,6 +773,108 @@ def _no_custom_domain(ctx: Context) -> Iterator[Hit]:
         yield Hit(where, "no custom domain: users reach the app at its herokuapp.com address")
 
 
+# --- pipelines: rules across the apps of one pipeline ----------------------------------------
+
+
+def pipeline_of(ctx: Context) -> str | None:
+    """The pipeline the app is in: as declared, else as live state has it; None: none or not
+    known."""
+    declared = ctx.stack.spec.app.pipeline
+    if isinstance(declared, str):
+        return declared
+    return ctx.live_app.pipeline if ctx.live_app and declared is None else None
+
+
+def siblings(ctx: Context, environment: str) -> list[Stack]:
+    """The other checked apps of the same pipeline (as declared) in `environment`."""
+    pipeline = ctx.stack.spec.app.pipeline
+    if not isinstance(pipeline, str):
+        return []
+    return [
+        s
+        for s in ctx.stacks
+        if s.spec.app.pipeline == pipeline
+        and s.spec.app.environment == environment
+        and s.spec.app.name != ctx.stack.spec.app.name
+    ]
+
+
+@rule(
+    "HS023",
+    "info",
+    "Production app in no pipeline",
+    scope="production",
+    messages=(
+        "production app is in no pipeline (`pipeline = false`)",
+        "production app is in no pipeline (set `pipeline` in `[app]`)",
+    ),
+    why="A pipeline ties staging and production together: code is promoted from the slug staging "
+    "tested instead of being built again, review apps come from pull requests, and one page "
+    "shows what runs where (Dev Center: Pipelines).",
+    fix='Set `pipeline = "<product>"` in `[app]` of the production app and of its staging app '
+    "(their stage follows from `environment`). Known only when the file says "
+    "`pipeline = false` or live state shows no coupling: without the key nothing is said.",
+)
+def _production_without_pipeline(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "production":
+        return
+    declared = ctx.stack.spec.app.pipeline
+    if declared is False:
+        yield Hit("app.pipeline", "production app is in no pipeline (`pipeline = false`)")
+    elif declared is None and ctx.live_app and ctx.live_app.pipeline_read:  # noqa: SIM102
+        if ctx.live_app.pipeline is None:  # live state read it: in no pipeline
+            yield Hit("app", "production app is in no pipeline (set `pipeline` in `[app]`)")
+
+
+@rule(
+    "HS024",
+    "warning",
+    "Staging and production of a pipeline on different stacks",
+    scope="staging",
+    messages=("stack <stack> differs from production app <app> of pipeline <pipeline> (<stack>)",),
+    why="Promotion copies staging's slug to production as it is: a slug built on one stack runs "
+    "on another one's libraries, or does not run, and staging no longer tests what production "
+    "runs.",
+    fix="Give the staging app the production app's `stack` (or move both together).",
+)
+def _pipeline_stacks_differ(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "staging":
+        return
+    for prod in siblings(ctx, "production"):
+        if prod.spec.app.stack != ctx.stack.spec.app.stack:
+            yield Hit(
+                "app.stack",
+                f"stack {ctx.stack.spec.app.stack} differs from production app "
+                f"{prod.spec.app.name} of pipeline {ctx.stack.spec.app.pipeline} "
+                f"({prod.spec.app.stack})",
+            )
+
+
+@rule(
+    "HS025",
+    "warning",
+    "Production config vars missing from staging",
+    scope="staging",
+    messages=("config vars of production app <app> missing here: <names>",),
+    why="Code promoted from staging meets production's config for the first time in "
+    "production: a setting staging lacks is a code path nobody tested. Names only are "
+    "compared, never values.",
+    fix="Declare the same config var names in the staging app (with staging values), or "
+    "suppress with a reason for those that exist only in production.",
+)
+def _pipeline_config_missing(ctx: Context) -> Iterator[Hit]:
+    if ctx.env != "staging":
+        return
+    for prod in siblings(ctx, "production"):
+        missing = sorted(set(prod.spec.config) - set(ctx.config))
+        if missing:
+            yield Hit(
+                "config",
+                f"config vars of production app {prod.spec.app.name} missing here: "
+                + ", ".join(missing),
+            )
+
+
 # --- secrets --------------------------------------------------------------------------------
 
 # --- suppressions ---------------------------------------------------------------------------
@@ -885,7 +990,7 @@ def run_checks(
     """Run every rule on every stack; live-only rules run when `live` has the app."""
     findings: list[Finding] = []
     for stack in stacks:
-        ctx = Context(stack)
+        ctx = Context(stack, stacks=tuple(stacks))
         if live is not None:
             states = {**BUILTIN_STACK_STATES, **live.stack_states}
             ctx = Context(
@@ -893,6 +998,7 @@ def run_checks(
                 live.apps.get(stack.spec.app.name),
                 states,
                 live.default_stack or DEFAULT_STACK,
+                tuple(stacks),
             )
         findings += check_stack(stack, ctx)
     if not include_suppressed:
@@ -948,4 +1054,6 @@ def live_app_of(live: facts.LiveState) -> LiveApp:
         domains=None if domains is None else tuple(domains),
         acm=info.acm if info else None,
         certificates=certs.KIND.facts(live),
+        pipeline=(live.extra.get("pipeline") or {}).get("pipeline"),
+        pipeline_read="pipeline" in live.extra,
     )

@@ -24,6 +24,7 @@ from herokustack import (
     gitchanges,
     markdown,
     planfile,
+    product,
     render,
     session,
     stackfile,
@@ -204,7 +205,7 @@ def plan_output(
     if output == "json":
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if output == "markdown":
-        return plan_markdown(run.plan, more)
+        return plan_markdown(run.plan, more, run.stacks)
     sections = []
     if more.findings is not None:
         title = "Checks of the apps that change (fixes: herokustack check)"
@@ -212,7 +213,8 @@ def plan_output(
     if more.costs is not None:
         text = cost.plan_cost_text(more.costs)
         sections.append(("Cost per month", text))
-    return render.plan_text(run.plan, color=render.use_color(), extra=sections)
+    head = product.product_lines(run.plan, run.stacks)
+    return render.plan_text(run.plan, color=render.use_color(), extra=sections, head=head)
 
 
 def findings_text(findings: Sequence[checks.Finding]) -> str:
@@ -224,7 +226,7 @@ def findings_text(findings: Sequence[checks.Finding]) -> str:
     return "\n".join([*lines, check_render.summary(findings)]) + "\n"
 
 
-def plan_markdown(plan: Plan, more: Extras) -> str:
+def plan_markdown(plan: Plan, more: Extras, stacks: Sequence[Stack] = ()) -> str:
     costs = None
     if more.costs is not None:
         costs = {app: (c.before.cents, c.after.cents) for app, c in more.costs.items()}
@@ -238,7 +240,8 @@ def plan_markdown(plan: Plan, more: Extras) -> str:
         body = check_render.markdown_body(more.findings)
         sections.append(("", f"<details><summary>{head}</summary>\n\n{body}\n\n</details>"))
     totals = more.totals if more.costs is not None else None
-    return markdown.plan_markdown(plan, sections, costs, cost_cell, totals)
+    products = product.product_markdown(plan, stacks)
+    return markdown.plan_markdown(plan, sections, costs, cost_cell, totals, products)
 
 
 def write_plan(path: Path, doc: Mapping[str, Any]) -> str:

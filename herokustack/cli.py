@@ -457,6 +457,12 @@ def import_command(
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing files."),
     all_apps: bool = typer.Option(False, "--all", help="Import every app the key can see."),
+    pipeline: str | None = typer.Option(
+        None,
+        "--pipeline",
+        metavar="NAME",
+        help="Import a pipeline's apps, with a partial _NAME.toml of what they share.",
+    ),
     local: bool = _LOCAL_OPT,
     api_url: str | None = _URL_OPT,
 ) -> None:
@@ -467,6 +473,8 @@ def import_command(
     """
     from herokustack import importer, session
 
+    if pipeline is not None:
+        return _import_pipeline(pipeline, app_name, all_apps, out, overwrite, local, api_url)
     names = importer.config_names(inline_config)
     request = importer.ImportRequest(
         app_name, all_apps, out, environment, extends, names, force, overwrite
@@ -483,6 +491,29 @@ def import_command(
         if item.path is None and item.imported:
             typer.echo(item.imported.text, nl=False)
     raise typer.Exit(1 if any(w.error for w in written) else 0)
+
+
+def _import_pipeline(
+    name: str,
+    app_name: str | None,
+    all_apps: bool,
+    out: Path | None,
+    overwrite: bool,
+    local: bool,
+    api_url: str | None,
+) -> None:
+    from herokustack import importer, pipeline_import, session
+
+    if app_name or all_apps:
+        raise fail("--pipeline imports the pipeline's apps: name no APP, and no --all")
+    try:
+        with session.open_target(local, api_url) as target:
+            partial, written = pipeline_import.import_pipeline(target.client, name, out, overwrite)
+    except HerokustackError as exc:
+        raise fail(str(exc)) from None
+    note(f"✓ pipeline {name}: what its apps share → {partial}")
+    for line in importer.report_lines(written):
+        note(line)
 
 
 @command("drift")

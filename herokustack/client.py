@@ -152,6 +152,9 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "domain hostname": ((re.compile(HOSTNAME_PATTERN.strip("^$")),), "a domain host name"),
     "webhook id": ((UUID_RE,), "a webhook id (UUID)"),
     "SNI endpoint id": ((UUID_RE,), "an SNI endpoint id (UUID)"),
+    "pipeline name": ((re.compile(r"[a-z][a-z0-9-]{2,29}"), UUID_RE), "a pipeline name or id"),
+    "pipeline coupling id": ((UUID_RE,), "a pipeline coupling id (UUID)"),
+    "team name": ((re.compile(r"[a-z0-9][a-z0-9-]{0,29}"),), "a Heroku Team name"),
 }
 
 

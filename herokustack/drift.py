@@ -26,6 +26,7 @@ from herokustack.cost import FallbackPrices
 from herokustack.facts import LiveState
 from herokustack.markdown import code_cell
 from herokustack.planner import AppPlan, make_plan
+from herokustack.resources import pipelines
 from herokustack.resources.base import DriftContext, key_text
 from herokustack.session import Target
 from herokustack.stackfile import ConfigEntry, Stack, plural
@@ -153,6 +154,7 @@ def detect_drift(
 ) -> DriftReport:
     """Read every app, plan against its stack file, and report the differences as drift."""
     lives = target.read_lives(stacks, every_kind=True)
+    lives = pipelines.with_pipelines(target.client, stacks, lives)  # once per run
     configs: dict[str, dict[str, ConfigEntry]] = {}
     unchecked: dict[str, list[str]] = {}
     for stack in stacks:

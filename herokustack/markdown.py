@@ -113,13 +113,15 @@ def plan_markdown(
     costs: Costs | None = None,
     cost_cell: CostCell | None = None,
     totals: tuple[int, int] | None = None,
+    products: Sequence[str] = (),
 ) -> str:
-    """The PR comment of a plan; `extra` adds (title, markdown) sections under it.
+    """The PR comment of a plan; `extra` adds (title, markdown) sections under it, `products`
+    the pipelines' sections (with their diagrams) above the apps.
 
     GitHub refuses comments over 65,536 characters: a longer plan shows fewer lines per app.
     """
     for max_lines in (None, 50, 10, 0):
-        text = _plan_markdown(plan, extra, costs, cost_cell, max_lines, totals)
+        text = _plan_markdown(plan, extra, costs, cost_cell, max_lines, totals, products)
         if len(text) <= MAX_COMMENT:
             break
     return text
@@ -132,6 +134,7 @@ def _plan_markdown(
     cost_cell: CostCell | None,
     max_lines: int | None,
     totals: tuple[int, int] | None = None,
+    products: Sequence[str] = (),
 ) -> str:
     parts = [PLAN_MARKER, f"### herokustack plan: {summary_text(plan.summary)}"]
     refused = refused_lines(plan)
@@ -140,6 +143,7 @@ def _plan_markdown(
         parts[-1] += "\n".join(refused)
     if plan.apps:
         parts.append(summary_table(plan, costs, cost_cell, totals))
+    parts += products
     parts += [app_details(app, max_lines) for app in plan.apps if app.changes]
     if not plan.has_changes:
         parts.append("No changes: live state matches the stack files.")

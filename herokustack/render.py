@@ -100,9 +100,16 @@ def app_plan_lines(app: AppPlan) -> list[Text]:
     return lines
 
 
-def plan_text(plan: Plan, color: bool = False, extra: Sequence[tuple[str, str]] = ()) -> str:
-    """Each app's lines, the totals, then the `extra` sections: one blank line between them."""
-    blocks = [app_plan_lines(app) for app in plan.apps]
+def plan_text(
+    plan: Plan,
+    color: bool = False,
+    extra: Sequence[tuple[str, str]] = (),
+    head: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The `head` sections (the pipelines), each app's lines, the totals, then the `extra`
+    sections: one blank line between them."""
+    blocks = [[Text(title, style="bold"), Text(text.rstrip("\n"))] for title, text in head]
+    blocks += [app_plan_lines(app) for app in plan.apps]
     totals = []
     if len(plan.apps) > 1:
         totals.append(Text(f"Plan: {summary_text(plan.summary)}", style="bold"))

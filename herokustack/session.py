@@ -21,7 +21,7 @@ from herokustack.facts import LiveState
 from herokustack.local import DEFAULT_DATA_PATH, LocalHeroku
 from herokustack.planfile import LOCAL
 from herokustack.planner import Plan, make_plan
-from herokustack.resources import planned_kinds, read_apps, team
+from herokustack.resources import pipelines, planned_kinds, read_apps, team
 from herokustack.stackfile import ConfigEntry, Stack
 
 Configs = dict[str, dict[str, ConfigEntry]]
@@ -111,7 +111,9 @@ def saved_target(
 
 def select_stacks(paths: Sequence[Path] | None, apps: Iterable[str] | None) -> list[Stack]:
     """The stacks of `paths` (default: stacks/*.toml without partials), limited to `apps`."""
-    stacks = stackfile.load_stacks(stackfile.stack_paths(paths))
+    from herokustack.product import in_stage_order  # a pipeline's apps together, by stage
+
+    stacks = in_stage_order(stackfile.load_stacks(stackfile.stack_paths(paths)))
     wanted = list(dict.fromkeys(apps or ()))
     if not wanted:
         return stacks
@@ -168,6 +170,7 @@ def plan_with_lives(
     check_allow_destroy(allow_destroy, stacks, lives)
     target.catalog.check(stacks)
     team.check_teams(target.client, stacks, lives)
+    lives = pipelines.with_pipelines(target.client, stacks, lives)
     assume = target.local.released_for_new() if target.local else {}
     plan = make_plan(
         stacks,

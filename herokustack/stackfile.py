@@ -52,6 +52,7 @@ from herokustack.resources import domains as _domains
 from herokustack.resources import drains as _drains
 from herokustack.resources import features as _features
 from herokustack.resources import formation as _formation
+from herokustack.resources import pipeline_settings as _pipeline_settings
 from herokustack.resources import webhooks as _webhooks
 from herokustack.resources.addons import (  # noqa: F401
     ADDON_CONFIG_VARS,
@@ -146,6 +147,9 @@ class StackFile(Strict):
     )
     access: dict[_access.Email, list[_access.Permission]] = Field(
         default_factory=dict, description=_access.KIND.section_description
+    )
+    pipeline: _pipeline_settings.PipelineSpec | None = Field(
+        default=None, description=_pipeline_settings.KIND.section_description
     )
 
     @model_validator(mode="after")

@@ -72,7 +72,10 @@ CASES = [
     ("HS020", "hs020-fail.toml", "info", 7, "hs020-pass.toml"),
     ("HS021", "hs021-fail.toml", "error", 7, "hs021-pass.toml"),
     ("HS016", "hs016-fail.toml", "error", 6, "hs021-pass.toml"),  # an uploaded certificate
+    ("HS023", "hs023-fail.toml", "info", 5, "hs023-pass.toml"),
 ]
+# Rules across the apps of one pipeline: tested on the files of tests/fixtures/checks/pipeline.
+PIPELINE_RULES = {"HS024", "HS025"}
 
 
 @pytest.mark.parametrize(("rule_id", "failing", "severity", "line", "passing"), CASES)
@@ -89,9 +92,34 @@ def test_rule_fails_its_failing_fixture_and_passes_its_passing_one(
 
 
 def test_every_offline_rule_has_fixtures() -> None:
-    covered = {case[0] for case in CASES}
+    covered = {case[0] for case in CASES} | PIPELINE_RULES
     offline = {rid for rid, r in RULES.items() if not r.live_only and rid != "HS000"}
     assert covered == offline
+
+
+def test_pipeline_rules_compare_staging_with_production_of_the_same_pipeline() -> None:
+    stacks = checks.load([FIXTURES / "pipeline"])
+    found = [f for f in run_checks(stacks) if f.rule_id in PIPELINE_RULES]
+    assert [(f.rule_id, f.app, f.severity, f.line, f.message) for f in found] == [
+        ("HS024", "shop-staging", "warning", 5,
+         "stack heroku-22 differs from production app shop-production of pipeline shop "
+         "(heroku-24)"),
+        ("HS025", "shop-staging", "warning", 8,
+         "config vars of production app shop-production missing here: PAYMENTS_URL, SEARCH_URL"),
+    ]  # fmt: skip
+    # Checked alone, staging has no production to compare with.
+    alone = run_checks([s for s in stacks if s.name == "shop-staging"])
+    assert not [f for f in alone if f.rule_id in PIPELINE_RULES]
+
+
+def test_hs023_needs_to_know_the_app_is_in_no_pipeline(tmp_path: Path) -> None:
+    stack = write(tmp_path, '[app]\nname = "solo-prod"\nenvironment = "production"\n')
+    assert not [f for f in run_checks([stack]) if f.rule_id == "HS023"]  # not declared
+    coupled = LiveState({"solo-prod": LiveApp(pipeline="shop", pipeline_read=True)})
+    assert not [f for f in run_checks([stack], coupled) if f.rule_id == "HS023"]
+    alone = LiveState({"solo-prod": LiveApp(pipeline_read=True)})
+    (hit,) = [f for f in run_checks([stack], alone) if f.rule_id == "HS023"]
+    assert hit.message == "production app is in no pipeline (set `pipeline` in `[app]`)"
 
 
 def test_good_production_and_staging_stacks_have_no_findings() -> None:

@@ -8,7 +8,7 @@ through the one request pipeline (auth, faults, body limits, pagination, error b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -20,6 +20,7 @@ class Call:
     body: Any
     include: frozenset[str]
     expand: frozenset[str]  # Accept-Expansion: the fields to answer as whole objects
+    query: dict[str, str] = field(default_factory=dict)  # the query string (`eq[name]=...`)
 
 
 Handler = Callable[[Call], Any]

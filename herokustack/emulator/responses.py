@@ -309,6 +309,7 @@ class Api:
             body=body,
             include=header_list(request.headers.get("accept-inclusion", "")),
             expand=header_list(request.headers.get("accept-expansion", "")),
+            query=dict(request.query_params),
         )
         result = handler(call)
         headers: dict[str, str] = {}

@@ -33,6 +33,8 @@ from herokustack.resources import (
     features,
     formation,
     maintenance,
+    pipeline_settings,
+    pipelines,
     team,
     webhooks,
 )
@@ -46,6 +48,8 @@ KINDS: list[Kind] = [
     app.KIND,
     team.TEAM,
     team.LOCKED,
+    pipelines.KIND,
+    pipeline_settings.KIND,
     buildpacks.KIND,
     features.KIND,
     addons.KIND,

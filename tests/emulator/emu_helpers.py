@@ -52,6 +52,7 @@ class HerokuSchema:
         return self.candidates(method, path)[0]
 
     def candidates(self, method: str, path: str) -> list[str]:
+        path = path.split("?", 1)[0]  # a query string (`?eq[name]=...`) is no part of the href
         matches = [p for m, rx, p in self.links if m == method and rx.match(path)]
         # A literal segment beats a placeholder: prefer the link with the longest literal href.
         matches.sort(key=lambda p: -len(re.sub(r"\{\([^)]*\)\}", "", self._href(p))))

@@ -49,7 +49,7 @@ class Checked:
         """A route that answers only an error by design: Heroku's error shape, and covered."""
         response = self.http.request(method, path)
         assert response.status_code == status, f"{method} {path}: {response.text}"
-        assert set(response.json()) == {"id", "message"}
+        assert set(response.json()) - {"resource"} == {"id", "message"}
         assert response.json()["id"] == error_id
         self._cover(method, path)
 
@@ -76,7 +76,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     call("PATCH", "/apps/schema-app", {"name": "schema-app-2"})
     call("GET", "/apps/schema-app-2")
     _collaborators(call)
-    call.error("GET", "/apps/schema-app-2/pipeline-couplings", 404, "not_found")  # no pipelines
+    _pipelines(call)
     call.error("DELETE", "/account", 403, "forbidden")
     assert call("GET", "/apps/schema-app-2/log-drains") == []
 
@@ -234,6 +234,47 @@ def _webhooks(call: Checked) -> None:
     call("DELETE", f"{path}/{created['id']}")
     assert call("GET", "/apps/schema-app-2/webhook-events") == []
     assert call("GET", "/apps/schema-app-2/webhook-deliveries") == []
+
+
+def _pipelines(call: Checked) -> None:
+    """A team pipeline with the app in staging, moved to production; stage config; review apps."""
+    team = call("GET", "/teams/acme")
+    body = {"name": "schema-pipe", "owner": {"id": team["id"], "type": "team"}}
+    pipe = call(
+        "POST", "/pipelines", body, Accept="application/vnd.heroku+json; version=3.pipelines"
+    )
+    assert [p["name"] for p in call("GET", "/pipelines?eq[name]=schema-pipe")] == ["schema-pipe"]
+    call("GET", "/pipelines/schema-pipe")
+    assert len(call("GET", "/pipelines")) == 1
+    call("PATCH", f"/pipelines/{pipe['id']}", {"name": "schema-pipe"})
+    body = {"app": "schema-app-2", "pipeline": pipe["id"], "stage": "staging"}
+    coupling = call("POST", "/pipeline-couplings", body)
+    assert coupling["pipeline"]["name"] == "schema-pipe"
+    call(
+        "GET",
+        "/apps/schema-app-2/pipeline-couplings",
+        Accept="application/vnd.heroku+json; version=3.sdk",
+    )
+    call("PATCH", f"/pipeline-couplings/{coupling['id']}", {"stage": "production"})
+    assert call("GET", f"/pipeline-couplings/{coupling['id']}")["stage"] == "production"
+    assert len(call("GET", f"/pipelines/{pipe['id']}/pipeline-couplings")) == 1
+    assert len(call("GET", "/pipeline-couplings")) == 1
+    apps = call("POST", "/filters/apps", {"in": {"id": [coupling["app"]["id"]]}})
+    assert [a["name"] for a in apps] == ["schema-app-2"]
+    stage = f"/pipelines/{pipe['id']}/stage/review/config-vars"
+    assert call("PATCH", stage, {"FOO": "bar", "GONE": None}) == {"FOO": "bar"}
+    assert call("GET", stage) == {"FOO": "bar"}
+    review = f"/pipelines/{pipe['id']}/review-app-config"
+    settings = {"repo": "acme/web", "automatic_review_apps": True, "stale_days": 5,
+                "destroy_stale_apps": True, "wait_for_ci": True, "base_name": "acme-pr",
+                "deploy_target": {"id": "eu", "type": "region"}}  # fmt: skip
+    assert call("POST", review, settings)["automatic_review_apps"] is True
+    assert call("PATCH", review, {"stale_days": 7})["stale_days"] == 7
+    call("GET", review)
+    call("DELETE", review)
+    call("DELETE", f"/pipeline-couplings/{coupling['id']}")
+    call.error("GET", "/apps/schema-app-2/pipeline-couplings", 404, "not_found")
+    call("DELETE", f"/pipelines/{pipe['id']}")
 
 
 def _collaborators(call: Checked) -> None:

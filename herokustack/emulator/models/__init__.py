@@ -27,6 +27,7 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `sni_endpoints.py` | custom certificates (SNI endpoints) | sni_endpoints, sni_domains |
 | `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 | `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
+| `pipelines.py` | pipelines, couplings, stage config vars, review-app config | pipelines, ... |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.
@@ -50,6 +51,7 @@ from herokustack.emulator.models import (
     formation,
     log_drains,
     maintenances,
+    pipelines,
     postgres,
     redis,
     releases,
@@ -80,6 +82,7 @@ from herokustack.emulator.models.db import (
 from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
+from herokustack.emulator.models.pipelines import PipelinesState
 from herokustack.emulator.models.postgres import PostgresState
 from herokustack.emulator.models.redis import RedisState
 from herokustack.emulator.models.sni_endpoints import SniEndpointsState
@@ -125,10 +128,12 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     sni_endpoints.FAMILY,
     webhooks.FAMILY,
     collaborators.FAMILY,
+    pipelines.FAMILY,
 )
 
 
 class Backend(
+    PipelinesState,  # builds on AppsState (the CLI's app filter answers team apps)
     CollaboratorsState,  # before AppsState: both build on TeamsState
     AppsState,
     ConfigVarsState,

@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from herokustack.emulator import catalog
-from herokustack.emulator.family import Call, Endpoint, Family
+from herokustack.emulator.family import Endpoint, Family
 from herokustack.emulator.models.account import ACCOUNT_ID
 from herokustack.emulator.models.addons import AddonsState
 from herokustack.emulator.models.db import (
     NAME_WORDS,
-    ApiError,
     Json,
     check_fields,
     invalid,
@@ -246,10 +245,6 @@ class AppsState(TeamsState, AddonsState, DomainsState):
 
 def routes(b: AppsState) -> Sequence[Endpoint]:
 
-    def no_pipeline(call: Call) -> Json:
-        b.get_app(call.params["app"])
-        raise ApiError(404, "not_found", "Couldn't find that pipeline coupling.")
-
     return (
         Endpoint(
             "/users/{account}/apps",
@@ -280,8 +275,6 @@ def routes(b: AppsState) -> Sequence[Endpoint]:
             lambda c: b.available_stacks(c.params["app"]),
             list_field="id",
         ),
-        # Other families' answers about an app, until those families are emulated.
-        Endpoint("/apps/{app}/pipeline-couplings", "GET", no_pipeline),
     )
 
 
