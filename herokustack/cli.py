@@ -548,6 +548,20 @@ def emulator_command(
         metavar="KEY",
         help="Accepted API key (repeatable; env HEROKUSTACK_EMULATOR_API_KEYS).",
     ),
+    rate_limit: int | None = typer.Option(
+        None,
+        "--rate-limit",
+        min=1,
+        metavar="N",
+        help="Enforce a budget of N requests (Heroku: 4500), answering 429 when spent.",
+    ),
+    rate_refill: float | None = typer.Option(
+        None,
+        "--rate-refill",
+        min=0,
+        metavar="PER_MIN",
+        help="Requests the budget regains a minute (default: N/60, as Heroku's 75).",
+    ),
 ) -> None:
     """Serve a local emulator of the Heroku API until Ctrl-C."""
     from herokustack.emulator import server
@@ -556,7 +570,16 @@ def emulator_command(
     if host not in ("127.0.0.1", "localhost", "::1"):
         note(f"warning: listening on {host}, beyond loopback")
     emu = server.EmulatorServer(
-        str(data) if data else None, latency, fail_rate, provision_delay, seed, keys, host, port
+        str(data) if data else None,
+        latency,
+        fail_rate,
+        provision_delay,
+        seed,
+        keys,
+        host,
+        port,
+        rate_limit=rate_limit,
+        rate_per_minute=rate_refill,
     )
     server.serve(emu, lambda line: typer.echo(line))
 
