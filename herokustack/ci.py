@@ -57,6 +57,9 @@ class PlanRun:
     allow_destroy: tuple[str, ...] = ()
     target: str = DEFAULT_API_URL  # where the plan was made: "local" or the Platform API URL
     allow_transfer: tuple[str, ...] = ()
+    # What the run spent of Heroku's request budget (the document's `requests`; None: nothing
+    # was read).
+    requests: dict[str, int | None] | None = None
 
 
 def select(
@@ -100,8 +103,9 @@ def make_plan(
             with contextlib.suppress(HerokustackError):  # a plan never fails on price
                 catalog = read_catalog(target, stacks, lives)
         note = target.catalog.note() or note
+        figures = target.requests_figures()
     allowed = tuple(allow_destroy), tuple(allow_transfer)
-    return PlanRun(plan, lives, stacks, note, catalog, allowed[0], where, allowed[1])
+    return PlanRun(plan, lives, stacks, note, catalog, allowed[0], where, allowed[1], figures)
 
 
 def read_catalog(
@@ -192,6 +196,8 @@ def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[s
         data["summary"].update(cost_before_cents=before, cost_after_cents=after)
     if more and more.findings is not None:
         data["checks"] = json.loads(check_render.render_json(more.findings))
+    if run.requests is not None:
+        data["requests"] = run.requests
     planfile.sign(data, run.plan.hash_key)
     planfile.PlanDocument.model_validate(data)
     return data
@@ -291,6 +297,8 @@ def apply_files(
             target, stacks, configs, allow_destroy, allow_transfer=allow_transfer
         )
         applier_ui.show_plan(plan, output)
+        if plan.has_work:
+            target.check_budget(session.estimate_writes(plan))
         if not applier_ui.approved(plan, auto_approve):
             show_result(plan, None, output)
             return None
@@ -337,6 +345,7 @@ def apply_saved(
         if not plan.has_work:
             show_result(plan, None, output)
             return None
+        target.check_budget(session.estimate_writes(plan))
         guard = planfile.LiveGuard(target.client, key, doc.live)
         with applier_ui.progress() as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)

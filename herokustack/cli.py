@@ -287,6 +287,14 @@ def cost_command(
 # --- plan and apply (issue 4): live state against the stack files --------------------------
 
 
+_WAIT_OPT = typer.Option(
+    False,
+    "--wait-for-rate-limit",
+    help="When Heroku's request budget is short, wait for it (with progress) instead of "
+    "refusing to start.",
+)
+
+
 @command("plan")
 def plan_command(
     paths: list[Path] = _PATHS_ARG,
@@ -327,6 +335,7 @@ def plan_command(
         metavar="APP",
         help="Plan moving this app of a team to the team its file names (repeatable).",
     ),
+    wait_for_rate_limit: bool = _WAIT_OPT,
 ) -> None:
     """Show what would change on Heroku to match the stack files.
 
@@ -341,7 +350,9 @@ def plan_command(
             paths,
             apps,
             changed_since,
-            lambda: session.open_target(local, api_url, parallelism),
+            lambda: session.open_target(
+                local, api_url, parallelism, wait_for_rate_limit=wait_for_rate_limit
+            ),
             with_catalog=with_cost,
             allow_destroy=allow_destroy or (),
             where=session.target_name(local, api_url),
@@ -393,6 +404,7 @@ def apply_command(
     plan_file: Path | None = typer.Option(
         None, "--plan", metavar="FILE", help="Apply this saved plan (from plan --out)."
     ),
+    wait_for_rate_limit: bool = _WAIT_OPT,
 ) -> None:
     """Change Heroku to match the stack files (or a saved plan).
 
@@ -401,7 +413,13 @@ def apply_command(
     """
     from herokustack import ci
 
-    target_options = {"local": local, "api_url": api_url, "parallelism": parallelism}
+    target_options = {
+        "local": local,
+        "api_url": api_url,
+        "parallelism": parallelism,
+        "command": "apply",
+        "wait_for_rate_limit": wait_for_rate_limit,
+    }
     try:
         ci.check_format(output)
         saved = ci.saved_plan_path(paths, plan_file)

@@ -56,6 +56,7 @@ from herokustack.facts import (
     LiveProcess,
     LiveSchedule,
 )
+from herokustack.ratelimit import RateGate
 from herokustack.resources.domains import HOSTNAME_PATTERN
 from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
@@ -512,6 +513,8 @@ class HerokuClient:
         # Basic auth as heroku3 sets it in `authenticate`, without its extra request.
         self.session.auth = ("", key)
         self.session.headers["User-Agent"] = "herokustack"
+        # Never more requests in flight than Heroku says remain (see herokustack.ratelimit).
+        self.gate = RateGate(self.rate_limit_remaining, on_wait)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -552,12 +555,17 @@ class HerokuClient:
         payload = None if body is None else json.dumps(body)
         # The data API gets the key as the official CLI sends it (Bearer).
         auth = _Bearer(self._key) if data_api else None
+        self.gate.acquire()
+        remaining = None
         try:
             resp = self.session.request(
                 method, url, data=payload, headers=dict(headers or {}), auth=auth, stream=True
             )
+            remaining = resp.headers.get("RateLimit-Remaining")
         except requests.RequestException as exc:
             raise self._error(method, path, base, exc) from None
+        finally:
+            self.gate.release(remaining)
         try:
             self._read_body(resp)
         except _TooLarge:
@@ -664,6 +672,22 @@ class HerokuClient:
                 return items
             headers = {"Range": next_range}
         return items
+
+    def rate_limit_remaining(self) -> int | None:
+        """What Heroku's budget holds now (`GET /account/rate-limits`, which it does not
+        count); None when the server does not tell (not sent through the gate)."""
+        try:
+            resp = self.session.request("GET", f"{self.url}/account/rate-limits", timeout=(5, 10))
+            doc = _json_or_none(resp.content) if resp.status_code == 200 else None
+        except requests.RequestException:
+            return None
+        found = doc.get("remaining") if isinstance(doc, dict) else None
+        return found if isinstance(found, int) and found >= 0 else None
+
+    @property
+    def requests_spent(self) -> int:
+        """Requests this client sent (each counted against the budget once)."""
+        return self.gate.spent
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -162,6 +162,11 @@ class PlanDocument(BaseModel):
         default=None,
         description="`herokustack check --format json` of the apps that change (when shown).",
     )
+    requests: dict[str, int | None] | None = Field(
+        default=None,
+        description="Heroku's request budget: `spent` by this plan, `estimated` before it, "
+        "and `remaining` after it (RateLimit-Remaining; null when the API did not say).",
+    )
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 

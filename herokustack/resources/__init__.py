@@ -111,6 +111,21 @@ def planned_kinds(spec: StackFile) -> list[Kind]:
 # --- reading ------------------------------------------------------------------------------------
 
 
+def estimate_reads(specs: Sequence[StackFile], every_kind: bool = False) -> int:
+    """About how many requests reading these apps costs (the kinds `plan` reads of each, or
+    with `every_kind` all): per kind, its account-wide reader's pages when that is cheaper
+    than one read per app (as `read_apps` chooses), else each app's `estimate`."""
+    total = 0
+    for kind in KINDS:
+        wanting = [s for s in specs if every_kind or kind in planned_kinds(s)]
+        if not wanting:
+            continue
+        per_app = sum(kind.estimate(s) for s in wanting)
+        many = kind.estimate_many(wanting)
+        total += per_app if many is None else min(many, per_app)
+    return total
+
+
 def _reads(kind: Kind) -> bool:
     return type(kind).read is not Kind.read
 
