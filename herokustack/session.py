@@ -76,11 +76,12 @@ class Target:
             self.local.know(stacks)
         by_name = {s.name: s for s in stacks}
         kinds_for = None if every_kind else (lambda app: planned_kinds(by_name[app].spec))
-        lives = read_apps(self.client, list(by_name), kinds_for)
+        teams = {s.name: s.spec.app.team for s in stacks}
+        lives = read_apps(self.client, list(by_name), kinds_for, teams)
         if self.local:
             deployed = self.local.ensure_released(lives)
             if deployed:
-                lives.update(read_apps(self.client, deployed, kinds_for))
+                lives.update(read_apps(self.client, deployed, kinds_for, teams))
         return lives
 
 

@@ -37,9 +37,10 @@ def test_a_plan_over_the_budget_is_refused_in_one_line_and_sends_nothing(tmp_pat
             result = cli("plan", *paths)
         assert counted(limited, seen) == [] and limited.throttled_count() == 0
     assert result.exit_code == 1
-    # 6 apps x (app, add-ons, config, formation, 1 Postgres) + 3 add-on services in the catalog
+    # 6 apps x (config, formation, 1 Postgres), a page of apps, one of add-ons and one of
+    # attachments (for the whole account), and 3 add-on services in the catalog
     assert result.stderr.splitlines() == [
-        "error: this plan needs about 33 requests; 12 remain, refilling at 75/min: about 1 min "
+        "error: this plan needs about 24 requests; 12 remain, refilling at 75/min: about 1 min "
         "(--wait-for-rate-limit waits for them)"
     ]
 
