@@ -271,6 +271,9 @@ class Kind:
     # them.
     hidden_values: ClassVar[frozenset[str]] = frozenset()
     quote_values: ClassVar[bool] = False  # drift shows its values as JSON strings
+    # Apply's guard reads the app itself again before this kind's batch only when its parts
+    # need it: a kind without its own `read`, or one that says so here.
+    fresh_needs_app: ClassVar[bool] = False
 
     # -- stack file --------------------------------------------------------------------------
 
@@ -427,7 +430,8 @@ class Kind:
         self, client: HerokuClient, app: str, base: LiveState, changes: Sequence[Change]
     ) -> dict[str, Any]:
         """The parts `changes` (this kind's, about to be written) touch, read again now;
-        `base` is the app as just read (the app itself only)."""
+        `base` is the app as just read (the app itself only), or with no app when this kind
+        reads for itself and does not set `fresh_needs_app`."""
         facts = self.read(client, app, {})
         return self.parts(base.with_facts(facts)) if facts else {}
 

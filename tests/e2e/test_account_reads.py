@@ -73,3 +73,19 @@ def test_pages_left_are_told_by_the_last_id() -> None:
     half = str(uuid.UUID(int=2**127))
     assert 0.9 < _pages_left([{"id": half}], 1) < 1.1  # half the ids in one page: one more
     assert _pages_left([{"id": "not-a-uuid"}], 3) == 1.0
+
+
+def test_the_guard_before_a_formation_batch_costs_one_request(
+    cli: Cli, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    path = converged(cli, emu, tmp_path, 1)[0]
+    app = path.stem
+    doc = stack_doc(app)
+    doc["formation"]["web"]["quantity"] = 3
+    write_stack(tmp_path, doc)
+    seen: list[str] = []
+    with emu.observing(lambda method, path, body: seen.append(f"{method} {path}")):
+        assert cli("apply", str(path), "--auto-approve").exit_code == 0
+    assert seen.count(f"GET /apps/{app}") == 1  # the plan's: the guard does not read it again
+    assert seen.count(f"GET /apps/{app}/formation") == 2  # the plan's, and the guard's
+    assert seen[-2:] == [f"GET /apps/{app}/formation", f"PATCH /apps/{app}/formation"]
