@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +279,11 @@ def show_result(plan: Plan, result: ApplyResult | None, output: str) -> None:
     typer.echo(text, nl=False)
 
 
+def _bar_of(plan: Plan, target: session.Target) -> tuple[int, Callable[[], int]]:
+    """The apps apply works on and the requests spent so far: its progress bar."""
+    return sum(1 for a in plan.apps if a.has_work), lambda: target.client.requests_spent
+
+
 def apply_files(
     paths: Sequence[Path] | None,
     apps: Sequence[str] | None,
@@ -303,7 +308,7 @@ def apply_files(
             show_result(plan, None, output)
             return None
         guard = planfile.LiveGuard.from_lives(target.client, plan.hash_key, lives)
-        with applier_ui.progress() as on_step:
+        with applier_ui.progress(*_bar_of(plan, target)) as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     show_result(plan, result, output)
     return result
@@ -347,7 +352,7 @@ def apply_saved(
             return None
         target.check_budget(session.estimate_writes(plan))
         guard = planfile.LiveGuard(target.client, key, doc.live)
-        with applier_ui.progress() as on_step:
+        with applier_ui.progress(*_bar_of(plan, target)) as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     show_result(plan, result, output)
     return result

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from herokustack import ratelimit, resources, stackfile
+from herokustack import progress, ratelimit, resources, stackfile
 from herokustack.addon_catalog import Catalog
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
 from herokustack.client import HerokuClient, api_key, client_from_options
@@ -77,7 +77,9 @@ class Target:
         by_name = {s.name: s for s in stacks}
         kinds_for = None if every_kind else (lambda app: planned_kinds(by_name[app].spec))
         teams = {s.name: s.spec.app.team for s in stacks}
-        lives = read_apps(self.client, list(by_name), kinds_for, teams)
+        spent = lambda: self.client.requests_spent  # noqa: E731
+        with progress.bar("reading", len(by_name), spent) as done:
+            lives = read_apps(self.client, list(by_name), kinds_for, teams, done)
         if self.local:
             deployed = self.local.ensure_released(lives)
             if deployed:

@@ -202,16 +202,20 @@ def read_apps(
     names: Sequence[str],
     kinds_for: Callable[[str], Iterable[Kind]] | None = None,
     teams: Mapping[str, str | None] | None = None,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, LiveState]:
     """Live state of many apps: account-wide lists first where they cost fewer requests
     (`read_account_wide`), then per app, in parallel (at most `client.parallelism` at once);
     `kinds_for(app)` says which kinds to read of each (default: every kind), `teams` the team
-    each app's file names."""
+    each app's file names; `on_done(app)` is told of each app read (a progress bar)."""
     kinds_of = {n: list(kinds_for(n)) if kinds_for else list(KINDS) for n in names}
     known = read_account_wide(client, kinds_of, teams or {})
 
     def one(name: str) -> LiveState:
-        return read_app(client, name, kinds_of[name], known.get(name))
+        state = read_app(client, name, kinds_of[name], known.get(name))
+        if on_done is not None:
+            on_done(name)
+        return state
 
     with ThreadPoolExecutor(max_workers=min(client.parallelism, max(1, len(names)))) as pool:
         states = list(pool.map(one, names))
