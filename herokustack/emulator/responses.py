@@ -81,8 +81,10 @@ class Counters:
 class RateBucket:
     """A token bucket of `capacity` requests refilled at `per_minute` (Heroku: 4500, 75/min).
 
-    Reported only (`RateLimit-Remaining`) unless `enforce`: then a request that finds it empty
-    is answered Heroku's 429 `rate_limit` (and takes nothing). `throttled` counts those.
+    Enforced (`--rate-limit`), a request that finds it empty is answered Heroku's 429
+    `rate_limit` (and takes nothing); `throttled` counts those. Not enforced (the default), it
+    is only reported (`RateLimit-Remaining`), and full again once spent: it never reports
+    nothing left, as it never refuses (herokustack waits for a budget that says it is empty).
     """
 
     def __init__(
@@ -111,12 +113,16 @@ class RateBucket:
             if self.enforce and self.tokens < 1:
                 self.throttled += 1
                 return None
+            if self.tokens < 2 and not self.enforce:
+                self.tokens = self.capacity
             self.tokens = max(0.0, self.tokens - 1)
             return int(self.tokens)
 
     def peek(self) -> int:
         with self.lock:
             self._refill()
+            if self.tokens < 1 and not self.enforce:
+                return int(self.capacity)
             return int(self.tokens)
 
     def seconds_to_token(self) -> int:

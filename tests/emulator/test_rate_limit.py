@@ -49,3 +49,9 @@ def test_the_command_takes_rate_limit() -> None:
         auth = {"Authorization": "Bearer herokustack-local"}
         codes = [httpx.get(f"{url}/account", headers=auth).status_code for _ in range(3)]
         assert codes == [200, 200, 429]
+
+
+def test_without_rate_limit_the_budget_is_only_reported_and_never_empty() -> None:
+    bucket = RateBucket(3)  # not enforced: the default emulator
+    assert [bucket.take() for _ in range(5)] == [2, 1, 2, 1, 2]
+    assert bucket.throttled == 0 and bucket.peek() > 0
