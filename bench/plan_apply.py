@@ -30,6 +30,7 @@ import tomli_w
 from herokustack import session
 from herokustack.client import HerokuClient
 from herokustack.emulator import EmulatorServer
+from herokustack.emulator.responses import RATE_LIMIT
 from herokustack.planfile import LiveGuard
 from herokustack.stackfile import load_stacks
 
@@ -60,6 +61,7 @@ def stack_doc(name: str) -> dict[str, Any]:
 
 def measure(emu: EmulatorServer, action: Any) -> tuple[float, int, Any]:
     emu.reset_counts()
+    emu.set_rate_remaining(RATE_LIMIT)  # each step starts with a full hour's budget
     start = time.perf_counter()
     result = action()
     return time.perf_counter() - start, emu.request_count(), result
@@ -71,6 +73,7 @@ def cli_plan(emu: EmulatorServer, folder: Path, parallelism: int) -> tuple[float
     argv = [sys.executable, "-c", RSS_PROBE, "plan", str(folder), "--api-url", emu.url]
     argv += ["--parallelism", str(parallelism), "--detailed-exitcode", "--no-cost"]
     emu.reset_counts()
+    emu.set_rate_remaining(RATE_LIMIT)
     start = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
     seconds = time.perf_counter() - start
