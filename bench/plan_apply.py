@@ -6,10 +6,14 @@ the CLI runs; --no-guard leaves it out), apply of a formation change, the plan a
 (nothing left to do), and that plan again as a user runs it (`herokustack plan`, a separate
 process: wall time from the command's start, and its peak memory, RSS).
 
+With --data-settings, each app's Postgres and Redis also declare a maintenance window and
+settings (plan then reads 2 more requests per data add-on: its window and its settings).
+
 Sizes above --apply-up-to (default 50) are set up without latency (applying a thousand apps
 at 100 ms a request takes minutes and is not what is measured); only their plans are timed.
 
     .venv/bin/python bench/plan_apply.py [--latency MS] [--parallelism N] [--sizes 1,50,500,1000]
+                                         [--apply-up-to N] [--no-guard] [--data-settings]
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ RSS_PROBE = (
 )
 
 
-def stack_doc(name: str) -> dict[str, Any]:
-    return {
+def stack_doc(name: str, data_settings: bool = False) -> dict[str, Any]:
+    doc: dict[str, Any] = {
         "app": {"name": name, "environment": "production"},
         "formation": {"web": {"quantity": 2}, "worker": {"quantity": 1}},
         "addons": {
@@ -57,6 +61,13 @@ def stack_doc(name: str) -> dict[str, Any]:
         },
         "config": {"PYTHONUNBUFFERED": "1", "SECRET_KEY": {"from_env": "APP_SECRET"}},
     }
+    if data_settings:
+        addons = doc["addons"]
+        addons["database"]["maintenance_window"] = "Sundays 04:00"
+        addons["database"]["settings"] = {"log_min_duration_statement": 500}
+        addons["redis"]["maintenance_window"] = "Sundays 05:00"
+        addons["redis"]["settings"] = {"maxmemory_policy": "allkeys-lru"}
+    return doc
 
 
 def measure(emu: EmulatorServer, action: Any) -> tuple[float, int, Any]:
@@ -84,7 +95,12 @@ def cli_plan(emu: EmulatorServer, folder: Path, parallelism: int) -> tuple[float
 
 
 def bench(
-    count: int, latency: float, parallelism: int, guard: bool, apply_up_to: int
+    count: int,
+    latency: float,
+    parallelism: int,
+    guard: bool,
+    apply_up_to: int,
+    data_settings: bool = False,
 ) -> list[tuple[str, float, float, str]]:
     rows: list[tuple[str, float, float, str]] = []
     timed_apply = count <= apply_up_to
@@ -93,7 +109,8 @@ def bench(
         paths = []
         for i in range(count):
             path = Path(tmp) / f"app{i}.toml"
-            path.write_text(tomli_w.dumps(stack_doc(f"bench-{run}-{i}")), encoding="utf-8")
+            doc = stack_doc(f"bench-{run}-{i}", data_settings)
+            path.write_text(tomli_w.dumps(doc), encoding="utf-8")
             paths.append(path)
         stacks = load_stacks(paths)
         configs = session.resolve_configs(stacks, SECRET_ENV)
@@ -140,6 +157,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,50,500,1000")
     parser.add_argument("--apply-up-to", type=int, default=50, help="largest size applied timed")
     parser.add_argument("--no-guard", action="store_true", help="apply without the write guard")
+    parser.add_argument(
+        "--data-settings", action="store_true", help="declare windows and settings of data add-ons"
+    )
     args = parser.parse_args()
     label = "without" if args.no_guard else "with"
     print(
@@ -147,7 +167,14 @@ def main() -> None:
     )
     print(f"{'apps':>5}  {'step':<18} {'wall s':>7} {'req/app':>8} {'peak RSS':>9}")
     for count in (int(n) for n in args.sizes.split(",")):
-        rows = bench(count, args.latency, args.parallelism, not args.no_guard, args.apply_up_to)
+        rows = bench(
+            count,
+            args.latency,
+            args.parallelism,
+            not args.no_guard,
+            args.apply_up_to,
+            args.data_settings,
+        )
         for step, seconds, per_app, rss in rows:
             print(f"{count:>5}  {step:<18} {seconds:>7.2f} {per_app:>8.2f} {rss:>9}", flush=True)
 

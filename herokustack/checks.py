@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from herokustack import facts
+from herokustack import facts, tls
 from herokustack.client import HerokuClient
-from herokustack.resources import drains, read_apps
+from herokustack.resources import certs, drains, read_apps
 from herokustack.secrets_rule import (  # noqa: F401 -- the rule's names, as `check` has them
     HEX,
     SECRET_NAME,
@@ -125,6 +125,7 @@ class LiveApp:
     team: str | None = None  # the Heroku Team that owns it, None for a personal app
     domains: tuple[str, ...] | None = None  # custom domains; None: not read
     acm: bool | None = None
+    certificates: tuple[certs.LiveCert, ...] | None = None  # SNI endpoints; None: not read
 
 
 @dataclass(frozen=True)
@@ -594,6 +595,55 @@ def _personal_production(ctx: Context) -> Iterator[Hit]:
         )
 
 
+def _settable_postgres(ctx: Context) -> Iterator[tuple[str, Any]]:
+    """Production Postgres add-ons of a tier that has a window and settings (not Essential)."""
+    if ctx.env != "production":
+        return
+    for name, addon in ctx.stack.spec.addons.items():
+        plan = addon.plan.partition(":")[2]
+        if addon.service == POSTGRES and not plan.startswith(ESSENTIAL_PG):
+            yield name, addon
+
+
+@rule(
+    "HS019",
+    "info",
+    "Production Postgres without a declared maintenance window",
+    scope="production",
+    messages=("Postgres `<addon>` has no maintenance_window: Heroku picks when maintenance runs",),
+    why="Heroku runs required maintenance of a production database (a failover, seconds to a "
+    "minute of errors) in its maintenance window; without one declared, Heroku picks it, and "
+    "it may fall on your busiest hour.",
+    fix='Add `maintenance_window = "Tuesdays 14:30"` (a day and a UTC start time) to the '
+    "Postgres add-on, at a quiet time for its users.",
+)
+def _no_maintenance_window(ctx: Context) -> Iterator[Hit]:
+    for name, addon in _settable_postgres(ctx):
+        if addon.maintenance_window is None:
+            msg = f"Postgres `{name}` has no maintenance_window: Heroku picks when maintenance runs"
+            yield Hit(f"addons.{name}", msg)
+
+
+@rule(
+    "HS020",
+    "info",
+    "Production Postgres without a slow-query threshold",
+    scope="production",
+    messages=("Postgres `<addon>` does not declare settings.log_min_duration_statement",),
+    why="`log_min_duration_statement` decides which slow statements reach the logs: declared, "
+    "the threshold is reviewed with the code and the same in every environment, instead of "
+    "whatever was last set by hand with `heroku pg:settings`.",
+    fix="Add `settings = { log_min_duration_statement = 2000 }` (milliseconds; -1 logs none) "
+    "to the Postgres add-on.",
+)
+def _no_slow_query_log(ctx: Context) -> Iterator[Hit]:
+    for name, addon in _settable_postgres(ctx):
+        if "log_min_duration_statement" not in (addon.settings or {}):
+            where = f"addons.{name}.settings" if addon.settings is not None else f"addons.{name}"
+            msg = f"Postgres `{name}` does not declare settings.log_min_duration_statement"
+            yield Hit(where, msg)
+
+
 def custom_domains(ctx: Context) -> list[str] | None:
     """The app's custom domains: as declared, else as live state has them; None: unknown."""
     declared = ctx.stack.spec.domains
@@ -604,13 +654,27 @@ def custom_domains(ctx: Context) -> list[str] | None:
     return None
 
 
-def has_tls(ctx: Context) -> bool:
-    """Whether the custom domains get certificates: ACM on (as declared, else live). A kind of
-    uploaded certificates (SNI endpoints) would count here too."""
+def has_acm(ctx: Context) -> bool:
+    """Whether ACM is on: as declared, else as live state has it."""
     acm = ctx.stack.spec.app.acm
     if acm is None and ctx.live_app is not None:
         acm = ctx.live_app.acm
     return bool(acm)
+
+
+def served_by_certificates(ctx: Context) -> set[str]:
+    """The domains an uploaded certificate (SNI endpoint) serves: as declared, else live."""
+    declared = ctx.stack.spec.certificates
+    if declared or "certificates" in ctx.stack.spec.model_fields_set:
+        return {host for cert in declared for host in cert.domains}
+    live = ctx.live_app.certificates if ctx.live_app else None
+    return {host for cert in live or () for host in cert.domains}
+
+
+def has_tls(ctx: Context) -> bool:
+    """Whether every custom domain gets a certificate: ACM, or an uploaded one bound to it."""
+    domains = custom_domains(ctx) or []
+    return has_acm(ctx) or not (set(domains) - served_by_certificates(ctx))
 
 
 @rule(
@@ -621,16 +685,69 @@ def has_tls(ctx: Context) -> bool:
     messages=("custom domains <names> have no certificate: ACM is off",),
     why="Browsers refuse or warn on https:// to a custom domain without a certificate, and "
     "plain http:// sends cookies and passwords in clear. Heroku's ACM issues and renews a free "
-    "certificate for each custom domain (Dev Center: Automated Certificate Management).",
-    fix="Set `acm = true` in `[app]` (or upload a certificate for the domains).",
+    "certificate for each custom domain (Dev Center: Automated Certificate Management); an "
+    "uploaded certificate (`[[certificates]]`) serves the domains bound to it.",
+    fix="Set `acm = true` in `[app]`, or bind the domains to a certificate "
+    "(`[[certificates]]` `domains = [...]`).",
 )
 def _domains_without_tls(ctx: Context) -> Iterator[Hit]:
     domains = custom_domains(ctx)
-    if ctx.env != "production" or not domains or has_tls(ctx):
+    if ctx.env != "production" or not domains or has_acm(ctx):
+        return
+    served = served_by_certificates(ctx)
+    bare = [d for d in domains if d not in served]
+    if not bare:
         return
     where = "app.acm" if ctx.stack.spec.app.acm is False else "domains"
-    shown = ", ".join(domains[:3]) + (", …" if len(domains) > 3 else "")
+    shown = ", ".join(bare[:3]) + (", …" if len(bare) > 3 else "")
     yield Hit(where, f"custom domains {shown} have no certificate: ACM is off")
+
+
+def declared_chains(ctx: Context) -> Iterator[tuple[int, tls.CertInfo]]:
+    """Each declared certificate whose chain can be read here (a file, a variable that is set)
+    and parsed; the others are plan's to report."""
+    for i, spec in enumerate(ctx.stack.spec.certificates):
+        try:
+            text = certs.read_source(ctx.stack, ("certificates", i, "chain"), spec.chain)
+            if text is not None:
+                yield i, tls.parse_chain(text)
+        except (certs.SourceProblem, tls.CertError):
+            continue
+
+
+@rule(
+    "HS021",
+    "warning",
+    "Certificate expiring soon",
+    scope="all",
+    messages=(
+        "certificate <name> expires <date> (in <n> days)",
+        "certificate <name> expires <date> (expired <n> days ago)",
+        "certificate <name> on Heroku expires <date> (in <n> days)",
+    ),
+    severity_note="error within 7 days or once expired",
+    why="An expired certificate is an outage: browsers and API clients refuse the connection. "
+    "Heroku renews ACM's certificates, never uploaded ones: their renewal is a chore with a "
+    "deadline, and certificate authorities take days to issue an EV or OV one.",
+    fix="Renew the certificate and put the new chain and key where `chain` and `key` point; "
+    "plan shows the rotation and apply updates the SNI endpoint in place. Or switch to ACM.",
+)
+def _expiring_certificates(ctx: Context) -> Iterator[Hit]:
+    leaves: set[str] = set()
+    for i, info in declared_chains(ctx):
+        leaves.add(info.fingerprints[0])
+        severity = tls.expiry_severity(info.expires_at)
+        if severity:
+            name = ctx.stack.spec.certificates[i].name or info.label
+            message = f"certificate {name} expires {info.expiry_text()}"
+            yield Hit(f"certificates[{i}]", message, severity)
+    where = "certificates" if ctx.stack.spec.certificates else "app"
+    for live in (ctx.live_app.certificates if ctx.live_app else None) or ():
+        expires = tls.parse_time(live.expires_at)
+        severity = tls.expiry_severity(expires) if expires else None
+        if expires and severity and live.fingerprints[:1] and live.fingerprints[0] not in leaves:
+            message = f"certificate {live.name} on Heroku expires {tls.expiry_text(expires)}"
+            yield Hit(where, message, severity)
 
 
 @rule(
@@ -830,4 +947,5 @@ def live_app_of(live: facts.LiveState) -> LiveApp:
         team=info.team if info else None,
         domains=None if domains is None else tuple(domains),
         acm=info.acm if info else None,
+        certificates=certs.KIND.facts(live),
     )

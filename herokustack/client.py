@@ -158,6 +158,7 @@ ID_FORMS: dict[str, tuple[tuple[re.Pattern[str], ...], str]] = {
     "log drain id": ((UUID_RE,), "a log drain id (UUID)"),
     "domain hostname": ((re.compile(HOSTNAME_PATTERN.strip("^$")),), "a domain host name"),
     "webhook id": ((UUID_RE,), "a webhook id (UUID)"),
+    "SNI endpoint id": ((UUID_RE,), "an SNI endpoint id (UUID)"),
 }
 
 
@@ -375,6 +376,26 @@ def parse_addon(doc: Mapping[str, Any], attachments: tuple[str, ...] = ()) -> Li
         attachments=attachments,
         config_vars=tuple(doc.get("config_vars") or ()),
     )
+
+
+def parse_window(doc: Mapping[str, Any]) -> str:
+    """{"day_of_week": "tuesday", "time_of_day": "14:30"} -> "Tuesdays 14:30" (stack files')."""
+    day = _text(doc["day_of_week"]).strip().capitalize()
+    time_of_day = _text(doc["time_of_day"]).strip()
+    if not day or not time_of_day:
+        raise ValueError("empty window")
+    return f"{day}s {time_of_day}"
+
+
+def parse_data_config(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """{"log_lock_waits": {"value": true, "desc": ...}, ...} -> {"log_lock_waits": True}."""
+    values: dict[str, Any] = {}
+    for name, entry in doc.items():
+        value = entry["value"] if isinstance(entry, Mapping) else entry
+        if not isinstance(value, (bool, int, str)):
+            raise TypeError(name)
+        values[_text(name)] = value
+    return values
 
 
 def parse_schedule(doc: Mapping[str, Any]) -> LiveSchedule:
@@ -819,6 +840,34 @@ class HerokuClient:
             raise
         return tuple(_parsed(f"GET {path}", _each(parse_schedule), docs))
 
+    def read_window(self, addon_id: str) -> str | None:
+        """A data add-on's maintenance window as "Tuesdays 14:30" (UTC), None while provisioning."""
+        path = f"data/maintenances/v1/{path_segment(addon_id, 'add-on id')}/window"
+        doc = self._data_object(path)
+        return None if doc is None else _parsed(f"GET {path}", parse_window, doc)
+
+    def set_window(self, addon_id: str, day_of_week: str, time_of_day: str) -> None:
+        path = f"data/maintenances/v1/{path_segment(addon_id, 'add-on id')}/window"
+        body = {"day_of_week": day_of_week, "time_of_day": time_of_day}
+        self.request("POST", path, body, data_api=True)  # the same window twice is harmless
+
+    def read_data_config(self, service: str, addon_id: str) -> dict[str, Any] | None:
+        """The settings of a Postgres or Redis add-on (name -> value), None while provisioning."""
+        path = _config_path(service, addon_id)
+        doc = self._data_object(path)
+        return None if doc is None else _parsed(f"GET {path}", parse_data_config, doc)
+
+    def update_data_config(self, service: str, addon_id: str, values: Mapping[str, Any]) -> None:
+        self.request("PATCH", _config_path(service, addon_id), dict(values), data_api=True)
+
+    def _data_object(self, path: str) -> dict[str, Any] | None:
+        try:
+            return self.get_object(path, data_api=True)
+        except ApiError as exc:
+            if exc.data_missing:  # not provisioned yet (or a plan without it)
+                return None
+            raise
+
     def list_addons(self, app: str) -> list[LiveAddon]:
         """The add-ons of an app with their state (used while waiting for provisioning)."""
         path = app_path(app)
@@ -1003,6 +1052,11 @@ def _addons_by_app(
             if app in docs:
                 docs[app].append(addon)
     return {a: client._read_addons(app_path(a), docs[a], atts[a]) for a in apps}
+
+
+def _config_path(service: str, addon_id: str) -> str:
+    api = "redis/v0" if service == "heroku-redis" else "postgres/v0"
+    return f"{api}/databases/{path_segment(addon_id, 'add-on id')}/config"
 
 
 def _schedules_path(addon_id: str) -> str:

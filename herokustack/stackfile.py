@@ -47,6 +47,7 @@ from herokustack.resources import KINDS
 from herokustack.resources import access as _access
 from herokustack.resources import addons as _addons
 from herokustack.resources import buildpacks as _buildpacks
+from herokustack.resources import certs as _certs
 from herokustack.resources import domains as _domains
 from herokustack.resources import drains as _drains
 from herokustack.resources import features as _features
@@ -136,6 +137,9 @@ class StackFile(Strict):
     )
     domains: list[_domains.Hostname] | None = Field(
         default=None, description=_domains.KIND.section_description
+    )
+    certificates: list[_certs.CertificateSpec] = Field(
+        default_factory=list, description=_certs.KIND.section_description
     )
     webhooks: list[_webhooks.WebhookSpec] = Field(
         default_factory=list, description=_webhooks.KIND.section_description

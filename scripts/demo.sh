@@ -70,7 +70,7 @@ for _ in $(seq 50); do
 done
 
 export HEROKU_HOST="http://127.0.0.1:$port" HEROKU_DATA_HOST=127.0.0.1 HEROKU_API_KEY=herokustack-local
-for cmd in "apps:info" "ps" "pg:backups:schedules"; do
+for cmd in "apps:info" "ps" "pg:backups:schedules" "pg:settings"; do
     step "heroku $cmd -a acme-production   (the official CLI, against the same local state)"
     # shellcheck disable=SC2086
     $heroku $cmd -a acme-production

@@ -68,6 +68,10 @@ CASES = [
     ("HS016", "hs016-fail.toml", "error", 6, "hs016-pass.toml"),
     ("HS017", "hs017-fail.toml", "info", 1, "hs017-pass.toml"),
     ("HS018", "hs018-fail.toml", "warning", 2, "hs018-pass.toml"),
+    ("HS019", "hs019-fail.toml", "info", 5, "hs019-pass.toml"),
+    ("HS020", "hs020-fail.toml", "info", 7, "hs020-pass.toml"),
+    ("HS021", "hs021-fail.toml", "error", 7, "hs021-pass.toml"),
+    ("HS016", "hs016-fail.toml", "error", 6, "hs021-pass.toml"),  # an uploaded certificate
 ]
 
 

@@ -356,14 +356,14 @@ def test_plan_cost_follows_what_apply_would_do() -> None:
             "web": {"quantity": 6, "size": "performance-l"},
             "clock": {"quantity": 1, "size": "performance-l"},  # not released yet: deferred
         },
-        {"database": {"plan": "heroku-postgresql:standard-0", "as": "DATABASE"}},
+        {"database": {"plan": "heroku-postgresql:standard-2", "as": "DATABASE"}},
     )
     live = LiveState(
         name="shop",
         app=app_info("shop"),
         formation={"web": LiveProcess(type="web", quantity=2, size="performance-l")},
         addons=(
-            live_addon("a1", "heroku-postgresql:essential-0", "DATABASE"),
+            live_addon("a1", "heroku-postgresql:standard-0", "DATABASE"),
             live_addon("a2", "papertrail:fixa", "PAPERTRAIL"),  # undeclared: destroyed
             live_addon("a3", "heroku-redis:premium-0", "REDIS"),  # undeclared data: refused
             live_addon("a4", "heroku-redis:mini", "SHARED_REDIS", owner="other"),  # billed there
@@ -374,12 +374,12 @@ def test_plan_cost_follows_what_apply_would_do() -> None:
     change = plan_cost(plan, {"shop": live}, PriceBook.builtin())["shop"]
     pl = DYNO_CENTS["performance-l"]
     redis = ADDON_CENTS["heroku-redis:premium-0"]
-    before = 2 * pl + ADDON_CENTS["heroku-postgresql:essential-0"] + ADDON_CENTS["papertrail:fixa"]
-    after = 6 * pl + ADDON_CENTS["heroku-postgresql:standard-0"]
+    before = 2 * pl + ADDON_CENTS["heroku-postgresql:standard-0"] + ADDON_CENTS["papertrail:fixa"]
+    after = 6 * pl + ADDON_CENTS["heroku-postgresql:standard-2"]
     assert (change.before.cents, change.after.cents) == (before + redis, after + redis)
     assert change.line() == f"cost: {format_change(before + redis, after + redis)}"
-    assert change.delta_cents == 4 * pl + 5000 - 500 - 700
-    assert change.line().endswith("(+$2,038.00)")
+    assert change.delta_cents == 4 * pl + 20000 - 5000 - 700
+    assert change.line().endswith("(+$2,143.00)")
 
 
 def test_new_app_costs_nothing_before() -> None:

@@ -66,6 +66,8 @@ FAMILIES: dict[str, str] = {
     "log-drain": "herokustack `[[drains]]`, `check --live`; `heroku drains`, `drains:add`",
     "log-session": "`heroku logs`",
     "domain": "`heroku domains`",
+    "sni-endpoint": "stack files (`[[certificates]]`); `heroku certs`, `certs:add`, "
+    "`certs:info`, `certs:remove`, `certs:update`",
     "pipeline": "`heroku pipelines`",
     "pipeline-coupling": "`heroku apps:info`, `pipelines:add`, `pipelines:promote`",
     "app-webhook": "stack files (`[[webhooks]]`); `heroku webhooks`, `webhooks:add`, "

@@ -28,7 +28,9 @@ from herokustack.resources import (
     app,
     backups,
     buildpacks,
+    certs,
     config_vars,
+    data_settings,
     domains,
     drains,
     features,
@@ -52,8 +54,10 @@ KINDS: list[Kind] = [
     addons.KIND,
     config_vars.KIND,
     backups.KIND,
+    data_settings.KIND,
     formation.KIND,
     domains.KIND,
+    certs.KIND,
     acm.KIND,
     maintenance.KIND,
     drains.KIND,
@@ -108,7 +112,7 @@ def planned_kinds(spec: StackFile) -> list[Kind]:
     for kind in reversed(KINDS):
         if kind.name in wanted:
             wanted.update(kind.after)
-    return [k for k in KINDS if k.name in wanted]
+    return [k.for_stack(spec) for k in KINDS if k.name in wanted]
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -118,14 +122,17 @@ def estimate_reads(specs: Sequence[StackFile], every_kind: bool = False) -> int:
     """About how many requests reading these apps costs (the kinds `plan` reads of each, or
     with `every_kind` all): per kind, its account-wide reader's pages when that is cheaper
     than one read per app (as `read_apps` chooses), else each app's `estimate`."""
+    wanting: dict[str, list[StackFile]] = {}
+    per_app: dict[str, int] = {}
+    for spec in specs:
+        for kind in KINDS if every_kind else planned_kinds(spec):
+            wanting.setdefault(kind.name, []).append(spec)
+            per_app[kind.name] = per_app.get(kind.name, 0) + kind.estimate(spec)
     total = 0
     for kind in KINDS:
-        wanting = [s for s in specs if every_kind or kind in planned_kinds(s)]
-        if not wanting:
-            continue
-        per_app = sum(kind.estimate(s) for s in wanting)
-        many = kind.estimate_many(wanting)
-        total += per_app if many is None else min(many, per_app)
+        if kind.name in wanting:
+            many = kind.estimate_many(wanting[kind.name])
+            total += per_app[kind.name] if many is None else min(many, per_app[kind.name])
     return total
 
 
@@ -189,8 +196,9 @@ def read_account_wide(
         app: {first.name: facts} for app, facts in first.read_many(client, names, teams).items()
     }
     existing = [n for n in names if any((known.get(n, {}).get(first.name) or {}).values())]
+    names_of = {n: {k.name for k in kinds} for n, kinds in kinds_of.items()}
     for kind in KINDS:
-        apps = [n for n in existing if kind is not first and kind in kinds_of[n]]
+        apps = [n for n in existing if kind is not first and kind.name in names_of[n]]
         if apps and _reads(kind):
             for app, facts in kind.read_many(client, apps, teams).items():
                 known[app][kind.name] = facts

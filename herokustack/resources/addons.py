@@ -19,6 +19,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from herokustack.facts import POSTGRES, LiveAddon
 from herokustack.resources import backups as backup_kind
+from herokustack.resources import data_services, data_settings
 from herokustack.resources.backups import Backups
 from herokustack.resources.base import (
     Change,
@@ -81,6 +82,8 @@ class AddonSpec(Strict):
         "else the service name upper-cased.",
     )
     backups: Backups | None = backup_kind.FIELD
+    maintenance_window: data_settings.Window | None = data_settings.WINDOW_FIELD
+    settings: dict[str, data_settings.SettingValue] | None = data_settings.SETTINGS_FIELD
     protect: bool | None = Field(
         default=None,
         description="Never destroy this add-on. Default: true for Postgres and Redis.",
@@ -107,10 +110,13 @@ class AddonSpec(Strict):
         return self.as_ or default_attachment(self.service)
 
     @model_validator(mode="after")
-    def _backups_on_postgres(self) -> AddonSpec:
+    def _data_keys(self) -> AddonSpec:
+        problems = data_settings.addon_problems(self)
         if self.backups is not None and self.service != POSTGRES:
             msg = f"backups are only for heroku-postgresql add-ons, not {self.service}"
-            raise rules([(("backups",), msg)])
+            problems.insert(0, (("backups",), msg))
+        if problems:
+            raise rules(problems)
         return self
 
 
@@ -182,10 +188,19 @@ def _plan_one(ctx: PlanContext, local: str, spec: AddonSpec, live: LiveAddon | N
     if live.service == spec.service:
         ctx.shared.setdefault("live_addons", {})[attachment] = live  # for backups
         if live.plan != spec.plan:
-            ctx.add("update", "addon", local, before=live.plan, after=spec.plan,
-                    addon_id=live.id, **common)  # fmt: skip
+            _plan_upgrade(ctx, local, spec, live, common)
         return
     _plan_replacement(ctx, local, spec, live)
+
+
+def _plan_upgrade(
+    ctx: PlanContext, local: str, spec: AddonSpec, live: LiveAddon, common: dict[str, Any]
+) -> None:
+    """A plan change in place, as `addons:upgrade`; of a data add-on, only one Heroku makes."""
+    rule = data_services.plan_change(live.plan, spec.plan, spec.attachment)
+    action: Any = "update" if rule is None or rule.in_place else "refused"
+    ctx.add(action, "addon", local, before=live.plan, after=spec.plan, addon_id=live.id,
+            note=rule.note if rule else None, **common)  # fmt: skip
 
 
 def _plan_replacement(ctx: PlanContext, local: str, spec: AddonSpec, live: LiveAddon) -> None:
@@ -502,6 +517,7 @@ def _import_one(builder: Builder, addon: LiveAddon, attachment: str, local: str)
         schedule = backup_kind.import_backups(builder, addon, attachment, local)
         if schedule:
             spec["backups"] = schedule
+    data_settings.import_addon(builder, addon, spec)
     return spec
 
 

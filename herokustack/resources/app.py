@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field
 
-from herokustack.resources import access, acm, config_vars, maintenance
+from herokustack.resources import access, acm, certs, config_vars, maintenance
 from herokustack.resources import team as team_kinds
 from herokustack.resources.base import (
     NEXT_DEPLOY,
@@ -64,6 +64,7 @@ class AppSpec(Strict):
     acm: bool | None = acm.FIELD
     prune_config: bool = config_vars.PRUNE_FIELD
     prune_access: bool = access.PRUNE_FIELD
+    prune_certificates: bool = certs.PRUNE_FIELD
 
 
 def guess_environment(app_name: str) -> str:

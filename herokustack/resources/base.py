@@ -285,6 +285,11 @@ class Kind:
         """Whether a prune option asks plan for what the file does not declare."""
         return False
 
+    def for_stack(self, spec: StackFile) -> Kind:
+        """This kind as `plan` reads it for one stack file: itself, or a copy that reads only
+        what the file declares (a kind whose reads depend on more than `declared`)."""
+        return self
+
     def rules(self, spec: StackFile) -> list[tuple[Loc, str]]:
         """Problems across fields of the whole file, each with its key path."""
         return []

@@ -224,14 +224,15 @@ def test_make_demo_script_converges_and_the_official_cli_reads_it(tmp_path: Path
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert "Plan: 26 to add, 1 to change, 0 to destroy" in out
-    assert "acme-production: applied 13 changes" in out
+    assert "Plan: 28 to add, 1 to change, 0 to destroy" in out
+    assert "acme-production: applied 15 changes" in out
     assert "No changes: live state matches the stack files." in out
     assert "exit code: 0" in out
     if HEROKU_CLI.exists():
         dynos = re.search(r"^Dynos: +(.*)$", out, re.MULTILINE)
         assert dynos and sorted(dynos[1].split(", ")) == ["web: 2", "worker: 2"], out
         assert "DATABASE_URL: daily at 2:00 UTC" in out
+        assert re.search(r"^log-min-duration-statement: +500$", out, re.MULTILINE), out
     assert "dev-only-secret" not in proc.stdout + proc.stderr  # the demo's secret value
     assert mine.read_bytes() == b"the user's own state"  # neither deleted nor changed
     assert sorted(p.name for p in mine.parent.iterdir()) == ["local.sqlite"]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from herokustack import session
 from herokustack.client import HerokuClient
 from herokustack.emulator import EmulatorServer
+from herokustack.resources.data_services import plan_change
 from herokustack.stackfile import load_stack
 
 ENV = {"APP_SECRET": SECRET}
@@ -200,6 +201,11 @@ def test_apply_then_plan_is_empty(target: Any, scenario: dict[str, Any]) -> None
     for change in left:
         if change.action == "deferred":
             assert scenario["start"] is None  # no code was ever deployed to this app
+        elif change.after is not None:
+            # A Postgres plan change Heroku cannot make in place (Essential <-> other tiers).
+            assert change.action == "refused" and change.resource == "addon", change
+            rule = plan_change(change.before, change.after, change.attachment or "")
+            assert rule is not None and not rule.in_place, change
         else:
             # Only a data add-on removed from the file is left: refused, never destroyed.
             assert change.action == "refused" and change.resource == "addon", change

@@ -46,7 +46,7 @@ def test_a_local_plan_saved_then_applied_without_local(local_project: Path) -> N
 
     applied = _run("apply", "plan.json")  # no --local, no API key: the plan says where
     assert applied.exit_code == 0, applied.output
-    assert "acme-production: applied 13 changes" in applied.stdout
+    assert "acme-production: applied 15 changes" in applied.stdout
     again = _run("plan", "--local", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
 

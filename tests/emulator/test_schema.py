@@ -14,8 +14,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 from emu_helpers import HerokuSchema, new_app
+from tls_certs import make_cert
 
 from herokustack.emulator import EmulatorServer
+
+# The data host's APIs: no published schema (the fields the official CLI reads are checked).
+DATA_API = ("/client/", "/data/", "/postgres/", "/redis/")
 
 
 class Checked:
@@ -32,11 +36,11 @@ class Checked:
         ]
 
     def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        if body is not None:
+        if body is not None and not path.startswith(DATA_API):
             self.schema.check_request(method, path, body)
         response = self.http.request(method, path, json=body, headers=headers)
         assert response.status_code in (200, 201, 202, 206), f"{method} {path}: {response.text}"
-        if not path.startswith("/client/"):
+        if not path.startswith(DATA_API):
             self.schema.check_response(method, path, response.json())
         self._cover(method, path)
         return response.json()
@@ -119,6 +123,7 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     _domains(call)
     _teams(call)
     _webhooks(call)
+    _data_services(call)
 
     call("PATCH", "/apps/schema-app-2/config-vars", {"FOO": "bar", "GONE": None})
     call("GET", "/apps/schema-app-2/config-vars")
@@ -198,8 +203,23 @@ def _domains(call: Checked) -> None:
     got = call("GET", "/apps/schema-app-2/domains/www.schema.example.com")
     assert got["acm_status"] == "cert issued"
     call("PATCH", f"/apps/schema-app-2/domains/{added['id']}", {"sni_endpoint": None})
+    _sni_endpoints(call, added["id"])
     call("DELETE", "/apps/schema-app-2/domains/www.schema.example.com")
     assert call("DELETE", "/apps/schema-app-2/acm")["acm"] is False
+
+
+def _sni_endpoints(call: Checked, domain_id: str) -> None:
+    many = "/apps/schema-app-2/sni-endpoints"
+    chain, key = make_cert(["www.schema.example.com"])
+    made = call("POST", many, {"certificate_chain": chain, "private_key": key})
+    bound = call("PATCH", f"/apps/schema-app-2/domains/{domain_id}", {"sni_endpoint": made["id"]})
+    assert bound["sni_endpoint"] == {"id": made["id"], "name": made["name"]}
+    assert [e["domains"] for e in call("GET", many)] == [[domain_id]]
+    chain, key = make_cert(["www.schema.example.com"])
+    call("PATCH", f"{many}/{made['name']}", {"certificate_chain": chain, "private_key": key})
+    assert call("GET", f"{many}/{made['id']}")["certificate_chain"] == chain
+    call("DELETE", f"{many}/{made['name']}")
+    assert call("GET", many) == []
 
 
 def _webhooks(call: Checked) -> None:
@@ -283,6 +303,32 @@ def _drains(call: Checked) -> None:
     assert call("GET", f"/apps/schema-app-2/log-drains/{made['id']}")["url"] == moved["url"]
     call("DELETE", f"/apps/schema-app-2/addons/{logs['id']}")
     assert call("GET", "/apps/schema-app-2/log-drains") == []
+
+
+def _data_services(call: Checked) -> None:
+    """Windows and settings of data add-ons, the fields the official CLI 11 reads."""
+    db = call("POST", "/apps/schema-app-2/addons", {"plan": "heroku-postgresql:standard-0"})
+    redis = call("POST", "/apps/schema-app-2/addons", {"plan": "heroku-redis:premium-0"})
+    window = call("GET", f"/data/maintenances/v1/{db['id']}/window")
+    assert {"day_of_week", "time_of_day", "window"} <= set(window)
+    body = {"day_of_week": "tuesday", "time_of_day": "14:30"}
+    set_to = call("POST", f"/data/maintenances/v1/{redis['id']}/window", body)
+    assert set_to["window"] == "Tuesdays 14:30 to 18:30 UTC"
+    assert call("GET", f"/data/maintenances/v1/{db['id']}")["addon"]["name"] == db["name"]
+    listed = call("GET", "/data/maintenances/v1/apps/schema-app-2")["maintenances"]
+    assert {m["addon"]["name"] for m in listed} >= {db["name"], redis["name"]}
+    pg = call("GET", f"/postgres/v0/databases/{db['id']}/config")
+    assert pg["log_statement"]["values"][pg["log_statement"]["value"]]
+    patched = call("PATCH", f"/postgres/v0/databases/{db['id']}/config", {"log_lock_waits": False})
+    assert patched["log_lock_waits"]["value"] is False
+    info = call("GET", f"/redis/v0/databases/{redis['name']}")
+    assert all(set(row) == {"name", "values"} for row in info["info"])
+    assert call("GET", f"/redis/v0/databases/{redis['id']}/config")["timeout"]["value"] == 300
+    policy = {"maxmemory_policy": "allkeys-lru"}
+    config = call("PATCH", f"/redis/v0/databases/{redis['name']}/config", policy)
+    assert config["maxmemory_policy"]["values"]["allkeys-lru"]
+    for addon in (db, redis):
+        call("DELETE", f"/apps/schema-app-2/addons/{addon['id']}")
 
 
 def _id(call: Checked, version: int) -> str:

@@ -17,11 +17,14 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `formation.py` | process types, sizes, quantities | formation |
 | `config_vars.py` | config vars | config_vars |
 | `addons.py` | service and plan catalog, add-ons, attachments | addons, attachments |
-| `postgres.py` | Postgres data API: database info, backups, transfers | transfer_schedules |
+| `postgres.py` | Postgres data API: info, backups, transfers, settings | transfer_schedules |
+| `maintenances.py` | maintenance windows of data add-ons (`/data/maintenances`) | data_windows |
+| `redis.py` | Redis data API: info, settings (Postgres settings share its table) | data_config |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
 | `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
 | `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
+| `sni_endpoints.py` | custom certificates (SNI endpoints) | sni_endpoints, sni_domains |
 | `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 | `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
 
@@ -46,8 +49,11 @@ from herokustack.emulator.models import (
     features,
     formation,
     log_drains,
+    maintenances,
     postgres,
+    redis,
     releases,
+    sni_endpoints,
     stacks,
     teams,
     webhooks,
@@ -75,6 +81,8 @@ from herokustack.emulator.models.domains import DomainsState
 from herokustack.emulator.models.features import FeaturesState
 from herokustack.emulator.models.log_drains import LogDrainsState
 from herokustack.emulator.models.postgres import PostgresState
+from herokustack.emulator.models.redis import RedisState
+from herokustack.emulator.models.sni_endpoints import SniEndpointsState
 from herokustack.emulator.models.webhooks import WebhooksState
 
 __all__ = [
@@ -108,10 +116,13 @@ BUILTIN_FAMILIES: tuple[Family, ...] = (
     config_vars.FAMILY,
     addons.FAMILY,
     postgres.FAMILY,
+    maintenances.FAMILY,
+    redis.FAMILY,
     buildpacks.FAMILY,
     features.FAMILY,
     log_drains.FAMILY,
     domains.FAMILY,
+    sni_endpoints.FAMILY,
     webhooks.FAMILY,
     collaborators.FAMILY,
 )
@@ -122,9 +133,11 @@ class Backend(
     AppsState,
     ConfigVarsState,
     PostgresState,
+    RedisState,
     BuildpacksState,
     FeaturesState,
     LogDrainsState,
+    SniEndpointsState,  # before DomainsState: it answers the domains' sni_endpoint
     DomainsState,
     WebhooksState,
 ):

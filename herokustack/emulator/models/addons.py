@@ -410,6 +410,7 @@ class AddonsState(ReleasesState):
                     f"Add-on plan {plan.name} belongs to another add-on service than "
                     f"{row['plan'].split(':')[0]}; a plan can only change within its service."
                 )
+            _check_tier_change(row["plan"], plan.name)
             if name is not None and name != row["name"]:
                 if c.execute("SELECT 1 FROM addons WHERE name = ?", (name,)).fetchone():
                     raise invalid("Name is already taken")
@@ -662,3 +663,20 @@ def routes(b: AddonsState) -> Sequence[Endpoint]:
 FAMILY = Family(
     "addons", SCHEMA, routes, app_tables=("attachments",), addon_tables=("attachments",)
 )
+
+
+def _essential(plan: str) -> bool:
+    return plan.split(":", 1)[1].startswith(("essential", "mini", "basic", "hobby"))
+
+
+def _check_tier_change(before: str, after: str) -> None:
+    """Heroku changes a Postgres plan in place within the Essential tier, or among the other
+    tiers, never between the two: that takes pg:copy into a new database (Dev Center, "Changing
+    the Plan or Infrastructure of a Heroku Postgres Database")."""
+    if not before.startswith("heroku-postgresql:") or _essential(before) == _essential(after):
+        return
+    raise invalid(
+        "You can't change an Essential-tier database to a plan on another tier, or the other way "
+        "around, with addons:upgrade. Create a database on the new plan and use pg:copy instead: "
+        "https://devcenter.heroku.com/articles/updating-heroku-postgres-databases"
+    )

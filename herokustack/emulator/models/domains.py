@@ -4,8 +4,8 @@ Every app lists its Heroku domain (kind `heroku`, `<web_host>.herokuapp.com`, de
 app's row: a rename moves it) before its custom domains (kind `custom`, one row each). A custom
 domain gets a DNS target `<adjective>-<noun>-<hex>.herokudns.com`; a host name belongs to one
 app at a time: another app's is Heroku's 422 "... is currently in use by another app.", the
-app's own again "Domain already added to this app.". No SNI endpoint exists here
-(`GET /apps/{app}/sni-endpoints` lists none): `sni_endpoint` is always null.
+app's own again "Domain already added to this app.". A domain's `sni_endpoint` is the custom
+certificate it is bound to (`sni_endpoints`: given at creation or by `PATCH`), else null.
 
 ACM is a row of `app_acm` (the app JSON's `acm` reads it, see `apps`). With ACM on, each custom
 domain's `acm_status` is "cert issued" at once (no DNS to wait for here); off, it is null.
@@ -65,7 +65,6 @@ class DomainsState(Store):
     def add_domain(self, app_ident: str, body: Json) -> Json:
         check_fields(body, {"hostname", "sni_endpoint"})
         hostname = (want_str(body, "hostname", required=True) or "").strip().lower()
-        self._no_sni_endpoint(body)
         if not HOSTNAME_RE.match(hostname) or len(hostname) > 253:
             raise invalid(f"{hostname or 'hostname'} is not a valid domain name.")
         if hostname == HEROKU_ZONE or hostname.endswith(f".{HEROKU_ZONE}"):
@@ -78,22 +77,23 @@ class DomainsState(Store):
                 if owner["app_id"] == app["id"]:
                     raise invalid("Domain already added to this app.")
                 raise invalid(f"{hostname} is currently in use by another app.")
-            now = self.now()
+            now, ident = self.now(), self.new_id()
             c.execute(
                 "INSERT INTO domains (id, app_id, hostname, cname, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (self.new_id(), app["id"], hostname, self._target(c), now, now),
+                (ident, app["id"], hostname, self._target(c), now, now),
             )
+            self.bind_sni(c, app, ident, body.get("sni_endpoint"))
             return self._domain(c, app, self._domain_row(c, app, hostname))
 
     def update_domain(self, app_ident: str, ident: str, body: Json) -> Json:
         check_fields(body, {"sni_endpoint"})
         if "sni_endpoint" not in body:
             raise invalid("Missing required param: sni_endpoint.")
-        self._no_sni_endpoint(body)
         with self.tx() as c:
             app = self.app_row(c, app_ident)
             row = self._domain_row(c, app, ident)
+            self.bind_sni(c, app, row["id"], body["sni_endpoint"])
             c.execute("UPDATE domains SET updated_at = ? WHERE id = ?", (self.now(), row["id"]))
             return self._domain(c, app, self._domain_row(c, app, row["id"]))
 
@@ -104,6 +104,7 @@ class DomainsState(Store):
                 raise invalid("The app's Heroku domain cannot be removed.")
             row = self._domain_row(c, app, ident)
             answer = self._domain(c, app, row)
+            self.unbind_domain(c, row["id"])
             c.execute("DELETE FROM domains WHERE id = ?", (row["id"],))
             return answer
 
@@ -126,21 +127,22 @@ class DomainsState(Store):
                 raise invalid("Automated Certificate Management is not enabled for this app.")
         return self.get_app(app["id"])
 
-    def list_sni_endpoints(self, app_ident: str) -> list[Json]:
-        with self.read() as c:
-            self.app_row(c, app_ident)
-        return []  # certificates are ACM's here: no SNI endpoint is ever uploaded
-
     def get_app(self, ident: str) -> Json:
         raise NotImplementedError  # `apps.AppsState` answers it (a base of every Backend)
 
-    # -- rows and answers ----------------------------------------------------------------------
+    # `sni_endpoints.SniEndpointsState` (a base of every Backend) owns the bindings.
+    def sni_ref(self, c: sqlite3.Connection, domain_id: str) -> Json | None:
+        raise NotImplementedError
 
-    @staticmethod
-    def _no_sni_endpoint(body: Json) -> None:
-        endpoint = body.get("sni_endpoint")
-        if endpoint is not None:
-            raise not_found(f"Couldn't find that SNI endpoint ({endpoint}).", "sni-endpoint")
+    def bind_sni(
+        self, c: sqlite3.Connection, app: sqlite3.Row, domain_id: str, ident: object
+    ) -> None:
+        raise NotImplementedError
+
+    def unbind_domain(self, c: sqlite3.Connection, domain_id: str) -> None:
+        raise NotImplementedError
+
+    # -- rows and answers ----------------------------------------------------------------------
 
     @staticmethod
     def _domain_row(c: sqlite3.Connection, app: sqlite3.Row, ident: str) -> sqlite3.Row:
@@ -179,6 +181,7 @@ class DomainsState(Store):
         acm = self.acm_enabled(c, app["id"])
         return {
             **self._common(app, row["created_at"], row["updated_at"]),
+            "sni_endpoint": self.sni_ref(c, row["id"]),
             "id": row["id"],
             "hostname": row["hostname"],
             "kind": "custom",
@@ -218,12 +221,6 @@ def routes(b: DomainsState) -> Sequence[Endpoint]:
         Endpoint(acm, "POST", lambda c: b.set_acm(app_of(c), True, c.body)),
         Endpoint(acm, "DELETE", lambda c: b.set_acm(app_of(c), False, c.body)),
         Endpoint(acm, "PATCH", lambda c: b.refresh_acm(app_of(c), c.body)),
-        Endpoint(
-            "/apps/{app}/sni-endpoints",
-            "GET",
-            lambda c: b.list_sni_endpoints(app_of(c)),
-            list_field="id",
-        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""The Postgres data API (`/client/v11/...`): database info, backup schedules, transfers."""
+"""The Postgres data API (`/client/v11/...`): database info, backup schedules, transfers; and
+the settings of `pg:settings:*` (`/postgres/v0/databases/{id}/config`, not on Essential)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from collections.abc import Sequence
 from herokustack.emulator import catalog
 from herokustack.emulator.catalog import Plan
 from herokustack.emulator.family import Endpoint, Family
-from herokustack.emulator.models.addons import AddonsState
+from herokustack.emulator.models import data_config
+from herokustack.emulator.models.data_config import Spec
 from herokustack.emulator.models.db import (
+    ApiError,
     Json,
     check_fields,
     invalid,
@@ -19,6 +22,7 @@ from herokustack.emulator.models.db import (
     want_int,
     want_str,
 )
+from herokustack.emulator.models.maintenances import MaintenancesState, has_window
 
 DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
@@ -30,7 +34,70 @@ CREATE TABLE IF NOT EXISTS transfer_schedules (
 """
 
 
-class PostgresState(AddonsState):
+PG_CONFIG = {
+    "auto_explain": Spec("bool", False, "Log the plans of slow statements"),
+    "auto_explain.log_analyze": Spec("bool", False, "EXPLAIN ANALYZE in auto_explain output"),
+    "auto_explain.log_buffers": Spec("bool", False, "Buffer usage in auto_explain output"),
+    "auto_explain.log_format": Spec(
+        "enum",
+        "text",
+        "Format of auto_explain output",
+        {"text": "Text", "json": "JSON", "yaml": "YAML", "xml": "XML"},
+    ),
+    "auto_explain.log_min_duration": Spec(
+        "int", -1, "Milliseconds before a plan is logged (-1: never)", minimum=-1
+    ),
+    "auto_explain.log_nested_statements": Spec("bool", False, "Log nested statements too"),
+    "auto_explain.log_triggers": Spec("bool", False, "Trigger statistics in the output"),
+    "auto_explain.log_verbose": Spec("bool", False, "EXPLAIN VERBOSE in the output"),
+    "data_connector_details_logs": Spec("bool", False, "Detailed logs of data connectors"),
+    "log_connections": Spec("bool", True, "Log each successful connection"),
+    "log_lock_waits": Spec("bool", True, "Log when a session waits longer than deadlock_timeout"),
+    "log_min_duration_statement": Spec(
+        "int", 2000, "Milliseconds before a statement's duration is logged (-1: never)", minimum=-1
+    ),
+    "log_min_error_statement": Spec(
+        "enum",
+        "error",
+        "Statements causing an error at this level or above are logged",
+        {
+            "error": "ERROR and more severe messages are logged",
+            "log": "LOG and more severe messages are logged",
+            "fatal": "FATAL and PANIC messages are logged",
+            "panic": "PANIC messages are logged",
+        },
+    ),
+    "log_statement": Spec(
+        "enum",
+        "ddl",
+        "Which SQL statements are logged",
+        {
+            "none": "No statements are logged.",
+            "ddl": "All data definition statements, such as CREATE, ALTER and DROP will be logged.",
+            "mod": "Includes all statements from ddl as well as data-modifying statements such as "
+            "INSERT, UPDATE, DELETE, TRUNCATE, COPY.",
+            "all": "All statements are logged.",
+        },
+    ),
+    "track_functions": Spec(
+        "enum",
+        "none",
+        "Tracking of function calls",
+        {
+            "none": "No functions are tracked.",
+            "pl": "Only procedural language functions are tracked.",
+            "all": "All functions, including SQL and C language functions, are tracked.",
+        },
+    ),
+}
+ESSENTIAL_SETTINGS = "You can't perform this operation on Essential-tier databases."
+
+
+def is_essential(plan: str) -> bool:
+    return plan.split(":", 1)[1].startswith(("essential", "mini", "basic", "hobby"))
+
+
+class PostgresState(MaintenancesState):
     def _database_row(self, c: sqlite3.Connection, addon_id: str) -> sqlite3.Row:
         row = c.execute(
             "SELECT * FROM addons WHERE id = ? OR name = ?", (addon_id, addon_id)
@@ -57,6 +124,9 @@ class PostgresState(AddonsState):
                 else "None scheduled"
             )
             info = self._database_info(plan, row["created_at"], backups)
+            if has_window(row["plan"]):
+                window = self.window_text(*self.window_of(self._conn, row))
+                info.insert(-1, ("Maintenance window", window))
             url = self._shared_value(self._conn, row["id"], "URL")
             return {
                 "addon_id": row["id"],
@@ -176,6 +246,22 @@ class PostgresState(AddonsState):
             c.execute("DELETE FROM transfer_schedules WHERE uuid = ?", (schedule_id,))
             return match
 
+    def _settings_database(self, c: sqlite3.Connection, addon_id: str) -> sqlite3.Row:
+        row = self._ready_database(c, addon_id)
+        if is_essential(row["plan"]):
+            raise ApiError(422, "invalid_params", ESSENTIAL_SETTINGS)
+        return row
+
+    def pg_config(self, addon_id: str) -> Json:
+        with self.read() as c:
+            row = self._settings_database(c, addon_id)
+            return data_config.answer(PG_CONFIG, data_config.overrides(c, row["id"]))
+
+    def update_pg_config(self, addon_id: str, body: Json) -> Json:
+        with self.tx() as c:
+            row = self._settings_database(c, addon_id)
+            return data_config.update(c, row["id"], PG_CONFIG, body)
+
     def list_transfers(self, app_ident: str) -> list[Json]:
         with self._lock:
             self.app_row(self._conn, app_ident)
@@ -200,6 +286,16 @@ def routes(b: PostgresState) -> Sequence[Endpoint]:
             "/client/v11/databases/{addon}/transfer-schedules/{schedule}",
             "DELETE",
             lambda c: b.delete_schedule(c.params["addon"], c.params["schedule"]),
+        ),
+        Endpoint(
+            "/postgres/v0/databases/{addon}/config",
+            "GET",
+            lambda c: b.pg_config(c.params["addon"]),
+        ),
+        Endpoint(
+            "/postgres/v0/databases/{addon}/config",
+            "PATCH",
+            lambda c: b.update_pg_config(c.params["addon"], c.body),
         ),
         Endpoint(
             "/client/v11/apps/{app}/transfers",
