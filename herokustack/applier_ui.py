@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from herokustack import progress as bars
 from herokustack import render
 from herokustack.applier import ApplyResult, StepHook
 from herokustack.errors import HerokustackError
@@ -44,11 +45,21 @@ def approved(plan: Plan, auto_approve: bool) -> bool:
 
 
 @contextmanager
-def progress() -> Iterator[StepHook]:
-    """A spinner line per app on a terminal (stderr), else one plain line per step."""
+def progress(total: int = 0, spent: Callable[[], int] = lambda: 0) -> Iterator[StepHook]:
+    """A spinner line per app on a terminal (stderr), or for more than a few of the `total`
+    apps one bar (apps done, `spent()` requests); else one plain line per step."""
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal:
         yield _plain_steps(console)
+        return
+    if total > bars.MANY_APPS:
+        with bars.bar("applying", total, spent, console) as done:
+
+            def on_app_step(app: str, text: str) -> None:
+                if text == "done" or text.startswith("stopped at"):
+                    done(app)
+
+            yield on_app_step
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,9 @@ class PlanRun:
     allow_destroy: tuple[str, ...] = ()
     target: str = DEFAULT_API_URL  # where the plan was made: "local" or the Platform API URL
     allow_transfer: tuple[str, ...] = ()
+    # What the run spent of Heroku's request budget (the document's `requests`; None: nothing
+    # was read).
+    requests: dict[str, int | None] | None = None
 
 
 def select(
@@ -101,8 +104,9 @@ def make_plan(
             with contextlib.suppress(HerokustackError):  # a plan never fails on price
                 catalog = read_catalog(target, stacks, lives)
         note = target.catalog.note() or note
+        figures = target.requests_figures()
     allowed = tuple(allow_destroy), tuple(allow_transfer)
-    return PlanRun(plan, lives, stacks, note, catalog, allowed[0], where, allowed[1])
+    return PlanRun(plan, lives, stacks, note, catalog, allowed[0], where, allowed[1], figures)
 
 
 def read_catalog(
@@ -193,6 +197,8 @@ def document(run: PlanRun, exit_code: int, more: Extras | None = None) -> dict[s
         data["summary"].update(cost_before_cents=before, cost_after_cents=after)
     if more and more.findings is not None:
         data["checks"] = json.loads(check_render.render_json(more.findings))
+    if run.requests is not None:
+        data["requests"] = run.requests
     planfile.sign(data, run.plan.hash_key)
     planfile.PlanDocument.model_validate(data)
     return data
@@ -276,6 +282,11 @@ def show_result(plan: Plan, result: ApplyResult | None, output: str) -> None:
     typer.echo(text, nl=False)
 
 
+def _bar_of(plan: Plan, target: session.Target) -> tuple[int, Callable[[], int]]:
+    """The apps apply works on and the requests spent so far: its progress bar."""
+    return sum(1 for a in plan.apps if a.has_work), lambda: target.client.requests_spent
+
+
 def apply_files(
     paths: Sequence[Path] | None,
     apps: Sequence[str] | None,
@@ -294,11 +305,13 @@ def apply_files(
             target, stacks, configs, allow_destroy, allow_transfer=allow_transfer
         )
         applier_ui.show_plan(plan, output)
+        if plan.has_work:
+            target.check_budget(session.estimate_writes(plan))
         if not applier_ui.approved(plan, auto_approve):
             show_result(plan, None, output)
             return None
         guard = planfile.LiveGuard.from_lives(target.client, plan.hash_key, lives)
-        with applier_ui.progress() as on_step:
+        with applier_ui.progress(*_bar_of(plan, target)) as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     show_result(plan, result, output)
     return result
@@ -340,8 +353,9 @@ def apply_saved(
         if not plan.has_work:
             show_result(plan, None, output)
             return None
+        target.check_budget(session.estimate_writes(plan))
         guard = planfile.LiveGuard(target.client, key, doc.live)
-        with applier_ui.progress() as on_step:
+        with applier_ui.progress(*_bar_of(plan, target)) as on_step:
             result = session.run_apply(target, plan, configs, timeout, on_step, guard)
     show_result(plan, result, output)
     return result

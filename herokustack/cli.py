@@ -287,6 +287,14 @@ def cost_command(
 # --- plan and apply (issue 4): live state against the stack files --------------------------
 
 
+_WAIT_OPT = typer.Option(
+    False,
+    "--wait-for-rate-limit",
+    help="When Heroku's request budget is short, wait for it (with progress) instead of "
+    "refusing to start.",
+)
+
+
 @command("plan")
 def plan_command(
     paths: list[Path] = _PATHS_ARG,
@@ -327,6 +335,7 @@ def plan_command(
         metavar="APP",
         help="Plan moving this app of a team to the team its file names (repeatable).",
     ),
+    wait_for_rate_limit: bool = _WAIT_OPT,
 ) -> None:
     """Show what would change on Heroku to match the stack files.
 
@@ -341,7 +350,9 @@ def plan_command(
             paths,
             apps,
             changed_since,
-            lambda: session.open_target(local, api_url, parallelism),
+            lambda: session.open_target(
+                local, api_url, parallelism, wait_for_rate_limit=wait_for_rate_limit
+            ),
             with_catalog=with_cost,
             allow_destroy=allow_destroy or (),
             where=session.target_name(local, api_url),
@@ -393,6 +404,7 @@ def apply_command(
     plan_file: Path | None = typer.Option(
         None, "--plan", metavar="FILE", help="Apply this saved plan (from plan --out)."
     ),
+    wait_for_rate_limit: bool = _WAIT_OPT,
 ) -> None:
     """Change Heroku to match the stack files (or a saved plan).
 
@@ -401,7 +413,13 @@ def apply_command(
     """
     from herokustack import ci
 
-    target_options = {"local": local, "api_url": api_url, "parallelism": parallelism}
+    target_options = {
+        "local": local,
+        "api_url": api_url,
+        "parallelism": parallelism,
+        "command": "apply",
+        "wait_for_rate_limit": wait_for_rate_limit,
+    }
     try:
         ci.check_format(output)
         saved = ci.saved_plan_path(paths, plan_file)
@@ -579,6 +597,20 @@ def emulator_command(
         metavar="KEY",
         help="Accepted API key (repeatable; env HEROKUSTACK_EMULATOR_API_KEYS).",
     ),
+    rate_limit: int | None = typer.Option(
+        None,
+        "--rate-limit",
+        min=1,
+        metavar="N",
+        help="Enforce a budget of N requests (Heroku: 4500), answering 429 when spent.",
+    ),
+    rate_refill: float | None = typer.Option(
+        None,
+        "--rate-refill",
+        min=0,
+        metavar="PER_MIN",
+        help="Requests the budget regains a minute (default: N/60, as Heroku's 75).",
+    ),
 ) -> None:
     """Serve a local emulator of the Heroku API until Ctrl-C."""
     from herokustack.emulator import server
@@ -587,7 +619,16 @@ def emulator_command(
     if host not in ("127.0.0.1", "localhost", "::1"):
         note(f"warning: listening on {host}, beyond loopback")
     emu = server.EmulatorServer(
-        str(data) if data else None, latency, fail_rate, provision_delay, seed, keys, host, port
+        str(data) if data else None,
+        latency,
+        fail_rate,
+        provision_delay,
+        seed,
+        keys,
+        host,
+        port,
+        rate_limit=rate_limit,
+        rate_per_minute=rate_refill,
     )
     server.serve(emu, lambda line: typer.echo(line))
 

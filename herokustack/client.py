@@ -23,9 +23,14 @@ endpoint was not found", a proxy's page, 401 and 403 are errors (the first two n
 
 What reading an app costs is told per kind (`read_cost` in herokustack/resources/): today at
 most 4 requests (app, formation, config vars, add-ons) plus one per Postgres database (its
-backup schedules); a missing app costs one request. Attachment names
-are derived from each add-on's config vars (Heroku names them `<ATTACHMENT>_<SUFFIX>`); only
-for services whose suffixes are unknown is `GET /apps/{app}/addon-attachments` asked too.
+backup schedules); a missing app costs one request. Planning many apps reads the apps and
+their add-ons from account-wide lists instead (`list_pages`: `GET /apps`, `GET /addons`,
+`GET /addon-attachments`, 1000 a page), when those pages cost fewer requests: 2 per app
+(config vars, formation) plus one per Postgres database and a few pages. Every request goes
+through `gate` (herokustack.ratelimit): never more in flight than Heroku says remain.
+Attachment names are derived from each add-on's config vars (Heroku names them
+`<ATTACHMENT>_<SUFFIX>`); only for services whose suffixes are unknown is
+`GET /apps/{app}/addon-attachments` asked too.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from herokustack.facts import (
     LiveProcess,
     LiveSchedule,
 )
+from herokustack.ratelimit import RateGate
 from herokustack.resources.domains import HOSTNAME_PATTERN
 from herokustack.stackfile import ADDON_CONFIG_VARS, APP_NAME_PATTERN
 
@@ -66,6 +72,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
 POST_ATTEMPTS = 5
 BODY_ATTEMPTS = 3  # a GET whose body broke off is sent again (at most retries + 1 times)
+ACCOUNT_PAGE = 1000  # items a page of an account-wide list (Heroku's most)
 MAX_BODY = 16 * 1024 * 1024  # Heroku's answers are kB; a page holds at most 1000 items
 DEFAULT_MAX_RETRY_AFTER = 60.0
 MAX_RETRY_AFTER_ENV = "HEROKUSTACK_MAX_RETRY_AFTER"
@@ -536,6 +543,8 @@ class HerokuClient:
         # Basic auth as heroku3 sets it in `authenticate`, without its extra request.
         self.session.auth = ("", key)
         self.session.headers["User-Agent"] = "herokustack"
+        # Never more requests in flight than Heroku says remain (see herokustack.ratelimit).
+        self.gate = RateGate(self.rate_limit_remaining, on_wait)
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -576,12 +585,17 @@ class HerokuClient:
         payload = None if body is None else json.dumps(body)
         # The data API gets the key as the official CLI sends it (Bearer).
         auth = _Bearer(self._key) if data_api else None
+        self.gate.acquire()
+        remaining = None
         try:
             resp = self.session.request(
                 method, url, data=payload, headers=dict(headers or {}), auth=auth, stream=True
             )
+            remaining = resp.headers.get("RateLimit-Remaining")
         except requests.RequestException as exc:
             raise self._error(method, path, base, exc) from None
+        finally:
+            self.gate.release(remaining)
         try:
             self._read_body(resp)
         except _TooLarge:
@@ -689,6 +703,82 @@ class HerokuClient:
             headers = {"Range": next_range}
         return items
 
+    def rate_limit_remaining(self) -> int | None:
+        """What Heroku's budget holds now (`GET /account/rate-limits`, which it does not
+        count); None when the server does not tell (not sent through the gate)."""
+        try:
+            resp = self.session.request("GET", f"{self.url}/account/rate-limits", timeout=(5, 10))
+            doc = _json_or_none(resp.content) if resp.status_code == 200 else None
+        except requests.RequestException:
+            return None
+        found = doc.get("remaining") if isinstance(doc, dict) else None
+        return found if isinstance(found, int) and found >= 0 else None
+
+    @property
+    def requests_spent(self) -> int:
+        """Requests this client sent (each counted against the budget once)."""
+        return self.gate.spent
+
+    def list_pages(
+        self, path: str, worth: Callable[[list[Any], int, float], bool]
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """An account-wide list (`GET /apps`, `/addons`), ACCOUNT_PAGE items a page by id,
+        while `worth(items so far, pages read, pages left about)` says reading on costs fewer
+        requests than the other way; (items, whether the list is whole).
+
+        Heroku's ids are random UUIDs, sorted: how far the last id of a page is into the
+        UUID space tells about how much of the list is read, so the pages left.
+        """
+        items: list[dict[str, Any]] = []
+        headers = {"Range": f"id ..; max={ACCOUNT_PAGE}"}
+        for pages in range(1, 1000):
+            resp = self.request("GET", path, headers=headers)
+            page = self._json("GET", path, resp)
+            if not isinstance(page, list) or not all(isinstance(i, dict) for i in page):
+                raise ApiError(f"GET {path}: answer is not a JSON list of objects ({_type(page)})")
+            items.extend(page)
+            next_range = resp.headers.get("Next-Range")
+            if resp.status_code != 206 or not next_range:
+                return items, True
+            if not worth(items, pages, _pages_left(items, pages)):
+                return items, False
+            headers = {"Range": next_range}
+        return items, False
+
+    def apps_listed(
+        self, path: str, wanted: Iterable[str], worth: Callable[[int], bool]
+    ) -> dict[str, LiveAppInfo]:
+        """The apps of `wanted` found in the list at `path` (`apps`, `teams/{team}/apps`),
+        paging on while `worth(pages left about)`, with that many apps still not found."""
+        names = set(wanted)
+
+        def on(items: list[dict[str, Any]], pages: int, left: float) -> bool:
+            found = sum(1 for i in items if i.get("name") in names)
+            return left < len(names) - found and worth(pages)
+
+        docs, _ = self.list_pages(path, on)
+        mine = [d for d in docs if d.get("name") in names]
+        return {a.name: a for a in _parsed(f"GET {path}", _each(parse_app), mine)}
+
+    def account_addons(self, apps: Sequence[str]) -> dict[str, list[LiveAddon]] | None:
+        """The add-ons of each of `apps` (owned or attached), as `list_addons` reads them, from
+        two account-wide lists (`GET /addon-attachments`, `GET /addons`); None when paging
+        through them would cost more than one request per app."""
+        budget = len(apps)
+        # The add-ons list costs a page at least, after the attachments' pages.
+        attachments, whole = self.list_pages(
+            "addon-attachments", lambda items, pages, left: pages + left + 1 < budget
+        )
+        if not whole:
+            return None
+        spent = max(1, -(-len(attachments) // ACCOUNT_PAGE))
+        addons, whole = self.list_pages(
+            "addons", lambda items, pages, left: spent + pages + left < budget
+        )
+        if not whole:
+            return None
+        return _addons_by_app(self, apps, attachments, addons)
+
     # -- reading -----------------------------------------------------------------------------
 
     def app_info(self, name: str) -> LiveAppInfo | None:
@@ -717,7 +807,15 @@ class HerokuClient:
         self.redact.add(*config.values())
         return config
 
-    def _read_addons(self, app_path: str, docs: list[dict[str, Any]]) -> list[LiveAddon]:
+    def _read_addons(
+        self,
+        app_path: str,
+        docs: list[dict[str, Any]],
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> list[LiveAddon]:
+        """The add-ons `docs` of an app, their attachment names told by their config vars, or
+        for a service whose suffixes are unknown by the app's attachments (`attachments`, when
+        already read, else `GET /apps/{app}/addon-attachments`)."""
         where = f"GET {app_path}/addons"
         guessed = _parsed(
             where,
@@ -729,7 +827,8 @@ class HerokuClient:
                 where, lambda ds: [parse_addon(d, guessed[d["id"]] or ()) for d in ds], docs
             )
         path = f"{app_path}/addon-attachments"
-        by_addon = _parsed(f"GET {path}", _attachments_by_addon, self.get_list(path))
+        found = self.get_list(path) if attachments is None else attachments
+        by_addon = _parsed(f"GET {path}", _attachments_by_addon, found)
         return _parsed(
             where, lambda ds: [parse_addon(d, by_addon.get(d["id"], ())) for d in ds], docs
         )
@@ -916,6 +1015,46 @@ def _attachments_by_addon(docs: list[dict[str, Any]]) -> dict[str, tuple[str, ..
         if addon_id:
             by_addon.setdefault(_text(addon_id), []).append(_text(att["name"]))
     return {k: tuple(v) for k, v in by_addon.items()}
+
+
+def _pages_left(items: list[dict[str, Any]], pages: int) -> float:
+    """About how many pages an id-sorted list has left after `pages` (by its last id's place
+    among UUIDs); one when the ids are not UUIDs."""
+    last = _text(items[-1].get("id")) if items else ""
+    if not UUID_RE.fullmatch(last):
+        return 1.0
+    share = (int(last.replace("-", ""), 16) + 1) / 2**128
+    return max(0.0, pages / share - pages)
+
+
+def _ref_name(doc: Mapping[str, Any], field: str) -> str:
+    ref = doc.get(field)
+    return _text(ref.get("name")) if isinstance(ref, dict) else ""
+
+
+def _addons_by_app(
+    client: HerokuClient,
+    apps: Sequence[str],
+    attachments: list[dict[str, Any]],
+    addons: list[dict[str, Any]],
+) -> dict[str, list[LiveAddon]]:
+    """Per app, what `GET /apps/{app}/addons` (owned or attached, by id) and its attachments
+    would have answered, cut out of the account's lists."""
+    atts: dict[str, list[dict[str, Any]]] = {a: [] for a in apps}
+    attached: dict[str, set[str]] = {}  # add-on id -> the apps of `apps` it is attached to
+    for att in attachments:
+        app = _ref_name(att, "app")
+        if app in atts:
+            atts[app].append(att)
+            addon = att.get("addon")
+            addon_id = _text(addon.get("id")) if isinstance(addon, dict) else ""
+            attached.setdefault(addon_id, set()).add(app)
+    docs: dict[str, list[dict[str, Any]]] = {a: [] for a in apps}
+    for addon in sorted(addons, key=lambda d: _text(d.get("id"))):
+        for app in {_ref_name(addon, "app")} | attached.get(_text(addon.get("id")), set()):
+            if app in docs:
+                docs[app].append(addon)
+    return {a: client._read_addons(app_path(a), docs[a], atts[a]) for a in apps}
 
 
 def _config_path(service: str, addon_id: str) -> str:

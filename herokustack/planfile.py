@@ -50,10 +50,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from herokustack import resources, stackfile
-from herokustack.client import HerokuClient
+from herokustack.client import ApiError, HerokuClient
 from herokustack.errors import HerokustackError
 from herokustack.facts import LiveState
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
+from herokustack.resources.base import Kind
 from herokustack.stackfile import FromEnv, Stack
 
 ABSENT = "absent"
@@ -161,6 +162,11 @@ class PlanDocument(BaseModel):
     checks: dict[str, Any] | None = Field(
         default=None,
         description="`herokustack check --format json` of the apps that change (when shown).",
+    )
+    requests: dict[str, int | None] | None = Field(
+        default=None,
+        description="Heroku's request budget: `spent` by this plan, `estimated` before it, "
+        "and `remaining` after it (RateLimit-Remaining; null when the API did not say).",
     )
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -349,17 +355,36 @@ def _raw_parts(live: LiveState) -> dict[str, Any]:
 
 
 def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> dict[str, Any]:
-    """The live parts of the resources `changes` write, read again (only those: cheap)."""
+    """The live parts of the resources `changes` write, read again (only those: cheap).
+
+    The app itself (`GET /apps/{app}`) is read again only when a change's parts come from it
+    (the app kind, the kinds that do not read for themselves, or say `fresh_needs_app`):
+    a formation or config batch costs its own one request. Heroku's "no such app" to that
+    request tells that the app is gone just as well.
+    """
     root = resources.root()
-    base = LiveState(name=app, **root.read(client, app, {}))
-    if base.app is None:  # only on Heroku's own "no such app" answer
-        return {"app": ABSENT}
-    parts = _raw_parts(base)
-    for kind in resources.KINDS:
-        mine = [c for c in changes if c.resource == kind.resource]
-        if mine and kind is not root:
-            parts.update(kind.fresh_parts(client, app, base, mine))
+    kinds = [k for k in resources.KINDS if any(c.resource == k.resource for c in changes)]
+    if any(k is root or not _own_reader(k) or k.fresh_needs_app for k in kinds):
+        base = LiveState(name=app, **root.read(client, app, {}))
+        if base.app is None:  # only on Heroku's own "no such app" answer
+            return {"app": ABSENT}
+        parts = _raw_parts(base)
+    else:
+        base, parts = LiveState(name=app), {}
+    for kind in kinds:
+        if kind is not root:
+            mine = [c for c in changes if c.resource == kind.resource]
+            try:
+                parts.update(kind.fresh_parts(client, app, base, mine))
+            except ApiError as exc:
+                if not exc.missing("app"):
+                    raise
+                return {"app": ABSENT}
     return parts
+
+
+def _own_reader(kind: Kind) -> bool:
+    return type(kind).read is not Kind.read
 
 
 def live_parts(live: LiveState, key: bytes) -> dict[str, str]:

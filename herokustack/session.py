@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from herokustack import stackfile
+from herokustack import progress, ratelimit, resources, stackfile
 from herokustack.addon_catalog import Catalog
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
 from herokustack.client import HerokuClient, api_key, client_from_options
@@ -41,9 +41,29 @@ class Target:
     local: LocalHeroku | None = None
     pepper: bytes = dataclasses.field(default=b"", repr=False)
     catalog: Catalog = dataclasses.field(init=False, repr=False)
+    command: str = "plan"  # what a budget refusal names
+    wait_for_rate_limit: bool = False  # --wait-for-rate-limit: pace, never refuse
+    estimated: int = 0  # requests the run was estimated to need, so far
 
     def __post_init__(self) -> None:
         self.catalog = Catalog(self.client)
+
+    def check_budget(self, needed: int) -> None:
+        """Refuse (one line, exit 1) a run of about `needed` more requests than Heroku's budget
+        holds (`GET /account/rate-limits`, not counted), unless --wait-for-rate-limit."""
+        gate = self.client.gate
+        self.estimated += needed
+        base, total = self.client.requests_spent, self.estimated
+        gate.to_go = lambda: max(0, total - (self.client.requests_spent - base))
+        remaining = self.client.rate_limit_remaining()
+        if remaining is not None:
+            gate.set_remaining(remaining)
+        ratelimit.check(self.command, needed, remaining, self.wait_for_rate_limit)
+
+    def requests_figures(self) -> dict[str, int | None]:
+        """What the run spent of Heroku's budget (the plan document's `requests`)."""
+        gate = self.client.gate
+        return {"spent": gate.spent, "estimated": self.estimated, "remaining": gate.remaining}
 
     def read_lives(self, stacks: Sequence[Stack], every_kind: bool = False) -> dict[str, LiveState]:
         """Live state of each stack's app, read in parallel: the kinds its stack file needs
@@ -56,11 +76,14 @@ class Target:
             self.local.know(stacks)
         by_name = {s.name: s for s in stacks}
         kinds_for = None if every_kind else (lambda app: planned_kinds(by_name[app].spec))
-        lives = read_apps(self.client, list(by_name), kinds_for)
+        teams = {s.name: s.spec.app.team for s in stacks}
+        spent = lambda: self.client.requests_spent  # noqa: E731
+        with progress.bar("reading", len(by_name), spent) as done:
+            lives = read_apps(self.client, list(by_name), kinds_for, teams, done)
         if self.local:
             deployed = self.local.ensure_released(lives)
             if deployed:
-                lives.update(read_apps(self.client, deployed, kinds_for))
+                lives.update(read_apps(self.client, deployed, kinds_for, teams))
         return lives
 
 
@@ -71,16 +94,44 @@ def open_target(
     parallelism: int = 8,
     environ: Mapping[str, str] = os.environ,
     data_path: Path = DEFAULT_DATA_PATH,
+    *,
+    command: str = "plan",
+    wait_for_rate_limit: bool = False,
 ) -> Iterator[Target]:
     """Heroku (or --api-url) with the key from the environment, or the in-process emulator."""
     chosen = environ.get(PLAN_KEY_ENV, "")
     if not local:
         client = client_from_options(api_url, parallelism, environ)
-        yield Target(client, pepper=plan_pepper(chosen or api_key(environ)))
+        pepper = plan_pepper(chosen or api_key(environ))
+        yield Target(client, None, pepper, command, wait_for_rate_limit)
         return
     with LocalHeroku(data_path, parallelism=parallelism) as emulator:
         assert emulator.client is not None
-        yield Target(emulator.client, emulator, plan_pepper(chosen or emulator.plan_secret()))
+        pepper = plan_pepper(chosen or emulator.plan_secret())
+        yield Target(emulator.client, emulator, pepper, command, wait_for_rate_limit)
+
+
+def estimate_plan(stacks: Sequence[Stack]) -> int:
+    """About how many requests planning these stacks costs: the reads of every app, one
+    catalog request per add-on service named, and the teams when a file names one."""
+    services = {a.service for s in stacks for a in s.spec.addons.values()}
+    teams = any(s.spec.app.team for s in stacks)
+    return resources.estimate_reads([s.spec for s in stacks]) + len(services) + int(teams)
+
+
+def estimate_writes(plan: Plan) -> int:
+    """About how many requests applying `plan` costs beyond planning it: each write step of
+    each app, its guard (one request) and about one request per change."""
+    total = 0
+    for app_plan in plan.apps:
+        changes = [c for c in app_plan.changes if c.is_change]
+        for kind in resources.KINDS:
+            mine = [c for c in changes if c.resource == kind.resource]
+            for step in kind.steps():
+                picked = [c for c in mine if step.pick(c)]
+                if picked:
+                    total += (1 + len(picked)) if step.writes else len(picked)
+    return total
 
 
 def target_name(local: bool, api_url: str | None, environ: Mapping[str, str] = os.environ) -> str:
@@ -166,6 +217,7 @@ def plan_with_lives(
     wrong --api-url, say more).
     """
     team.check_allow_transfer(allow_transfer, stacks)
+    target.check_budget(estimate_plan(stacks))
     lives = target.read_lives(stacks)
     check_allow_destroy(allow_destroy, stacks, lives)
     target.catalog.check(stacks)

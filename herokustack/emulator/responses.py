@@ -14,6 +14,7 @@ import base64
 import binascii
 import hmac
 import json
+import math
 import random
 import re
 import threading
@@ -38,6 +39,7 @@ BODY_TIMEOUT = 30.0  # seconds to send a request body, once its headers have com
 DEFAULT_PAGE = 200
 MAX_PAGE = 1000
 RATE_LIMIT = 4500  # Heroku's budget per hour and account
+RATE_LIMITS_PATH = "/account/rate-limits"
 RANGE_FIELDS = ("id", "name", "version", "type", "created_at", "updated_at")
 # Longer Range headers are refused before parsing: a real one (`version ]1234..; max=1000,
 # order=desc`, or an id range) is well under 200 characters.
@@ -52,6 +54,8 @@ class Settings:
     latency_ms: float = 0.0
     fail_rate: float = 0.0
     seed: int | None = None
+    rate_limit: int | None = None  # enforce a budget of this many requests (`--rate-limit`)
+    rate_per_minute: float | None = None  # its refill (default: rate_limit / 60, as Heroku)
 
 
 @dataclass
@@ -75,24 +79,64 @@ class Counters:
 
 
 class RateBucket:
-    """A token bucket refilled at 4500 per hour; only reported, never enforced."""
+    """A token bucket of `capacity` requests refilled at `per_minute` (Heroku: 4500, 75/min).
 
-    def __init__(self) -> None:
-        self.tokens = float(RATE_LIMIT)
+    Enforced (`--rate-limit`), a request that finds it empty is answered Heroku's 429
+    `rate_limit` (and takes nothing); `throttled` counts those. Not enforced (the default), it
+    is only reported (`RateLimit-Remaining`), and full again once spent: it never reports
+    nothing left, as it never refuses (herokustack waits for a budget that says it is empty).
+    """
+
+    def __init__(
+        self,
+        capacity: int = RATE_LIMIT,
+        per_minute: float | None = None,
+        enforce: bool = False,
+    ) -> None:
+        self.capacity = float(capacity)
+        self.per_minute = capacity / 60 if per_minute is None else per_minute
+        self.enforce = enforce
+        self.tokens = float(capacity)
         self.stamp = time.monotonic()
+        self.throttled = 0
         self.lock = threading.Lock()
 
-    def take(self) -> int:
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.per_minute / 60)
+        self.stamp = now
+
+    def take(self) -> int | None:
+        """Take one token: what remains, or None when enforced and there was none."""
         with self.lock:
-            now = time.monotonic()
-            self.tokens = min(RATE_LIMIT, self.tokens + (now - self.stamp) * RATE_LIMIT / 3600)
-            self.stamp = now
+            self._refill()
+            if self.enforce and self.tokens < 1:
+                self.throttled += 1
+                return None
+            if self.tokens < 2 and not self.enforce:
+                self.tokens = self.capacity
             self.tokens = max(0.0, self.tokens - 1)
             return int(self.tokens)
 
     def peek(self) -> int:
         with self.lock:
+            self._refill()
+            if self.tokens < 1 and not self.enforce:
+                return int(self.capacity)
             return int(self.tokens)
+
+    def seconds_to_token(self) -> int:
+        """Whole seconds until one token is back (Retry-After of a 429)."""
+        with self.lock:
+            if self.per_minute <= 0:
+                return 60
+            return max(1, math.ceil((1 - self.tokens) * 60 / self.per_minute))
+
+
+# Heroku's answer when the account's budget is spent, word for word.
+RATE_LIMIT_MESSAGE = (
+    "Your account reached the API rate limit\nPlease wait a few minutes before making new requests"
+)
 
 
 def error_response(
@@ -196,7 +240,12 @@ class Api:
         self.backend = backend
         self.settings = settings
         self.counters = Counters()
-        self.rate = RateBucket()
+        limit = settings.rate_limit
+        self.rate = (
+            RateBucket()
+            if limit is None
+            else RateBucket(limit, settings.rate_per_minute, enforce=True)
+        )
         self._faults = random.Random(settings.seed)
         self._fault_lock = threading.Lock()
         self._fault_counts: Counter[tuple[str, str, str]] = Counter()
@@ -235,16 +284,26 @@ class Api:
         fault = self._fault(request.method, template, app or "")
         if self.settings.latency_ms > 0:
             await asyncio.sleep(self.settings.latency_ms / 1000)
+        # Heroku does not count `GET /account/rate-limits` against the budget.
+        free = template == RATE_LIMITS_PATH
+        remaining = self.rate.peek() if free else self.rate.take()
         try:
             auth = None if public else self._auth(request)
-            response = fault or auth or self._accept(request)
+            response = fault or auth or self._accept(request) or self._throttled(remaining)
             if response is None:
                 response = await self._serve(request, handler, status, list_field)
         except ApiError as exc:
             response = error_response(exc.status, exc.error_id, exc.message, exc.resource)
         response.headers["Request-Id"] = request_id
-        response.headers["RateLimit-Remaining"] = str(self.rate.take())
+        response.headers["RateLimit-Remaining"] = str(remaining or 0)
         return response
+
+    def _throttled(self, remaining: int | None) -> Response | None:
+        """Heroku's 429 when the enforced budget is spent (nothing else happens)."""
+        if remaining is not None:
+            return None
+        wait = str(self.rate.seconds_to_token())
+        return error_response(429, "rate_limit", RATE_LIMIT_MESSAGE, **{"Retry-After": wait})
 
     def _fault(self, method: str, template: str, app: str) -> Response | None:
         """Maybe a 429 or 503, decided by `fault_rng`: the same for the same seed and requests."""
@@ -346,7 +405,7 @@ class Api:
 
     def routes(self) -> list[Route]:
         """The generic routes, then every family's, in the backend's registry order."""
-        endpoints = [Endpoint("/account/rate-limits", "GET", self._rate_limits)]
+        endpoints = [Endpoint(RATE_LIMITS_PATH, "GET", self._rate_limits)]
         for family in self.backend.families:
             endpoints += family.routes(self.backend)
         seen: set[tuple[str, str]] = set()
@@ -444,7 +503,7 @@ def build_app(backend: Backend, settings: Settings) -> tuple[Starlette, Api]:
         # Heroku has no 405: a path it serves, asked with another method, is an unknown endpoint.
         response = error_response(404, "not_found", UNKNOWN_ROUTE)
         response.headers["Request-Id"] = str(uuid.uuid4())
-        response.headers["RateLimit-Remaining"] = str(api.rate.take())
+        response.headers["RateLimit-Remaining"] = str(api.rate.take() or 0)
         return response
 
     app = Starlette(routes=api.routes(), exception_handlers={HTTPException: http_error})

@@ -160,6 +160,8 @@ class EmulatorServer:
         header_timeout: float = HEADER_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
         families: Sequence[Family] = (),
+        rate_limit: int | None = None,
+        rate_per_minute: float | None = None,
     ) -> None:
         if not 0.0 <= fail_rate <= 1.0:
             raise ValueError("fail_rate must be between 0 and 1")
@@ -167,6 +169,8 @@ class EmulatorServer:
             raise ValueError("latency_ms and provision_delay must not be negative")
         if header_timeout <= 0 or max_connections < 1:
             raise ValueError("header_timeout and max_connections must be positive")
+        if (rate_limit is not None and rate_limit < 1) or (rate_per_minute or 0) < 0:
+            raise ValueError("rate_limit must be positive and rate_per_minute not negative")
         self.host = host
         self.port = port
         self.protocol, self.backlog = guarded_protocol(header_timeout, max_connections)
@@ -178,7 +182,9 @@ class EmulatorServer:
             raise HerokustackError(
                 f"{data_path}: not a usable emulator state file ({exc})"
             ) from None
-        settings = Settings(accepted_keys(list(api_keys)), latency_ms, fail_rate, seed)
+        settings = Settings(
+            accepted_keys(list(api_keys)), latency_ms, fail_rate, seed, rate_limit, rate_per_minute
+        )
         self.asgi, self.api = build_app(self.backend, settings)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -268,6 +274,17 @@ class EmulatorServer:
 
     def reset_counts(self) -> None:
         self.api.counters.reset()
+
+    def throttled_count(self) -> int:
+        """Requests answered 429 because the enforced rate limit (`rate_limit`) was spent."""
+        with self.api.rate.lock:
+            return self.api.rate.throttled
+
+    def set_rate_remaining(self, remaining: float) -> None:
+        """Set what the rate-limit budget holds now (a test hook: another tool spent it)."""
+        with self.api.rate.lock:
+            self.api.rate.tokens = float(remaining)
+            self.api.rate.stamp = time.monotonic()
 
     @contextmanager
     def observing(self, hook: Callable[[str, str, Any], None]) -> Iterator[None]:

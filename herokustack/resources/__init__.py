@@ -8,12 +8,15 @@ one with `register`.
 Reads: `read_app` reads the app itself first (one request; a missing app ends there), then the
 kinds asked for, those that need another kind's facts (`after`) once those are read, the others
 in parallel. `plan` asks for the kinds an app's stack file needs (`needed`); drift and import
-for every kind. Each kind's `read_cost` says what reading it costs.
+for every kind. Each kind's `read_cost` says what reading it costs. `read_apps` (many apps)
+first asks the kinds' account-wide readers (`Kind.read_many`: the app kind's `GET /apps`, the
+add-ons kind's `GET /addons`), each of which declines when one request per app costs fewer;
+what they do not answer is read per app. `estimate_reads` tells the request budget the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -119,17 +122,45 @@ def planned_kinds(spec: StackFile) -> list[Kind]:
 # --- reading ------------------------------------------------------------------------------------
 
 
+def estimate_reads(specs: Sequence[StackFile], every_kind: bool = False) -> int:
+    """About how many requests reading these apps costs (the kinds `plan` reads of each, or
+    with `every_kind` all): per kind, its account-wide reader's pages when that is cheaper
+    than one read per app (as `read_apps` chooses), else each app's `estimate`."""
+    wanting: dict[str, list[StackFile]] = {}
+    per_app: dict[str, int] = {}
+    for spec in specs:
+        for kind in KINDS if every_kind else planned_kinds(spec):
+            wanting.setdefault(kind.name, []).append(spec)
+            per_app[kind.name] = per_app.get(kind.name, 0) + kind.estimate(spec)
+    total = 0
+    for kind in KINDS:
+        if kind.name in wanting:
+            many = kind.estimate_many(wanting[kind.name])
+            total += per_app[kind.name] if many is None else min(many, per_app[kind.name])
+    return total
+
+
 def _reads(kind: Kind) -> bool:
     return type(kind).read is not Kind.read
 
 
-def read_app(client: HerokuClient, name: str, kinds: Iterable[Kind] | None = None) -> LiveState:
-    """Live state of one app: the app itself, then `kinds` (default: every kind)."""
+def read_app(
+    client: HerokuClient,
+    name: str,
+    kinds: Iterable[Kind] | None = None,
+    known: Mapping[str, dict[str, Any]] | None = None,
+) -> LiveState:
+    """Live state of one app: the app itself, then `kinds` (default: every kind); a kind whose
+    facts are in `known` (kind name -> facts, read account-wide) is not read again."""
+    known = known or {}
     first = root()
-    facts: dict[str, Any] = first.read(client, name, {})
+    facts: dict[str, Any] = dict(known.get(first.name) or first.read(client, name, {}))
     if not any(facts.values()):
         return LiveState(name=name)  # Heroku's own "no such app": a planned creation
     todo = [k for k in (KINDS if kinds is None else kinds) if k is not first and _reads(k)]
+    for kind in [k for k in todo if k.name in known]:
+        facts.update(known[kind.name])
+    todo = [k for k in todo if k.name not in known]
     while todo:
         # A kind reads once the kinds it reads after are read; those that can, in parallel.
         pending = {k.name for k in todo}
@@ -156,16 +187,47 @@ def _state(name: str, facts: dict[str, Any]) -> LiveState:
     return LiveState(name=name).with_facts(facts)
 
 
+def read_account_wide(
+    client: HerokuClient,
+    kinds_of: Mapping[str, Sequence[Kind]],
+    teams: Mapping[str, str | None],
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """What the kinds' account-wide readers find (`Kind.read_many`), app -> kind -> facts:
+    the app kind first, then each other kind for the apps found to exist."""
+    first = root()
+    names = list(kinds_of)
+    known: dict[str, dict[str, dict[str, Any]]] = {
+        app: {first.name: facts} for app, facts in first.read_many(client, names, teams).items()
+    }
+    existing = [n for n in names if any((known.get(n, {}).get(first.name) or {}).values())]
+    names_of = {n: {k.name for k in kinds} for n, kinds in kinds_of.items()}
+    for kind in KINDS:
+        apps = [n for n in existing if kind is not first and kind.name in names_of[n]]
+        if apps and _reads(kind):
+            for app, facts in kind.read_many(client, apps, teams).items():
+                known[app][kind.name] = facts
+    return known
+
+
 def read_apps(
     client: HerokuClient,
     names: Sequence[str],
     kinds_for: Callable[[str], Iterable[Kind]] | None = None,
+    teams: Mapping[str, str | None] | None = None,
+    on_done: Callable[[str], None] | None = None,
 ) -> dict[str, LiveState]:
-    """Live state of many apps, read in parallel (at most `client.parallelism` at once);
-    `kinds_for(app)` says which kinds to read of each (default: every kind)."""
+    """Live state of many apps: account-wide lists first where they cost fewer requests
+    (`read_account_wide`), then per app, in parallel (at most `client.parallelism` at once);
+    `kinds_for(app)` says which kinds to read of each (default: every kind), `teams` the team
+    each app's file names; `on_done(app)` is told of each app read (a progress bar)."""
+    kinds_of = {n: list(kinds_for(n)) if kinds_for else list(KINDS) for n in names}
+    known = read_account_wide(client, kinds_of, teams or {})
 
     def one(name: str) -> LiveState:
-        return read_app(client, name, kinds_for(name) if kinds_for else None)
+        state = read_app(client, name, kinds_of[name], known.get(name))
+        if on_done is not None:
+            on_done(name)
+        return state
 
     with ThreadPoolExecutor(max_workers=min(client.parallelism, max(1, len(names)))) as pool:
         states = list(pool.map(one, names))

@@ -10,7 +10,7 @@ the `team` kind's (herokustack/resources/team.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from herokustack.client import HerokuClient
     from herokustack.facts import LiveState
     from herokustack.importer import Builder
-    from herokustack.stackfile import Stack
+    from herokustack.stackfile import Stack, StackFile
 
 Environment = Literal["production", "staging", "review", "development"]
 Region = Literal["us", "eu"]
@@ -44,6 +44,7 @@ CURRENT_STACK = "heroku-24"
 
 APP_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$"  # Heroku's schema: apply would get a 422
 STACK_PATTERN = r"^heroku-[0-9]{2}$"
+TEAM_NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,29}")  # safe as one URL path segment
 
 
 class AppSpec(Strict):
@@ -112,6 +113,25 @@ class App(Kind):
 
     def read(self, client: HerokuClient, app: str, facts: Mapping[str, Any]) -> dict[str, Any]:
         return {"app": client.app_info(app)}
+
+    def read_many(
+        self, client: HerokuClient, apps: Sequence[str], hints: Mapping[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """`GET /apps` (then `GET /teams/{team}/apps` for team apps not in it), 1000 apps a
+        page, while fewer pages are left (about) than apps not found; an app in no list is
+        read alone (`GET /apps/{app}`: it may be missing, or in a list not read)."""
+        found = client.apps_listed("apps", apps, lambda pages: True) if len(apps) > 1 else {}
+        by_team: dict[str, list[str]] = {}
+        for name in apps:
+            if name not in found and hints.get(name):
+                by_team.setdefault(str(hints[name]), []).append(name)
+        for team_name, names in by_team.items():
+            if len(names) > 1 and TEAM_NAME_RE.fullmatch(team_name):
+                found |= client.apps_listed(f"teams/{team_name}/apps", names, lambda pages: True)
+        return {name: {"app": info} for name, info in found.items()}
+
+    def estimate_many(self, specs: Sequence[StackFile]) -> int | None:
+        return None if len(specs) < 2 else -(-len(specs) // 1000)
 
     def plan(self, ctx: PlanContext) -> None:
         app, live = ctx.spec.app, ctx.live.app

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from herokustack.client import HerokuClient
     from herokustack.facts import LiveState
     from herokustack.importer import Builder
+    from herokustack.stackfile import StackFile
 
 BACKUP_AT_PATTERN = r"^([01][0-9]|2[0-3]):00$"
 
@@ -162,6 +163,9 @@ class BackupSchedules(Kind):
         "addons.*.backups.timezone": 'an IANA time zone like "UTC" or "Europe/Paris"',
     }
     models_at = {"addons.*.backups": Backups}
+
+    def estimate(self, spec: StackFile) -> int:
+        return sum(1 for a in spec.addons.values() if a.service == POSTGRES)
 
     def read(self, client: HerokuClient, app: str, facts: Mapping[str, Any]) -> dict[str, Any]:
         dbs = [a for a in facts.get("addons", ()) if a.service == POSTGRES and a.owner == app]

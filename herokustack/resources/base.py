@@ -271,6 +271,9 @@ class Kind:
     # them.
     hidden_values: ClassVar[frozenset[str]] = frozenset()
     quote_values: ClassVar[bool] = False  # drift shows its values as JSON strings
+    # Apply's guard reads the app itself again before this kind's batch only when its parts
+    # need it: a kind without its own `read`, or one that says so here.
+    fresh_needs_app: ClassVar[bool] = False
 
     # -- stack file --------------------------------------------------------------------------
 
@@ -314,6 +317,27 @@ class Kind:
     def facts(self, live: LiveState) -> Any:
         """What `read` found, for a kind without a field of its own in `LiveState`."""
         return live.extra.get(self.name)
+
+    def estimate(self, spec: StackFile) -> int:
+        """About how many requests `read` costs for an app whose stack file is `spec` (the
+        request budget): one for a kind that reads, unless it says otherwise."""
+        return 1 if type(self).read is not Kind.read else 0
+
+    # An account-wide reader (optional): the facts of many apps from a few paged list requests
+    # (`GET /apps`, `GET /addons`) instead of one request per app. `read_apps` asks it only for
+    # apps that exist, and reads per app (`read`) any app it does not answer for.
+
+    def read_many(
+        self, client: HerokuClient, apps: Sequence[str], hints: Mapping[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """The facts `read` would give, by app, for those of `apps` it found (`{}`: none; it
+        may decline when one request per app would cost fewer). `hints` maps app -> declared
+        team (for team lists)."""
+        return {}
+
+    def estimate_many(self, specs: Sequence[StackFile]) -> int | None:
+        """About how many requests `read_many` costs for these apps; None: it is not used."""
+        return None
 
     # -- plan ---------------------------------------------------------------------------------
 
@@ -411,7 +435,8 @@ class Kind:
         self, client: HerokuClient, app: str, base: LiveState, changes: Sequence[Change]
     ) -> dict[str, Any]:
         """The parts `changes` (this kind's, about to be written) touch, read again now;
-        `base` is the app as just read (the app itself only)."""
+        `base` is the app as just read (the app itself only), or with no app when this kind
+        reads for itself and does not set `fresh_needs_app`."""
         facts = self.read(client, app, {})
         return self.parts(base.with_facts(facts)) if facts else {}
 

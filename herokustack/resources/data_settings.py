@@ -254,6 +254,10 @@ class DataSettings(Kind):
     def declared(self, spec: StackFile) -> bool:
         return any(_declares(a) != (False, False) for a in spec.addons.values())
 
+    def estimate(self, spec: StackFile) -> int:
+        """The request budget: one request per declared window and per settings table."""
+        return sum(int(w) + int(s) for w, s in (_declares(a) for a in spec.addons.values()))
+
     def for_stack(self, spec: StackFile) -> Kind:
         narrowed = copy.copy(self)
         narrowed.wanted = {a.attachment: _declares(a) for a in spec.addons.values()}

@@ -249,6 +249,8 @@ class Locked(Kind):
     def part_label(self, name: str) -> str:
         return "the app's lock"
 
+    fresh_needs_app = True  # only a team app (told by the app itself) has a lock to read
+
     def fresh_parts(
         self, client: HerokuClient, app: str, base: LiveState, changes: Sequence[Change]
     ) -> dict[str, Any]:
