@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -218,7 +219,11 @@ def plan_with_lives(
     """
     team.check_allow_transfer(allow_transfer, stacks)
     target.check_budget(estimate_plan(stacks))
-    lives = target.read_lives(stacks)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The catalog is read while the apps are; it is checked after them (their errors,
+        # e.g. a wrong --api-url, say more), so the run waits for the slower of the two.
+        pool.submit(target.catalog.prefetch, services_of(stacks))
+        lives = target.read_lives(stacks)
     check_allow_destroy(allow_destroy, stacks, lives)
     target.catalog.check(stacks)
     team.check_teams(target.client, stacks, lives)
@@ -235,6 +240,11 @@ def plan_with_lives(
         allow_transfer=allow_transfer,
     )
     return plan, lives
+
+
+def services_of(stacks: Sequence[Stack]) -> set[str]:
+    """The add-on services the stack files name."""
+    return {a.service for stack in stacks for a in stack.spec.addons.values()}
 
 
 def check_allow_destroy(
