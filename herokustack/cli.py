@@ -542,6 +542,7 @@ def drift_command(
     local: bool = _LOCAL_OPT,
     api_url: str | None = _URL_OPT,
     parallelism: int = _PAR_OPT,
+    wait_for_rate_limit: bool = _WAIT_OPT,
 ) -> None:
     """Report where live apps differ from their stack files.
 
@@ -553,7 +554,9 @@ def drift_command(
         raise fail(f"--format: unknown format {output!r} (text, json or markdown)")
     try:
         stacks = session.select_stacks(paths, apps)
-        with session.open_target(local, api_url, parallelism) as target:
+        with session.open_target(
+            local, api_url, parallelism, command="drift", wait_for_rate_limit=wait_for_rate_limit
+        ) as target:
             report = drift.detect_drift(target, stacks)
     except HerokustackError as exc:
         raise fail(str(exc)) from None

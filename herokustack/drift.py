@@ -152,7 +152,12 @@ class DriftReport(BaseModel):
 def detect_drift(
     target: Target, stacks: Sequence[Stack], environ: Mapping[str, str] = os.environ
 ) -> DriftReport:
-    """Read every app, plan against its stack file, and report the differences as drift."""
+    """Read every app, plan against its stack file, and report the differences as drift.
+
+    Like `plan`, it first checks Heroku's request budget for reading every kind of every app
+    (`--wait-for-rate-limit` waits instead of refusing)."""
+    specs = [s.spec for s in stacks]
+    target.check_budget(resources.estimate_reads(specs, every_kind=True))
     lives = target.read_lives(stacks, every_kind=True)
     lives = pipelines.with_pipelines(target.client, stacks, lives)  # once per run
     configs: dict[str, dict[str, ConfigEntry]] = {}

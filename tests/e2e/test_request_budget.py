@@ -73,3 +73,22 @@ def test_apply_checks_the_writes_too(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error: this apply needs about " in result.stderr
     assert not [s for s in seen if not s.startswith("GET ")]  # nothing written
+
+
+def test_drift_checks_the_budget_of_reading_every_kind(
+    limited: EmulatorServer, tmp_path: Path
+) -> None:
+    cli, paths = Cli(limited), stacks(tmp_path, 4)
+    assert cli("apply", *paths, "--auto-approve").exit_code == 0
+    limited.set_rate_remaining(20)  # enough to plan these apps, not to read every kind of them
+    assert limited.throttled_count() == 0
+    seen: list[str] = []
+    with limited.observing(lambda method, path, body: seen.append(f"{method} {path}")):
+        refused = cli("drift", *paths)
+    assert refused.exit_code == 1 and counted(limited, seen) == []
+    (line,) = refused.stderr.splitlines()
+    assert line.startswith("error: this drift needs about ") and "20 remain" in line
+    waited = cli("drift", *paths, "--wait-for-rate-limit")
+    assert waited.exit_code == 0, waited.output
+    assert "waiting for Heroku's rate limit: " in waited.stderr
+    assert limited.throttled_count() == 0
