@@ -83,8 +83,8 @@ class RateBucket:
 
     Enforced (`--rate-limit`), a request that finds it empty is answered Heroku's 429
     `rate_limit` (and takes nothing); `throttled` counts those. Not enforced (the default), it
-    is only reported (`RateLimit-Remaining`), and full again once spent: it never reports
-    nothing left, as it never refuses (herokustack waits for a budget that says it is empty).
+    is only reported (`RateLimit-Remaining`), and full again once spent; `/account/rate-limits`
+    then always answers the whole budget: it never refuses, so it never says it would.
     """
 
     def __init__(
@@ -119,11 +119,11 @@ class RateBucket:
             return int(self.tokens)
 
     def peek(self) -> int:
+        """What `GET /account/rate-limits` answers: not enforced, the whole budget, so that a
+        run herokustack estimates within it is never refused by a limit nobody enforces."""
         with self.lock:
             self._refill()
-            if self.tokens < 1 and not self.enforce:
-                return int(self.capacity)
-            return int(self.tokens)
+            return int(self.tokens) if self.enforce else int(self.capacity)
 
     def seconds_to_token(self) -> int:
         """Whole seconds until one token is back (Retry-After of a 429)."""
