@@ -463,6 +463,27 @@ def toml_table(values: Mapping[str, Any], order: Sequence[str], notes: Iterable[
     return table
 
 
+def write_tables(
+    doc: Any,
+    section: str,
+    entries: Sequence[Mapping[str, Any]],
+    model: type[BaseModel],
+    notes: Iterable[str],
+) -> None:
+    """`[[section]]` tables after a blank line and `notes`, each entry's keys in `model`'s
+    field order, tables in them written inline; nothing when there is no entry."""
+    import tomlkit
+
+    if not entries:
+        return
+    doc.add(tomlkit.nl())
+    toml_comments(doc, notes)
+    tables = tomlkit.aot()
+    for entry in entries:
+        tables.append(toml_table(entry, [k for k in model.model_fields if k in entry]))
+    doc[section] = tables
+
+
 def toml_inline(values: Mapping[str, Any]) -> Any:
     """An inline table written `{ a = 1, b = "x" }`, the style of the README and examples."""
     import tomlkit

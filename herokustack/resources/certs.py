@@ -69,8 +69,7 @@ from herokustack.resources.base import (
     Strict,
     key_text,
     secret_hash,
-    toml_comments,
-    toml_inline,
+    write_tables,
 )
 from herokustack.resources.config_vars import CONFIG_VAR_PATTERN, FromEnv
 from herokustack.resources.domains import Hostname
@@ -549,21 +548,7 @@ class Certificates(Kind):
             doc[self.section] = entries
 
     def write_section(self, doc: Any, values: Any, notes: Sequence[str]) -> None:
-        import tomlkit
-
-        entries = list(values or [])
-        if not entries:
-            return
-        doc.add(tomlkit.nl())
-        toml_comments(doc, notes)
-        tables = tomlkit.aot()
-        for entry in entries:
-            table = tomlkit.table()
-            for key in sorted(entry, key=list(CertificateSpec.model_fields).index):
-                value = entry[key]
-                table[key] = toml_inline(value) if isinstance(value, dict) else value
-            tables.append(table)
-        doc[self.section] = tables
+        write_tables(doc, self.section, list(values or []), CertificateSpec, notes)
 
     # -- saved plans ------------------------------------------------------------------------
 

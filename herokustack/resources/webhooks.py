@@ -58,7 +58,7 @@ from herokustack.resources.base import (
     key_text,
     rules,
     secret_hash,
-    toml_inline,
+    write_tables,
 )
 from herokustack.resources.config_vars import ConfigField, FromEnv
 from herokustack.secrets_rule import secret_reason
@@ -420,21 +420,7 @@ class Webhooks(Kind):
             table["level"] = entry["level"]  # said even when it is the default
 
     def write_section(self, doc: Any, values: Any, notes: Sequence[str]) -> None:
-        import tomlkit
-
-        if not values:
-            return
-        doc.add(tomlkit.nl())
-        for text in notes:
-            doc.add(tomlkit.comment(text))
-        tables = tomlkit.aot()
-        for entry in values:
-            table = tomlkit.table()
-            for key in sorted(entry, key=list(WebhookSpec.model_fields).index):
-                value = entry[key]
-                table[key] = toml_inline(value) if isinstance(value, dict) else value
-            tables.append(table)
-        doc[self.section] = tables
+        write_tables(doc, self.section, list(values or []), WebhookSpec, notes)
 
     def env_names(self, spec: StackFile) -> list[str]:
         # The URLs' variables: needed by every plan. The secrets' only to create a webhook.
