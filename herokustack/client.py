@@ -692,16 +692,23 @@ class HerokuClient:
         items: list[Any] = []
         headers: dict[str, str] = {}
         for _ in range(1000):
-            resp = self.request("GET", path, data_api=data_api, headers=headers or None)
-            page = self._json("GET", path, resp)
-            if not isinstance(page, list) or not all(isinstance(i, dict) for i in page):
-                raise ApiError(f"GET {path}: answer is not a JSON list of objects ({_type(page)})")
+            page, next_range = self._page(path, headers, data_api)
             items.extend(page)
-            next_range = resp.headers.get("Next-Range")
-            if resp.status_code != 206 or not next_range:
+            if next_range is None:
                 return items
             headers = {"Range": next_range}
         return items
+
+    def _page(
+        self, path: str, headers: dict[str, str], data_api: bool = False
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a list and the Range of the next (None: it was the last)."""
+        resp = self.request("GET", path, data_api=data_api, headers=headers or None)
+        page = self._json("GET", path, resp)
+        if not isinstance(page, list) or not all(isinstance(i, dict) for i in page):
+            raise ApiError(f"GET {path}: answer is not a JSON list of objects ({_type(page)})")
+        next_range = resp.headers.get("Next-Range")
+        return page, (next_range if resp.status_code == 206 and next_range else None)
 
     def rate_limit_remaining(self) -> int | None:
         """What Heroku's budget holds now (`GET /account/rate-limits`, which it does not
@@ -732,13 +739,9 @@ class HerokuClient:
         items: list[dict[str, Any]] = []
         headers = {"Range": f"id ..; max={ACCOUNT_PAGE}"}
         for pages in range(1, 1000):
-            resp = self.request("GET", path, headers=headers)
-            page = self._json("GET", path, resp)
-            if not isinstance(page, list) or not all(isinstance(i, dict) for i in page):
-                raise ApiError(f"GET {path}: answer is not a JSON list of objects ({_type(page)})")
+            page, next_range = self._page(path, headers)
             items.extend(page)
-            next_range = resp.headers.get("Next-Range")
-            if resp.status_code != 206 or not next_range:
+            if next_range is None:
                 return items, True
             if not worth(items, pages, _pages_left(items, pages)):
                 return items, False
