@@ -3,6 +3,7 @@ official CLI as a subprocess), direct reads of the emulator's API to check what 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -172,6 +173,20 @@ def kind_unregistered(kind: Kind) -> Iterator[None]:
         yield
     finally:
         resources.KINDS.insert(at, kind)
+
+
+def assert_costs_nothing_undeclared(
+    cli: Cli, emu: EmulatorServer, path: Path, *kinds: Kind
+) -> None:
+    """A plan of `path`, whose file declares none of `kinds`, sends the same requests as before
+    those kinds existed (with them unregistered)."""
+    with_kinds = sorted(plan_requests(cli, emu, path))
+    with contextlib.ExitStack() as stack:
+        for kind in kinds:
+            stack.enter_context(kind_unregistered(kind))
+        without_kinds = sorted(plan_requests(cli, emu, path))
+    assert with_kinds == without_kinds
+    return with_kinds
 
 
 def official_cli(emu: EmulatorServer, *args: str) -> str:

@@ -15,8 +15,8 @@ import tomli
 from e2e_helpers import (
     Cli,
     Heroku,
+    assert_costs_nothing_undeclared,
     assert_plan_empty,
-    kind_unregistered,
     plan_requests,
     unique_name,
     write_stack,
@@ -313,10 +313,7 @@ def test_plan_reads_access_only_for_apps_that_declare_it(
         f"GET /apps/{pruned}/collaborators",
         f"GET /teams/{TEAM}/members",  # to know the admins: only with prune_access
     ]
-    with_kind = sorted(plan_requests(cli, emu, paths[0]))
-    with kind_unregistered(access.ADMINS), kind_unregistered(access.KIND):
-        without_kind = sorted(plan_requests(cli, emu, paths[0]))
-    assert with_kind == without_kind
+    assert_costs_nothing_undeclared(cli, emu, paths[0], access.ADMINS, access.KIND)
 
 
 def test_drift_shows_hand_made_changes_and_undeclared_people(

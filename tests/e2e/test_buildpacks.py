@@ -13,8 +13,8 @@ import tomli
 from e2e_helpers import (
     Cli,
     Heroku,
+    assert_costs_nothing_undeclared,
     assert_plan_empty,
-    kind_unregistered,
     official_cli,
     plan_requests,
     unique_name,
@@ -90,10 +90,7 @@ def test_plan_reads_buildpacks_only_for_apps_that_declare_them(
     both = plan_requests(cli, emu, *paths)
     assert [s for s in both if "buildpack" in s] == [f"GET /apps/{packed}/buildpack-installations"]
     # The app without buildpacks costs what it did before the kind existed (kind unregistered).
-    with_kind = sorted(plan_requests(cli, emu, paths[0]))
-    with kind_unregistered(buildpacks.KIND):
-        without_kind = sorted(plan_requests(cli, emu, paths[0]))
-    assert with_kind == without_kind
+    with_kind = assert_costs_nothing_undeclared(cli, emu, paths[0], buildpacks.KIND)
     assert f"GET /apps/{plain}" in with_kind
 
 

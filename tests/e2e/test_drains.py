@@ -16,9 +16,8 @@ import tomli
 from e2e_helpers import (
     Cli,
     Heroku,
+    assert_costs_nothing_undeclared,
     assert_plan_empty,
-    kind_unregistered,
-    plan_requests,
     unique_name,
     write_stack,
 )
@@ -168,10 +167,7 @@ def test_a_declared_drain_is_read_only_for_apps_that_declare_drains(
     with emu.observing(lambda method, p, body: seen.append(f"{method} {p}")):
         assert cli("plan", *map(str, paths), "--detailed-exitcode", env=env(URL)).exit_code == 0
     assert [s for s in seen if "log-drains" in s] == [f"GET /apps/{drained}/log-drains"]
-    with_kind = sorted(plan_requests(cli, emu, paths[0]))
-    with kind_unregistered(drains.KIND):
-        without_kind = sorted(plan_requests(cli, emu, paths[0]))
-    assert with_kind == without_kind
+    assert_costs_nothing_undeclared(cli, emu, paths[0], drains.KIND)
 
 
 def test_import_writes_from_env_placeholders_and_plans_empty_once_they_are_set(

@@ -14,8 +14,8 @@ import tomli
 from e2e_helpers import (
     Cli,
     Heroku,
+    assert_costs_nothing_undeclared,
     assert_plan_empty,
-    kind_unregistered,
     official_cli,
     plan_requests,
     unique_name,
@@ -107,10 +107,7 @@ def test_plan_reads_features_only_for_apps_that_declare_them(
 
     both = plan_requests(cli, emu, *paths)
     assert [s for s in both if "/features" in s] == [f"GET /apps/{featured}/features"]
-    with_kind = sorted(plan_requests(cli, emu, paths[0]))
-    with kind_unregistered(features.KIND):
-        without_kind = sorted(plan_requests(cli, emu, paths[0]))
-    assert with_kind == without_kind
+    assert_costs_nothing_undeclared(cli, emu, paths[0], features.KIND)
 
 
 def test_an_unknown_feature_is_a_plan_error_naming_file_key_and_choices(

@@ -15,8 +15,8 @@ import tomli
 from e2e_helpers import (
     Cli,
     Heroku,
+    assert_costs_nothing_undeclared,
     assert_plan_empty,
-    kind_unregistered,
     plan_requests,
     unique_name,
     write_stack,
@@ -212,10 +212,7 @@ def test_plan_reads_webhooks_only_for_apps_that_declare_them(
 
     both = plan_requests(cli, emu, *paths)
     assert [s for s in both if "/webhooks" in s] == [f"GET /apps/{hooked}/webhooks"]
-    with_kind = sorted(plan_requests(cli, emu, paths[0]))
-    with kind_unregistered(webhooks.KIND):
-        without_kind = sorted(plan_requests(cli, emu, paths[0]))
-    assert with_kind == without_kind
+    assert_costs_nothing_undeclared(cli, emu, paths[0], webhooks.KIND)
 
 
 def test_drift_shows_missing_changed_and_undeclared_webhooks(
