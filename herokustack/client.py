@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -768,17 +769,17 @@ class HerokuClient:
         two account-wide lists (`GET /addon-attachments`, `GET /addons`); None when paging
         through them would cost more than one request per app."""
         budget = len(apps)
-        # The add-ons list costs a page at least, after the attachments' pages.
-        attachments, whole = self.list_pages(
-            "addon-attachments", lambda items, pages, left: pages + left + 1 < budget
-        )
-        if not whole:
-            return None
-        spent = max(1, -(-len(attachments) // ACCOUNT_PAGE))
-        addons, whole = self.list_pages(
-            "addons", lambda items, pages, left: spent + pages + left < budget
-        )
-        if not whole:
+
+        def worth(items: list[Any], pages: int, left: float) -> bool:
+            return pages + left + 1 < budget  # the other list costs a page at least
+
+        # Both lists at once: a run waits for the longer one, not for the two in turn.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            lists = [
+                pool.submit(self.list_pages, p, worth) for p in ("addon-attachments", "addons")
+            ]
+            (attachments, whole_a), (addons, whole_b) = (f.result() for f in lists)
+        if not (whole_a and whole_b):
             return None
         return _addons_by_app(self, apps, attachments, addons)
 

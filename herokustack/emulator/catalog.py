@@ -6,6 +6,7 @@ the name) so that a restarted emulator answers with the same ids.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ _NS = uuid.UUID("6f1c8a52-8a51-4f7c-9d1e-2b4c6a1d0e11")
 CATALOG_TIME = "2024-01-01T00:00:00Z"
 
 
+@functools.lru_cache(maxsize=4096)  # lists name catalog rows by the thousand
 def stable_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(_NS, f"{kind}:{name}"))
 
