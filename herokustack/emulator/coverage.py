@@ -39,7 +39,7 @@ NOT_SERVED_BY = "[404 probe](../tests/emulator/test_coverage.py)"
 FAMILIES: dict[str, str] = {
     "account": "`heroku auth:whoami`, `heroku apps` (`/users/~`)",
     "rate-limit": "herokustack's client (heroku3 `authenticate`)",
-    "account-feature": "`heroku labs`",
+    "account-feature": "`heroku labs`, `reviewapps:enable` (`dashboard-repositories-api`)",
     "app": "stack files (`[app]`); `heroku apps`, `apps:create`, `apps:info`, `apps:rename`, "
     "`apps:destroy`, `maintenance`, `stack:set`",
     "app-feature": "stack files (`[features]`); `heroku features`, `features:enable`, "
@@ -206,7 +206,10 @@ def render(rows: Sequence[Row], extra: Sequence[tuple[str, str]]) -> str:
         "",
         "The Postgres data API (`/client/v11/...`, no published schema; checked against the"
         " fields the official CLI reads), the buildpack registry's lookup (`/buildpacks/...`,"
-        " what `heroku buildpacks:add` asks first) and any route no link above describes.",
+        " what `heroku buildpacks:add` asks first), the pipeline's connected GitHub repository"
+        " (`/pipelines/{pipeline}/repo`: Heroku's repositories API, what `heroku"
+        " reviewapps:enable` reads; its PUT is emulator-only, for tests) and any route no link"
+        " above describes.",
         "",
         "| method | path |",
         "|---|---|",

@@ -5,10 +5,13 @@ coupling read only for apps that declare it; drift of a hand-made coupling chang
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from e2e_helpers import Cli, Heroku, plan_requests, unique_name, write_stack
+from official_heroku import installed, run_heroku_batch
 
 from herokustack.emulator import EmulatorServer
 
@@ -293,3 +296,69 @@ def test_import_pipeline_writes_a_partial_and_a_file_per_app_that_plan_empty(
     assert again.exit_code == 1 and "already exists" in again.output
     missing = cli("import", "--pipeline", unique_name("nope"), "--out", str(out))
     assert missing.exit_code == 1 and "no such pipeline" in missing.output
+
+
+@pytest.mark.cli
+@pytest.mark.skipif(not installed(), reason="the official heroku CLI is not installed (make node)")
+def test_official_cli_reviewapps_enable_disable_then_drift_sees_them(
+    cli: Cli, heroku: Heroku, emu: EmulatorServer, tmp_path: Path
+) -> None:
+    """`heroku reviewapps:*` read the connected repository from the Platform API (the account
+    feature `dashboard-repositories-api` is on), never from Heroku's GitHub service: that is
+    another host, which the emulator cannot answer, so the commands would fail there."""
+    pipe, staging, production = pair(tmp_path)
+    applied(cli, staging, production)
+    pid = heroku.get(f"/pipelines/{pipe}")["id"]
+    none = heroku.session.get(f"{emu.url}/pipelines/{pid}/repo", timeout=10)
+    assert (none.status_code, none.json()["id"]) == (404, "not_found")
+    heroku.request("PUT", f"/pipelines/{pid}/repo", {"full_name": "acme/web"})  # the Dashboard
+    seen: list[str] = []
+    home = tmp_path / "home"
+    home.mkdir()
+    with emu.observing(lambda method, path, body: seen.append(f"{method} {path} {body}")):
+        done = run_heroku_batch(
+            emu,
+            [
+                ["reviewapps:enable", "-p", pipe],  # POST, with the repository
+                ["reviewapps:disable", "-p", pipe],  # DELETE
+                ["reviewapps:enable", "-p", pipe],
+                ["reviewapps:enable", "-p", pipe, "--autodeploy", "--autodestroy", "--wait-for-ci"],
+                ["reviewapps:disable", "-p", pipe, "--autodeploy"],  # PATCH, one setting
+                ["labs"],
+            ],
+            home,
+        )
+    out = [d.stdout + d.stderr for d in done]
+    assert [d.returncode for d in done] == [0] * 6, out
+    assert all("Configuring pipeline... done" in o for o in out[:5]), out
+    assert "Enabling wait for CI..." in out[3] and "Disabling auto deployment..." in out[4]
+    assert re.search(r"^\[\+\] dashboard-repositories-api ", out[5], re.M), out[5]
+    writes = [s for s in seen if s.startswith(("POST", "PATCH", "DELETE"))]
+    review = f"/pipelines/{pid}/review-app-config"
+    assert [w.split(" ")[:2] for w in writes] == [
+        ["POST", review], ["DELETE", review], ["POST", review], ["PATCH", review],
+        ["PATCH", review],
+    ]  # fmt: skip
+    assert all("'repo': 'acme/web'" in w for w in writes), writes
+    assert seen.count(f"GET /pipelines/{pid}/repo {{}}") == 5
+    live = heroku.get(review)
+    assert (live["automatic_review_apps"], live["destroy_stale_apps"], live["wait_for_ci"]) == (
+        False, True, True
+    )  # fmt: skip
+
+    # A stack file declaring the config the team wants: drift names what the CLI changed.
+    prod = doc(f"{pipe}-prod", "production", pipeline=pipe)
+    prod["pipeline"] = {"review_apps": {"repo": "acme/web", "automatic": True}}
+    write_stack(tmp_path, prod)
+    drift = cli("drift", str(production))
+    assert drift.exit_code == 2 and f"pipeline {pipe} review_apps" in drift.output, drift.output
+    assert "destroy stale after 5 days, wait for CI" in drift.output
+    text = plan_text(cli, production)
+    assert f"  ~ pipeline {pipe} review apps: by hand, destroy stale after 5 days, wait for CI" in (
+        text
+    ), text
+    applied(cli, production)
+    live = heroku.get(review)
+    assert (live["automatic_review_apps"], live["destroy_stale_apps"], live["wait_for_ci"]) == (
+        True, False, False
+    )  # fmt: skip

@@ -1,8 +1,7 @@
 """The official CLI's `pipelines` commands against the emulator: one batch, the state it leaves.
 
-`reviewapps:enable` / `:disable` are not here: they look up the pipeline's GitHub repository
-through Heroku's GitHub service (kolkrabbi, another host) or the repositories API, neither of
-which is the Platform API.
+`reviewapps:enable` / `:disable` are tested in tests/e2e/test_pipelines.py, with the drift of
+a stack file declaring `[pipeline.review_apps]`.
 """
 
 from __future__ import annotations

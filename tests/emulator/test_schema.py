@@ -119,6 +119,12 @@ def test_every_route_answers_heroku_shaped_json(call: Checked, emu: EmulatorServ
     assert "preboot" in {f["name"] for f in features}
     assert call("PATCH", "/apps/schema-app-2/features/preboot", {"enabled": True})["enabled"]
     assert call("GET", "/apps/schema-app-2/features/preboot")["enabled"] is True
+    mine = {f["name"]: f["enabled"] for f in call("GET", "/account/features")}
+    assert mine["dashboard-repositories-api"] is True  # so reviewapps:* use the Platform API
+    flag = "/account/features/metrics-request-volume"
+    assert call("PATCH", flag, {"enabled": True})["enabled"] is True
+    assert call("GET", flag)["enabled"] is True
+    call.error("GET", "/account/features/preboot", 404, "not_found")  # an app feature
 
     _domains(call)
     _teams(call)
@@ -272,6 +278,15 @@ def _pipelines(call: Checked) -> None:
     assert call("PATCH", review, {"stale_days": 7})["stale_days"] == 7
     call("GET", review)
     call("DELETE", review)
+    # The connected repository (Heroku's repositories API, no published schema): the config
+    # connected it; PUT (emulator-only) connects another.
+    repo = call.http.get(f"/pipelines/{pipe['id']}/repo").json()
+    assert repo["full_name"] == "acme/web"
+    put = call.http.put(f"/pipelines/{pipe['id']}/repo", json={"full_name": "acme/api"})
+    assert put.status_code == 200 and put.json()["full_name"] == "acme/api"
+    bad = call.http.put(f"/pipelines/{pipe['id']}/repo", json={"full_name": "no slash"})
+    assert bad.status_code == 422 and bad.json()["id"] == "invalid_params"
+    call.covered |= {("GET", "/pipelines/{pipeline}/repo"), ("PUT", "/pipelines/{pipeline}/repo")}
     call("DELETE", f"/pipeline-couplings/{coupling['id']}")
     call.error("GET", "/apps/schema-app-2/pipeline-couplings", 404, "not_found")
     call("DELETE", f"/pipelines/{pipe['id']}")

@@ -21,13 +21,13 @@ inside one transaction and return the JSON object Heroku would answer. Rule viol
 | `maintenances.py` | maintenance windows of data add-ons (`/data/maintenances`) | data_windows |
 | `redis.py` | Redis data API: info, settings (Postgres settings share its table) | data_config |
 | `buildpacks.py` | buildpack installations, the buildpack registry's lookup | buildpacks |
-| `features.py` | app features (preboot, ...): Heroku's list, each app's switches | app_features |
+| `features.py` | app features (preboot, ...), account features (labs) | app_features, ... |
 | `log_drains.py` | log drains of apps, and those logging add-ons add | log_drains |
 | `domains.py` | custom domains and the Heroku domain, ACM (`/apps/{app}/acm`) | domains, app_acm |
 | `sni_endpoints.py` | custom certificates (SNI endpoints) | sni_endpoints, sni_domains |
 | `webhooks.py` | app webhooks; their (empty) event and delivery logs | app_webhooks |
 | `collaborators.py` | who may work on an app: collaborators, team-app permissions | collaborators |
-| `pipelines.py` | pipelines, couplings, stage config vars, review-app config | pipelines, ... |
+| `pipelines.py` | pipelines, couplings, stage config, review-app config, repo | pipelines, ... |
 
 More families (tables and routes of one emulator instance) come in through
 `Backend(families=[...])`: see `herokustack.emulator.Family`.

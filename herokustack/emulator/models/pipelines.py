@@ -10,7 +10,12 @@ pipeline's name has Heroku's form (`^[a-z][a-z0-9-]{2,29}$`) and, here, is uniqu
 two of one name, which the CLI then asks to choose between). Deleting a pipeline uncouples its
 apps, as Heroku does (herokustack refuses to ask that while apps are coupled). The review-app
 config needs a GitHub repository connected to the pipeline, which is done outside the Platform
-API (the Dashboard): the emulator takes any `owner/name` for `repo`.
+API (the Dashboard): the emulator takes any `owner/name` for `repo`, and the config connects it.
+
+`GET /pipelines/{id}/repo` answers the connected repository (`full_name`), as Heroku's
+repositories API does on the same host (what the official CLI's `reviewapps:enable` reads);
+404 when none. It is not in Heroku's schema. `PUT /pipelines/{id}/repo {"full_name": "acme/web"}`
+connects one: emulator-only, for tests (on Heroku, the Dashboard or `pipelines:connect`).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ CREATE TABLE IF NOT EXISTS review_app_configs (
   pipeline_id TEXT PRIMARY KEY, repo TEXT NOT NULL, automatic_review_apps INTEGER NOT NULL,
   destroy_stale_apps INTEGER NOT NULL, stale_days INTEGER NOT NULL, wait_for_ci INTEGER NOT NULL,
   base_name TEXT, deploy_target TEXT);
+CREATE TABLE IF NOT EXISTS pipeline_repos (pipeline_id TEXT PRIMARY KEY, full_name TEXT NOT NULL);
 """
 STAGES = ("test", "review", "development", "staging", "production")
 CONFIG_STAGES = ("test", "review")  # the stages whose config vars Heroku keeps per pipeline
@@ -60,6 +66,13 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9-]{2,29}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 CONFIG_NAME_RE = re.compile(r"^[\w.:\[\]]+$")
+# What goes with a deleted pipeline.
+PIPELINE_TABLES = (
+    "pipeline_couplings",
+    "pipeline_config_vars",
+    "review_app_configs",
+    "pipeline_repos",
+)
 REVIEW_FIELDS = {
     "automatic_review_apps",
     "destroy_stale_apps",
@@ -168,7 +181,7 @@ class PipelinesState(AppsState):
         """Heroku uncouples the pipeline's apps; its stage config and review config go with it."""
         with self.tx() as c:
             row = self.pipeline_row(c, ident)
-            for table in ("pipeline_couplings", "pipeline_config_vars", "review_app_configs"):
+            for table in PIPELINE_TABLES:
                 c.execute(f"DELETE FROM {table} WHERE pipeline_id = ?", (row["id"],))
             c.execute("DELETE FROM pipelines WHERE id = ?", (row["id"],))
             return self._pipeline_json(row)
@@ -347,15 +360,14 @@ class PipelinesState(AppsState):
 
     def enable_review_config(self, pipeline: str, body: Json) -> Json:
         check_fields(body, {*REVIEW_FIELDS, "repo", "pipeline"})
-        repo = want_str(body, "repo", required=True)
-        if not repo or not REPO_RE.match(repo):
-            raise invalid("Repo must be the full name of a GitHub repository (owner/name).")
+        repo = _repo_name(want_str(body, "repo", required=True))
         with self.tx() as c:
             pipeline_id = self.pipeline_row(c, pipeline)["id"]
             c.execute(
                 "INSERT OR REPLACE INTO review_app_configs VALUES (?, ?, 0, 0, 5, 0, NULL, NULL)",
                 (pipeline_id, repo),
             )
+            c.execute("INSERT OR REPLACE INTO pipeline_repos VALUES (?, ?)", (pipeline_id, repo))
             self._set_review(c, pipeline_id, body)
             return self._review_json(self._review_row(c, pipeline_id))
 
@@ -371,6 +383,26 @@ class PipelinesState(AppsState):
             row = self._review_row(c, pipeline)
             c.execute("DELETE FROM review_app_configs WHERE pipeline_id = ?", (row["pipeline_id"],))
             return self._review_json(row)
+
+    # -- the connected GitHub repository -------------------------------------------------------
+
+    def get_repo(self, pipeline: str) -> Json:
+        with self.read() as c:
+            pipeline_id = self.pipeline_row(c, pipeline)["id"]
+            row = c.execute(
+                "SELECT full_name FROM pipeline_repos WHERE pipeline_id = ?", (pipeline_id,)
+            ).fetchone()
+        if row is None:
+            raise not_found("Couldn't find a repository connected to that pipeline.", "repo")
+        return _repo_json(row["full_name"])
+
+    def connect_repo(self, pipeline: str, body: Json) -> Json:
+        check_fields(body, {"full_name"})
+        name = _repo_name(want_str(body, "full_name", required=True))
+        with self.tx() as c:
+            pipeline_id = self.pipeline_row(c, pipeline)["id"]
+            c.execute("INSERT OR REPLACE INTO pipeline_repos VALUES (?, ?)", (pipeline_id, name))
+        return _repo_json(name)
 
     def _set_review(self, c: sqlite3.Connection, pipeline_id: str, body: Json) -> None:
         sets: dict[str, Any] = {}
@@ -393,6 +425,16 @@ class PipelinesState(AppsState):
                 f"UPDATE review_app_configs SET {assignments} WHERE pipeline_id = ?",
                 (*sets.values(), pipeline_id),
             )
+
+
+def _repo_name(value: str | None) -> str:
+    if not value or not REPO_RE.match(value):
+        raise invalid("Repo must be the full name of a GitHub repository (owner/name).")
+    return value
+
+
+def _repo_json(name: str) -> Json:
+    return {"id": _repo_id(name), "full_name": name, "html_url": f"https://github.com/{name}"}
 
 
 def _repo_id(repo: str) -> int:
@@ -451,6 +493,8 @@ def routes(b: PipelinesState) -> Sequence[Endpoint]:
         Endpoint(review, "POST", lambda c: b.enable_review_config(pipe(c), c.body), status=201),
         Endpoint(review, "PATCH", lambda c: b.update_review_config(pipe(c), c.body)),
         Endpoint(review, "DELETE", lambda c: b.delete_review_config(pipe(c))),
+        Endpoint(one + "/repo", "GET", lambda c: b.get_repo(pipe(c))),
+        Endpoint(one + "/repo", "PUT", lambda c: b.connect_repo(pipe(c), c.body)),  # tests
         Endpoint("/filters/apps", "POST", lambda c: b.filter_apps(c.body), list_field="id"),
     )
 
