@@ -5,6 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import reliability_figures
+from hypothesis import HealthCheck, settings
+
+# Property tests judge results, never speed: CI's 2 cores run 4 workers, and a draw that takes
+# 300 ms there is not a failure (timings live in bench/).
+settings.register_profile(
+    "herokustack", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("herokustack")
 
 
 def pytest_sessionstart(session: Any) -> None:
