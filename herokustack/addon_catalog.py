@@ -24,6 +24,11 @@ MAX_LISTED = 6  # plan names listed in one message
 MAX_PARALLEL = 8  # catalog requests at once
 
 
+def services_of(stacks: Sequence[Stack]) -> set[str]:
+    """The add-on services the stack files name."""
+    return {a.service for stack in stacks for a in stack.spec.addons.values()}
+
+
 class Catalog:
     """`GET /addon-services/{service}/plans`, cached per service for one run."""
 
@@ -80,7 +85,7 @@ class Catalog:
         A catalog that cannot be read (`error` says why) checks nothing: the plan goes on and
         the caller says so, since apply still makes creates and upgrades before any destroy.
         """
-        self.prefetch({a.service for stack in stacks for a in stack.spec.addons.values()})
+        self.prefetch(services_of(stacks))
         try:
             problems = [p for stack in stacks for p in self.problems(stack)]
         except HerokustackError:

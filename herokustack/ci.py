@@ -17,6 +17,7 @@ from typing import Any
 import typer
 
 from herokustack import (
+    addon_catalog,
     applier_ui,
     check_render,
     checks,
@@ -114,7 +115,7 @@ def read_catalog(
 ) -> dict[str, list[dict[str, Any]]]:
     """The catalog plans of every add-on service the run names: one request per service,
     whatever the number of apps (those of the stack files were read to check them)."""
-    services = {a.service for s in stacks for a in s.spec.addons.values()}
+    services = addon_catalog.services_of(stacks)
     services |= {a.service for live in lives.values() for a in live.addons}
     return target.catalog.read(services)
 

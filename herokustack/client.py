@@ -116,7 +116,8 @@ class ApiError(HerokustackError):
         return self.status == 404
 
     def missing(self, resource: str) -> bool:
-        """Heroku's own 404 saying that the `resource` ("app", "add_on") asked for is not there.
+        """Heroku's own 404 saying that the `resource` ("app", "add_on", "pipeline_coupling")
+        asked for is not there.
 
         Heroku names it (`"resource": "app"`); a server that does not is taken at its word only
         for Heroku's message ("Couldn't find that app."). Anything else is no proof.
@@ -125,7 +126,7 @@ class ApiError(HerokustackError):
             return False
         if self.resource:
             return self.resource == resource
-        label = {"add_on": "add-on"}.get(resource, resource)
+        label = {"add_on": "add-on"}.get(resource, resource.replace("_", " "))
         return self.detail.startswith(f"Couldn't find that {label}.")
 
     @property
@@ -849,14 +850,14 @@ class HerokuClient:
 
     def read_window(self, addon_id: str) -> str | None:
         """A data add-on's maintenance window as "Tuesdays 14:30" (UTC), None while provisioning."""
-        path = f"data/maintenances/v1/{path_segment(addon_id, 'add-on id')}/window"
+        path = _window_path(addon_id)
         doc = self._data_object(path)
         return None if doc is None else _parsed(f"GET {path}", parse_window, doc)
 
     def set_window(self, addon_id: str, day_of_week: str, time_of_day: str) -> None:
-        path = f"data/maintenances/v1/{path_segment(addon_id, 'add-on id')}/window"
         body = {"day_of_week": day_of_week, "time_of_day": time_of_day}
-        self.request("POST", path, body, data_api=True)  # the same window twice is harmless
+        # The same window twice is harmless.
+        self.request("POST", _window_path(addon_id), body, data_api=True)
 
     def read_data_config(self, service: str, addon_id: str) -> dict[str, Any] | None:
         """The settings of a Postgres or Redis add-on (name -> value), None while provisioning."""
@@ -1059,6 +1060,10 @@ def _addons_by_app(
             if app in docs:
                 docs[app].append(addon)
     return {a: client._read_addons(app_path(a), docs[a], atts[a]) for a in apps}
+
+
+def _window_path(addon_id: str) -> str:
+    return f"data/maintenances/v1/{path_segment(addon_id, 'add-on id')}/window"
 
 
 def _config_path(service: str, addon_id: str) -> str:

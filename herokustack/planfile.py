@@ -54,7 +54,6 @@ from herokustack.client import ApiError, HerokuClient
 from herokustack.errors import HerokustackError
 from herokustack.facts import LiveState
 from herokustack.planner import PLAN_FORMAT_VERSION, AppPlan, Change, Plan, Summary, secret_hash
-from herokustack.resources.base import Kind
 from herokustack.stackfile import FromEnv, Stack
 
 ABSENT = "absent"
@@ -364,7 +363,7 @@ def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> di
     """
     root = resources.root()
     kinds = [k for k in resources.KINDS if any(c.resource == k.resource for c in changes)]
-    if any(k is root or not _own_reader(k) or k.fresh_needs_app for k in kinds):
+    if any(k is root or not k.reads or k.fresh_needs_app for k in kinds):
         base = LiveState(name=app, **root.read(client, app, {}))
         if base.app is None:  # only on Heroku's own "no such app" answer
             return {"app": ABSENT}
@@ -381,10 +380,6 @@ def _read_parts(client: HerokuClient, app: str, changes: Sequence[Change]) -> di
                     raise
                 return {"app": ABSENT}
     return parts
-
-
-def _own_reader(kind: Kind) -> bool:
-    return type(kind).read is not Kind.read
 
 
 def live_parts(live: LiveState, key: bytes) -> dict[str, str]:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from herokustack import progress, ratelimit, resources, stackfile
-from herokustack.addon_catalog import Catalog
+from herokustack.addon_catalog import Catalog, services_of
 from herokustack.applier import ApplyOptions, ApplyResult, BatchHook, StepHook, apply_plan
 from herokustack.client import HerokuClient, api_key, client_from_options
 from herokustack.client import api_url as client_api_url
@@ -115,8 +115,8 @@ def open_target(
 def estimate_plan(stacks: Sequence[Stack]) -> int:
     """About how many requests planning these stacks costs: the reads of every app, one
     catalog request per add-on service named, and the teams when a file names one."""
-    services = {a.service for s in stacks for a in s.spec.addons.values()}
     teams = any(s.spec.app.team for s in stacks)
+    services = services_of(stacks)
     return resources.estimate_reads([s.spec for s in stacks]) + len(services) + int(teams)
 
 
@@ -240,11 +240,6 @@ def plan_with_lives(
         allow_transfer=allow_transfer,
     )
     return plan, lives
-
-
-def services_of(stacks: Sequence[Stack]) -> set[str]:
-    """The add-on services the stack files name."""
-    return {a.service for stack in stacks for a in stack.spec.addons.values()}
 
 
 def check_allow_destroy(

@@ -140,10 +140,6 @@ def estimate_reads(specs: Sequence[StackFile], every_kind: bool = False) -> int:
     return total
 
 
-def _reads(kind: Kind) -> bool:
-    return type(kind).read is not Kind.read
-
-
 def read_app(
     client: HerokuClient,
     name: str,
@@ -157,7 +153,7 @@ def read_app(
     facts: dict[str, Any] = dict(known.get(first.name) or first.read(client, name, {}))
     if not any(facts.values()):
         return LiveState(name=name)  # Heroku's own "no such app": a planned creation
-    todo = [k for k in (KINDS if kinds is None else kinds) if k is not first and _reads(k)]
+    todo = [k for k in (KINDS if kinds is None else kinds) if k is not first and k.reads]
     for kind in [k for k in todo if k.name in known]:
         facts.update(known[kind.name])
     todo = [k for k in todo if k.name not in known]
@@ -203,7 +199,7 @@ def read_account_wide(
     names_of = {n: {k.name for k in kinds} for n, kinds in kinds_of.items()}
     for kind in KINDS:
         apps = [n for n in existing if kind is not first and kind.name in names_of[n]]
-        if apps and _reads(kind):
+        if apps and kind.reads:
             for app, facts in kind.read_many(client, apps, teams).items():
                 known[app][kind.name] = facts
     return known

@@ -318,10 +318,15 @@ class Kind:
         """What `read` found, for a kind without a field of its own in `LiveState`."""
         return live.extra.get(self.name)
 
+    @property
+    def reads(self) -> bool:
+        """Whether this kind reads live state itself (it has its own `read`)."""
+        return type(self).read is not Kind.read
+
     def estimate(self, spec: StackFile) -> int:
         """About how many requests `read` costs for an app whose stack file is `spec` (the
         request budget): one for a kind that reads, unless it says otherwise."""
-        return 1 if type(self).read is not Kind.read else 0
+        return 1 if self.reads else 0
 
     # An account-wide reader (optional): the facts of many apps from a few paged list requests
     # (`GET /apps`, `GET /addons`) instead of one request per app. `read_apps` asks it only for

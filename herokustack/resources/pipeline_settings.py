@@ -182,7 +182,7 @@ def _optional(client: HerokuClient, path: str, what: str) -> dict[str, Any] | No
     try:
         return _review_live(client.get_object(path))
     except ApiError as exc:
-        if pipelines._missing(exc, what) or pipelines._missing(exc, "review app config"):
+        if exc.missing(what):
             return None
         raise
 

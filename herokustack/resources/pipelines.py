@@ -88,22 +88,13 @@ def _coupling_path(coupling_id: str) -> str:
     return f"pipeline-couplings/{path_segment(coupling_id, 'pipeline coupling id')}"
 
 
-def _missing(exc: Any, what: str) -> bool:
-    """Heroku's 404 for a pipeline (coupling) that is not there: named, or in its words."""
-    return bool(
-        exc.status == 404
-        and exc.error_id == "not_found"
-        and (exc.resource == what or exc.detail.startswith(f"Couldn't find that {what}"))
-    )
-
-
 def read_coupling(client: HerokuClient, app: str) -> dict[str, Any] | None:
     from herokustack.client import ApiError, app_path
 
     try:
         doc = client.get_object(f"{app_path(app)}/pipeline-couplings")
     except ApiError as exc:
-        if _missing(exc, "pipeline_coupling") or _missing(exc, "pipeline coupling"):
+        if exc.missing("pipeline_coupling"):
             return None
         raise
     pipeline = doc.get("pipeline") or {}
@@ -121,7 +112,7 @@ def find_pipeline(client: HerokuClient, name: str) -> dict[str, Any] | None:
     try:
         return client.get_object(_pipeline_path(name))
     except ApiError as exc:
-        if _missing(exc, "pipeline"):
+        if exc.missing("pipeline"):
             return None
         raise
 
@@ -202,7 +193,7 @@ def _uncouple(run: AppRun, coupling_id: str) -> None:
     except ApiError as exc:
         # Already gone: its pipeline was deleted meanwhile (the same apply may delete it), or
         # a retried DELETE that had succeeded.
-        if not (_missing(exc, "pipeline_coupling") or _missing(exc, "pipeline coupling")):
+        if not exc.missing("pipeline_coupling"):
             raise
 
 
