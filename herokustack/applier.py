@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
@@ -133,6 +133,17 @@ class AppRun:
         self.shared: dict[str, Any] = {}
         self.untried: list[Change] = []  # of the failing step: not even attempted
         self.outcome = AppOutcome(self.app)
+
+    def each(self, changes: Sequence[Change], one: Callable[[AppRun, Change], None]) -> None:
+        """Apply `changes` one at a time, in order, each with `one`: each is done once it
+        returns; when one fails, the rest are untried and the error goes on."""
+        for index, change in enumerate(changes):
+            try:
+                one(self, change)
+            except HerokustackError:
+                self.untried += changes[index + 1 :]
+                raise
+            self.outcome.done.append(change)
 
     def steps(self) -> list[tuple[Step, list[Change]]]:
         """Every kind's steps in their order, each with the changes it takes."""

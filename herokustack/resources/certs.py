@@ -274,14 +274,7 @@ def declared_certs(stack: Stack) -> list[Declared]:
 def _apply(run: AppRun, changes: list[Change]) -> None:
     # Uploads and rotations first, removals last: a domain is never left without its new
     # certificate because an older one went first.
-    ordered = sorted(changes, key=lambda c: c.action == "destroy")
-    for index, change in enumerate(ordered):
-        try:
-            _apply_one(run, change)
-        except HerokustackError:
-            run.untried += ordered[index + 1 :]
-            raise
-        run.outcome.done.append(change)
+    run.each(sorted(changes, key=lambda c: c.action == "destroy"), _apply_one)
 
 
 def _apply_one(run: AppRun, change: Change) -> None:

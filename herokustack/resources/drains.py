@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, WithJsonSchema
 
-from herokustack.errors import HerokustackError, StackFileError
+from herokustack.errors import StackFileError
 from herokustack.facts import Live
 from herokustack.resources.base import (
     Change,
@@ -197,16 +197,9 @@ def _live(doc: Mapping[str, Any]) -> LiveDrain:
 def _apply(run: AppRun, changes: list[Change]) -> None:
     # New drains first, then the old ones go: a changed URL loses no log line.
     todo = sorted(changes, key=lambda c: c.action != "create")
-    for index, change in enumerate(todo):
-        try:
-            if change.action == "create":
-                _add(run, change)
-            else:
-                _remove(run, change)
-        except HerokustackError:
-            run.untried += todo[index + 1 :]
-            raise
-        run.outcome.done.append(change)
+    run.each(
+        todo, lambda run, change: (_add if change.action == "create" else _remove)(run, change)
+    )
 
 
 def _add(run: AppRun, change: Change) -> None:

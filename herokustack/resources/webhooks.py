@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field
 
-from herokustack.errors import HerokustackError, StackFileError
+from herokustack.errors import StackFileError
 from herokustack.facts import Live
 from herokustack.resources.base import (
     Change,
@@ -216,13 +216,7 @@ def _apply(run: AppRun, changes: list[Change]) -> None:
     # Creations and updates first, removals last: a creation Heroku refuses never follows one.
     ordered = [c for c in changes if c.action != "destroy"]
     ordered += [c for c in changes if c.action == "destroy"]
-    for index, change in enumerate(ordered):
-        try:
-            _apply_one(run, change)
-        except HerokustackError:
-            run.untried = ordered[index + 1 :]
-            raise
-        run.outcome.done.append(change)
+    run.each(ordered, _apply_one)
 
 
 def _apply_one(run: AppRun, change: Change) -> None:
