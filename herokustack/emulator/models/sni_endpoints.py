@@ -23,6 +23,7 @@ from herokustack.emulator.models.db import (
     Store,
     check_fields,
     invalid,
+    iso,
     not_found,
     want_str,
 )
@@ -157,16 +158,12 @@ class SniEndpointsState(Store):
                 "cert_domains": list(info.names),
                 "subject": info.subject,
                 "issuer": info.issuer,
-                "starts_at": _iso(info.starts_at),
-                "expires_at": _iso(info.expires_at),
+                "starts_at": iso(info.starts_at.timestamp()),
+                "expires_at": iso(info.expires_at.timestamp()),
             },
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
         }
-
-
-def _iso(when: object) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")  # type: ignore[attr-defined]
 
 
 def _certificate(body: Json) -> tuple[str, str]:
