@@ -195,13 +195,14 @@ def readable(addon: LiveAddon, app: str) -> tuple[bool, bool]:
 
 
 def read_one(
-    client: HerokuClient, addon: LiveAddon, window: bool, settings: bool
+    client: HerokuClient, service: str, addon_id: str, window: bool, settings: bool
 ) -> dict[str, Any]:
+    """The add-on's window and/or settings, as asked: one request each."""
     found: dict[str, Any] = {}
     if window:
-        found[WINDOW] = client.read_window(addon.id)
+        found[WINDOW] = client.read_window(addon_id)
     if settings:
-        found[SETTINGS] = client.read_data_config(addon.service, addon.id)
+        found[SETTINGS] = client.read_data_config(service, addon_id)
     return found
 
 
@@ -272,7 +273,7 @@ class DataSettings(Kind):
                 window = window and any(w for w, _ in declared)
                 settings = settings and any(s for _, s in declared)
             if window or settings:
-                found[addon.id] = read_one(client, addon, window, settings)
+                found[addon.id] = read_one(client, addon.service, addon.id, window, settings)
         return {self.name: found}
 
     # -- plan ---------------------------------------------------------------------------------
@@ -365,11 +366,8 @@ class DataSettings(Kind):
             if not (change.addon_id and change.attachment) or (change.addon_id, window) in done:
                 continue
             done.add((change.addon_id, window))
-            have: dict[str, Any] = {}
-            if window:
-                have[WINDOW] = client.read_window(change.addon_id)
-            else:
-                have[SETTINGS] = client.read_data_config(change.params["service"], change.addon_id)
+            service = "" if window else change.params["service"]  # only settings need it
+            have = read_one(client, service, change.addon_id, window, not window)
             parts.update(_parts_of(change.attachment, have))
         return parts
 
